@@ -1,0 +1,93 @@
+# tpurank: learn which compiler configuration makes a tensor program fastest.
+# `make` builds every filter into bin/; `make test` runs every suite;
+# `make demo` runs the whole pipeline on the embedded synthetic dataset.
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+OPT     ?= -O2
+CFLAGS_BASE = -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Wno-unused-parameter -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -fopenmp -Ilib
+ifeq ($(CI),true)
+CFLAGS_BASE += -Werror
+endif
+ifeq ($(NATIVE),1)
+CFLAGS_BASE += -march=native
+endif
+# Sanitizer build: `make SAN=1` (or `make asan`) builds into build-asan/ bin-asan/.
+ifeq ($(SAN),1)
+CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDSAN = -fsanitize=address,undefined
+BUILD ?= build-asan
+BINDIR ?= bin-asan
+else
+BUILD ?= build
+BINDIR ?= bin
+endif
+CFLAGS  ?=
+ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
+LDLIBS  = -lmsgpackc -lz -lopenblas -lm -fopenmp $(LDSAN)
+
+LIB_SRC  = $(sort $(wildcard lib/*.c))
+LIB_OBJ  = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
+LIB_A    = $(BUILD)/libtpu.a
+FILTERS  = $(sort $(basename $(notdir $(wildcard filters/*.c))))
+BINS     = $(FILTERS:%=$(BINDIR)/%)
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+UNITS    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SCRIPTS  = $(sort $(wildcard pipelines/*.sh))
+
+.PHONY: all deps test test-unit test-cli demo clean asan test-asan install uninstall bench fuzz valgrind
+all: $(BINS) $(UNITS)
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/%: filters/%.c $(LIB_A) $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/ut.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LDLIBS)
+
+deps:
+	@sh tests/deps.sh
+
+test: deps all
+	@BUILD=$(BUILD) BINDIR=$(BINDIR) bash tests/run.sh
+
+test-unit: all
+	@BUILD=$(BUILD) BINDIR=$(BINDIR) SUITES=unit bash tests/run.sh
+
+test-cli: all
+	@BUILD=$(BUILD) BINDIR=$(BINDIR) SUITES=cli bash tests/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory SAN=1 all
+
+test-asan: deps
+	@$(MAKE) --no-print-directory SAN=1 all
+	@ASAN_OPTIONS=detect_leaks=0 BUILD=build-asan BINDIR=bin-asan bash tests/run.sh
+
+demo: deps all
+	@bash pipelines/demo.sh
+
+bench: all
+	@bash pipelines/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
+	for f in docs/man/*.1; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/man/man1; done; true
+
+uninstall:
+	rm -f $(FILTERS:%=$(DESTDIR)$(PREFIX)/bin/%)
+	for f in docs/man/*.1; do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$f); done; true
+
+clean:
+	rm -rf build build-asan bin-asan $(BINS)

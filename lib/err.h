@@ -1,0 +1,46 @@
+/* err: program name, exit codes, dying wrappers.
+ *
+ * Exit status is an interface shared by every filter:
+ *   0 ok, 1 bad data, 2 bad usage, 3 I/O or system failure. */
+#ifndef TPU_ERR_H
+#define TPU_ERR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { EX_OK = 0, EX_DATA = 1, EX_USAGE = 2, EX_IO = 3 };
+
+extern const char *argv0; /* set by setprogname(); the one global */
+
+void setprogname(const char *name);
+/* "prog: message\n" on stderr, then exit(code). */
+_Noreturn void die(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Same, with ": strerror(errno)" appended. */
+_Noreturn void edie(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* n * size with overflow check (dies with EX_DATA: sizes come from data). */
+void *xmallocarray(size_t n, size_t size);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+
+/* Checked multiplication; returns 0 on overflow. */
+int mul_ok(size_t a, size_t b, size_t *out);
+
+/* Parse helpers for options: die(EX_USAGE) with "option: bad value". */
+long long parse_ll(const char *opt, const char *s, long long min, long long max);
+double parse_double(const char *opt, const char *s, double min, double max);
+
+/* The package version, printed by every filter's --version. */
+#define TPU_VERSION "0.1.0"
+/* Print "prog TPU_VERSION\n" to stdout and exit 0. */
+_Noreturn void print_version(void);
+/* Flush and close stdout; a failure is EX_IO. Call before exit(0). */
+void close_stdout(void);
+
+#endif

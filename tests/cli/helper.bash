@@ -1,0 +1,44 @@
+# Shared set-up for the bats suites: PATH to the built filters, bats-assert,
+# a scratch directory, and small helpers.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+BIN="${TPU_BIN:-$ROOT/bin}"
+FIX="$ROOT/tests/fixtures"
+export PATH="$BIN:$ROOT/pipelines:$PATH"
+PY=/usr/bin/python3
+
+# Skip (with the reason) when a Python module is missing; under CI a missing
+# oracle is a failure, not a skip, unless the suite is documented optional.
+need_py() {
+	local m
+	for m in "$@"; do
+		if ! "$PY" -c "import $m" 2>/dev/null; then
+			if [ "${CI:-}" = true ] && [ "${OPTIONAL_SUITE:-}" != 1 ]; then
+				echo "python3 module $m missing under CI" >&2
+				return 1
+			fi
+			skip "python3-$m not installed"
+		fi
+	done
+}
+
+# run a pipeline with pipefail, capturing status/output as `run` does
+runp() { run bash -o pipefail -c "$*"; }
+
+# Every long option that `FILTER --help` prints must appear in its man page
+# docs/man/FILTER.1, and the other way round (keeps the two in step).
+check_man_matches_help() {
+	local f=$1 man="$ROOT/docs/man/$1.1" o
+	[ -f "$man" ] || { echo "no man page $man"; return 1; }
+	local help; help=$("$f" --help) || return 1
+	for o in $(printf '%s\n' "$help" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+		grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" "$man" || grep -qF -- "$o" "$man" ||
+			{ echo "$f: $o in --help but not in $man"; return 1; }
+	done
+	for o in $(sed 's/\\-/-/g' "$man" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+		printf '%s\n' "$help" | grep -qF -- "$o" ||
+			{ echo "$f: $o in $man but not in --help"; return 1; }
+	done
+}
