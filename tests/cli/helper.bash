@@ -1,4 +1,5 @@
 # Shared set-up for the bats suites: PATH to the built filters, bats-assert,
+bats_require_minimum_version 1.5.0
 # a scratch directory, and small helpers.
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
@@ -28,16 +29,20 @@ need_py() {
 runp() { run bash -o pipefail -c "$*"; }
 
 # Every long option that `FILTER --help` prints must appear in its man page
-# docs/man/FILTER.1, and the other way round (keeps the two in step).
+# docs/man/FILTER.1, and every option of its OPTIONS section in --help.
 check_man_matches_help() {
-	local f=$1 man="$ROOT/docs/man/$1.1" o
+	local f=$1 man="$ROOT/docs/man/$1.1" o text help
 	[ -f "$man" ] || { echo "no man page $man"; return 1; }
-	local help; help=$("$f" --help) || return 1
+	help=$("$f" --help) || return 1
+	text=$(sed 's/\\-/-/g' "$man")
 	for o in $(printf '%s\n' "$help" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
-		grep -qF -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" "$man" || grep -qF -- "$o" "$man" ||
+		printf '%s\n' "$text" | grep -qF -- "$o" ||
 			{ echo "$f: $o in --help but not in $man"; return 1; }
 	done
-	for o in $(sed 's/\\-/-/g' "$man" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+	# the other way round, within the OPTIONS section only (EXAMPLES may
+	# show other commands' options)
+	for o in $(printf '%s\n' "$text" | sed -n '/^\.SH OPTIONS/,/^\.SH [^O]/p' |
+		grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
 		printf '%s\n' "$help" | grep -qF -- "$o" ||
 			{ echo "$f: $o in $man but not in --help"; return 1; }
 	done

@@ -1,0 +1,898 @@
+/* npz: see npz.h.  ZIP structures after PKWARE's APPNOTE (local header,
+ * central directory, end of central directory, ZIP64 extra field 0x0001,
+ * ZIP64 end record and locator); .npy after numpy's format description. */
+#include "npz.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define ZIN_CHUNK (1u << 18)
+#define MAX_CDIR ((uint64_t)256 << 20)
+#define MAX_NPY_HEADER (1u << 20)
+
+typedef struct {
+	char *key;         /* name without .npy */
+	uint64_t lho;      /* local header offset */
+	uint64_t csize, usize;
+	uint32_t crc;
+	uint16_t method, flags;
+	uint64_t data_off; /* 0 until the local header was read */
+} member_t;
+
+struct npz {
+	int fd;
+	char *path;
+	uint64_t fsize;
+	member_t *m;
+	size_t n;
+};
+
+static void fmt(char *err, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static void fmt(char *err, size_t n, const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	vsnprintf(err, n, f, ap);
+	va_end(ap);
+}
+
+static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t le64(const unsigned char *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+/* pread exactly n bytes at off: 0 ok, -2 I/O error, -1 short file. */
+static int pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -2;
+		if (k == 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+void npz_close(npz_t *z)
+{
+	if (!z)
+		return;
+	if (z->fd >= 0)
+		close(z->fd);
+	for (size_t i = 0; i < z->n; i++)
+		free(z->m[i].key);
+	free(z->m);
+	free(z->path);
+	free(z);
+}
+
+/* Locate the central directory: offset, size and entry count. */
+static int find_cdir(npz_t *z, uint64_t *cdoff, uint64_t *cdsize, uint64_t *count,
+		     char *err, size_t errlen, int *io)
+{
+	unsigned char *tail, loc[20], e64[56];
+	size_t tlen = z->fsize < 65557 ? (size_t)z->fsize : 65557;
+	uint64_t base = z->fsize - tlen, eocd = UINT64_MAX;
+	int rc;
+
+	if (z->fsize < 22) {
+		fmt(err, errlen, "not a zip file (%llu bytes)", (unsigned long long)z->fsize);
+		return -1;
+	}
+	tail = xmalloc(tlen);
+	rc = pread_all(z->fd, tail, tlen, base);
+	if (rc) {
+		free(tail);
+		*io = rc == -2;
+		fmt(err, errlen, rc == -2 ? "read error: %s" : "short read%s", rc == -2 ? strerror(errno) : "");
+		return -1;
+	}
+	for (size_t i = tlen - 22 + 1; i-- > 0;)
+		if (le32(tail + i) == 0x06054b50) {
+			eocd = base + i;
+			*count = le16(tail + i + 10);
+			*cdsize = le32(tail + i + 12);
+			*cdoff = le32(tail + i + 16);
+			break;
+		}
+	free(tail);
+	if (eocd == UINT64_MAX) {
+		fmt(err, errlen, "not a zip file (no end of central directory)");
+		return -1;
+	}
+	/* ZIP64: a locator just before the end record points to the ZIP64 end */
+	if (eocd >= 20 && pread_all(z->fd, loc, 20, eocd - 20) == 0 && le32(loc) == 0x07064b50) {
+		uint64_t off = le64(loc + 8);
+		if (off > z->fsize - 56 || pread_all(z->fd, e64, 56, off) != 0 || le32(e64) != 0x06064b50) {
+			fmt(err, errlen, "bad ZIP64 end of central directory");
+			return -1;
+		}
+		*count = le64(e64 + 32);
+		*cdsize = le64(e64 + 40);
+		*cdoff = le64(e64 + 48);
+	}
+	if (*cdoff > z->fsize || *cdsize > z->fsize - *cdoff || *cdsize > MAX_CDIR ||
+	    *count > *cdsize / 46) {
+		fmt(err, errlen, "central directory out of the file (truncated zip?)");
+		return -1;
+	}
+	return 0;
+}
+
+npz_t *npz_open(const char *path, char *err, size_t errlen, int *io)
+{
+	npz_t *z = xcalloc(1, sizeof *z);
+	struct stat st;
+	uint64_t cdoff, cdsize, count, p;
+	unsigned char *cd = NULL;
+
+	*io = 0;
+	z->path = xstrdup(path);
+	z->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (z->fd < 0 || fstat(z->fd, &st) != 0) {
+		*io = 1;
+		fmt(err, errlen, "%s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fmt(err, errlen, "not a regular file");
+		goto fail;
+	}
+	z->fsize = (uint64_t)st.st_size;
+	if (find_cdir(z, &cdoff, &cdsize, &count, err, errlen, io))
+		goto fail;
+	cd = xmalloc((size_t)cdsize);
+	if (pread_all(z->fd, cd, (size_t)cdsize, cdoff)) {
+		*io = 1;
+		fmt(err, errlen, "read error: %s", strerror(errno));
+		goto fail;
+	}
+	z->m = xcalloc((size_t)count, sizeof *z->m);
+	for (p = 0; z->n < count; z->n++) {
+		member_t *m = &z->m[z->n];
+		uint16_t nlen, elen, clen;
+		uint32_t c32, u32, o32;
+		const unsigned char *e;
+		size_t klen;
+
+		if (cdsize - p < 46 || le32(cd + p) != 0x02014b50) {
+			fmt(err, errlen, "bad central directory entry %zu", z->n);
+			goto fail;
+		}
+		m->flags = le16(cd + p + 8);
+		m->method = le16(cd + p + 10);
+		m->crc = le32(cd + p + 16);
+		c32 = le32(cd + p + 20);
+		u32 = le32(cd + p + 24);
+		nlen = le16(cd + p + 28);
+		elen = le16(cd + p + 30);
+		clen = le16(cd + p + 32);
+		o32 = le32(cd + p + 42);
+		if (cdsize - p - 46 < (uint64_t)nlen + elen + clen) {
+			fmt(err, errlen, "bad central directory entry %zu", z->n);
+			goto fail;
+		}
+		m->csize = c32;
+		m->usize = u32;
+		m->lho = o32;
+		/* ZIP64 extra: the 64-bit values of the fields saturated above */
+		e = cd + p + 46 + nlen;
+		for (size_t q = 0; q + 4 <= elen;) {
+			uint16_t id = le16(e + q), sz = le16(e + q + 2);
+			const unsigned char *d = e + q + 4;
+			size_t k = 0;
+			if (q + 4 + sz > elen)
+				break;
+			if (id == 0x0001) {
+				if (u32 == 0xffffffffu) {
+					if (k + 8 > sz) goto bad64;
+					m->usize = le64(d + k); k += 8;
+				}
+				if (c32 == 0xffffffffu) {
+					if (k + 8 > sz) goto bad64;
+					m->csize = le64(d + k); k += 8;
+				}
+				if (o32 == 0xffffffffu) {
+					if (k + 8 > sz) goto bad64;
+					m->lho = le64(d + k); k += 8;
+				}
+			}
+			q += 4 + (size_t)sz;
+		}
+		klen = nlen;
+		if (klen >= 4 && memcmp(cd + p + 46 + klen - 4, ".npy", 4) == 0)
+			klen -= 4;
+		m->key = xmalloc(klen + 1);
+		memcpy(m->key, cd + p + 46, klen);
+		m->key[klen] = 0;
+		if (strlen(m->key) != klen) {
+			fmt(err, errlen, "member %zu: NUL in its name", z->n);
+			goto fail;
+		}
+		if (m->flags & 1) {
+			fmt(err, errlen, "%s: encrypted members are not supported", m->key);
+			goto fail;
+		}
+		if (m->method != 0 && m->method != 8) {
+			fmt(err, errlen, "%s: unsupported compression method %u (only STORED and DEFLATE)",
+			    m->key, m->method);
+			goto fail;
+		}
+		if (m->lho >= z->fsize || m->csize > z->fsize || (m->method == 0 && m->csize != m->usize)) {
+			fmt(err, errlen, "%s: sizes or offset out of the file (truncated zip?)", m->key);
+			goto fail;
+		}
+		p += 46 + (uint64_t)nlen + elen + clen;
+		continue;
+	bad64:
+		fmt(err, errlen, "member %zu: bad ZIP64 extra field", z->n);
+		z->n++;
+		goto fail;
+	}
+	free(cd);
+	return z;
+fail:
+	free(cd);
+	npz_close(z);
+	return NULL;
+}
+
+size_t npz_count(const npz_t *z) { return z->n; }
+const char *npz_key(const npz_t *z, size_t i) { return i < z->n ? z->m[i].key : NULL; }
+
+static member_t *find(const npz_t *z, const char *key)
+{
+	for (size_t i = 0; i < z->n; i++)
+		if (strcmp(z->m[i].key, key) == 0)
+			return &z->m[i];
+	return NULL;
+}
+
+int npz_has(const npz_t *z, const char *key) { return find(z, key) != NULL; }
+
+/* Read the local header: where the member's data starts. */
+static int resolve(npz_t *z, member_t *m, char *err, size_t errlen, int *io)
+{
+	unsigned char h[30];
+	int rc;
+	if (m->data_off)
+		return 0;
+	rc = pread_all(z->fd, h, 30, m->lho);
+	if (rc || le32(h) != 0x04034b50) {
+		*io = rc == -2;
+		fmt(err, errlen, "bad local header");
+		return -1;
+	}
+	m->data_off = m->lho + 30 + le16(h + 26) + le16(h + 28);
+	if (m->data_off > z->fsize || m->csize > z->fsize - m->data_off) {
+		fmt(err, errlen, "member data runs past the end of the file (%llu bytes at %llu, file %llu)",
+		    (unsigned long long)m->csize, (unsigned long long)m->data_off,
+		    (unsigned long long)z->fsize);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- member streams: uncompressed bytes in order ---- */
+
+typedef struct {
+	npz_t *z;
+	member_t *m;
+	uint64_t pos;      /* uncompressed bytes passed */
+	int crc_all;       /* every byte in [0, pos) went through crc */
+	uint32_t crc;
+	z_stream zs;
+	int zinit, zend;
+	unsigned char *in;
+	uint64_t cpos;     /* compressed bytes fed to zlib */
+	int done;          /* end checks made */
+} ms_t;
+
+static int ms_open(ms_t *s, npz_t *z, member_t *m, char *err, size_t errlen, int *io)
+{
+	memset(s, 0, sizeof *s);
+	s->z = z;
+	s->m = m;
+	s->crc_all = 1;
+	s->crc = (uint32_t)crc32(0, Z_NULL, 0);
+	if (resolve(z, m, err, errlen, io))
+		return -1;
+	if (m->method == 8) {
+		if (inflateInit2(&s->zs, -MAX_WBITS) != Z_OK) {
+			*io = 1;
+			fmt(err, errlen, "zlib: cannot initialise inflate");
+			return -1;
+		}
+		s->zinit = 1;
+		s->in = xmalloc(ZIN_CHUNK);
+	}
+	return 0;
+}
+
+static void ms_close(ms_t *s)
+{
+	if (s->zinit)
+		inflateEnd(&s->zs);
+	free(s->in);
+	s->zinit = 0;
+	s->in = NULL;
+}
+
+static int ms_restart(ms_t *s)
+{
+	s->pos = 0;
+	s->crc_all = 1;
+	s->crc = (uint32_t)crc32(0, Z_NULL, 0);
+	s->done = 0;
+	if (s->zinit) {
+		inflateReset(&s->zs);
+		s->zs.avail_in = 0;
+		s->cpos = 0;
+		s->zend = 0;
+	}
+	return 0;
+}
+
+static void crc_add(ms_t *s, const unsigned char *p, size_t n)
+{
+	while (n) {
+		uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		s->crc = (uint32_t)crc32(s->crc, p, k);
+		p += k;
+		n -= k;
+	}
+}
+
+/* Inflate exactly n bytes into dst. */
+static int inflate_n(ms_t *s, unsigned char *dst, size_t n, char *err, size_t errlen, int *io)
+{
+	while (n) {
+		uInt want = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		int ret;
+		if (s->zend) {
+			fmt(err, errlen, "deflate data ends before the declared size");
+			return -1;
+		}
+		if (s->zs.avail_in == 0) {
+			uint64_t left = s->m->csize - s->cpos;
+			size_t k = left < ZIN_CHUNK ? (size_t)left : ZIN_CHUNK;
+			int rc;
+			if (k == 0) {
+				fmt(err, errlen, "deflate data truncated");
+				return -1;
+			}
+			rc = pread_all(s->z->fd, s->in, k, s->m->data_off + s->cpos);
+			if (rc) {
+				*io = rc == -2;
+				fmt(err, errlen, rc == -2 ? "read error" : "file truncated");
+				return -1;
+			}
+			s->cpos += k;
+			s->zs.next_in = s->in;
+			s->zs.avail_in = (uInt)k;
+		}
+		s->zs.next_out = dst;
+		s->zs.avail_out = want;
+		ret = inflate(&s->zs, Z_NO_FLUSH);
+		if (ret == Z_STREAM_END)
+			s->zend = 1;
+		else if (ret == Z_MEM_ERROR) {
+			*io = 1;
+			fmt(err, errlen, "zlib: out of memory");
+			return -1;
+		} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+			fmt(err, errlen, "corrupt deflate data (%s)", s->zs.msg ? s->zs.msg : "zlib error");
+			return -1;
+		}
+		size_t got = want - s->zs.avail_out;
+		if (s->crc_all)
+			crc_add(s, dst, got);
+		dst += got;
+		n -= got;
+		s->pos += got;
+	}
+	return 0;
+}
+
+/* At the member's end: nothing more to inflate, and the CRC matches. */
+static int ms_finish(ms_t *s, char *err, size_t errlen, int *io)
+{
+	if (s->done)
+		return 0;
+	s->done = 1;
+	if (s->zinit && !s->zend) {
+		unsigned char extra;
+		for (;;) {
+			int ret;
+			if (s->zs.avail_in == 0) {
+				uint64_t left = s->m->csize - s->cpos;
+				size_t k = left < ZIN_CHUNK ? (size_t)left : ZIN_CHUNK;
+				if (k == 0) {
+					fmt(err, errlen, "deflate data truncated");
+					return -1;
+				}
+				if (pread_all(s->z->fd, s->in, k, s->m->data_off + s->cpos)) {
+					*io = 1;
+					fmt(err, errlen, "read error");
+					return -1;
+				}
+				s->cpos += k;
+				s->zs.next_in = s->in;
+				s->zs.avail_in = (uInt)k;
+			}
+			s->zs.next_out = &extra;
+			s->zs.avail_out = 1;
+			ret = inflate(&s->zs, Z_NO_FLUSH);
+			if (s->zs.avail_out == 0) {
+				fmt(err, errlen, "member inflates past its declared size of %llu bytes",
+				    (unsigned long long)s->m->usize);
+				return -1;
+			}
+			if (ret == Z_STREAM_END)
+				break;
+			if (ret != Z_OK && ret != Z_BUF_ERROR) {
+				fmt(err, errlen, "corrupt deflate data (%s)", s->zs.msg ? s->zs.msg : "zlib error");
+				return -1;
+			}
+		}
+		s->zend = 1;
+	}
+	if (s->crc_all && s->crc != s->m->crc) {
+		fmt(err, errlen, "CRC-32 mismatch (stored %08x, computed %08x)", s->m->crc, s->crc);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read n bytes from position pos (forward seeks skip; DEFLATE restarts to
+ * go backwards). */
+static int ms_read_at(ms_t *s, uint64_t pos, void *dst, size_t n, char *err, size_t errlen, int *io)
+{
+	if (pos > s->m->usize || n > s->m->usize - pos) {
+		fmt(err, errlen, "read past the member's end (%llu bytes)", (unsigned long long)s->m->usize);
+		return -1;
+	}
+	if (s->m->method == 0) {
+		int rc;
+		if (pos != s->pos)
+			s->crc_all = 0;
+		rc = pread_all(s->z->fd, dst, n, s->m->data_off + pos);
+		if (rc) {
+			*io = rc == -2;
+			fmt(err, errlen, rc == -2 ? "read error: %s" : "file truncated%s",
+			    rc == -2 ? strerror(errno) : "");
+			return -1;
+		}
+		if (s->crc_all)
+			crc_add(s, dst, n);
+		s->pos = pos + n;
+	} else {
+		if (pos < s->pos)
+			ms_restart(s);
+		if (pos > s->pos) {
+			unsigned char *tmp = xmalloc(ZIN_CHUNK);
+			while (s->pos < pos) {
+				uint64_t k = pos - s->pos;
+				if (k > ZIN_CHUNK)
+					k = ZIN_CHUNK;
+				if (inflate_n(s, tmp, (size_t)k, err, errlen, io)) {
+					free(tmp);
+					return -1;
+				}
+			}
+			free(tmp);
+		}
+		if (inflate_n(s, dst, n, err, errlen, io))
+			return -1;
+	}
+	if (s->pos == s->m->usize)
+		return ms_finish(s, err, errlen, io);
+	return 0;
+}
+
+/* ---- .npy header ---- */
+
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A Python string literal in quotes; copies up to n-1 chars. */
+static const char *parse_pystr(const char *p, const char *e, char *out, size_t n)
+{
+	char q;
+	size_t k = 0;
+	if (p >= e || (*p != '\'' && *p != '"'))
+		return NULL;
+	q = *p++;
+	while (p < e && *p != q) {
+		if (*p == '\\')
+			return NULL;
+		if (k + 1 < n)
+			out[k++] = *p;
+		p++;
+	}
+	if (p >= e)
+		return NULL;
+	out[k] = 0;
+	return p + 1;
+}
+
+static int map_descr(const char *d, npy_info_t *info, char *err, size_t errlen)
+{
+	static const struct { char kind; int size; dtype_t dt; } tab[] = {
+		{'f', 4, DT_F32}, {'f', 8, DT_F64}, {'i', 1, DT_I8}, {'i', 2, DT_I16},
+		{'i', 4, DT_I32}, {'i', 8, DT_I64}, {'u', 1, DT_U8}, {'u', 2, DT_U16},
+		{'u', 4, DT_U32}, {'u', 8, DT_U64}, {'b', 1, DT_BOOL},
+	};
+	char order = d[0], kind;
+	char *end;
+	long size;
+	if (order != '<' && order != '>' && order != '|' && order != '=') {
+		fmt(err, errlen, "unsupported dtype '%s'", d);
+		return -1;
+	}
+	kind = d[1];
+	if (kind == 'O') {
+		fmt(err, errlen, "object arrays are not supported (dtype '%s')", d);
+		return -1;
+	}
+	size = strtol(d + 2, &end, 10);
+	if (*end || end == d + 2) {
+		fmt(err, errlen, "unsupported dtype '%s'", d);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+		if (tab[i].kind == kind && tab[i].size == size) {
+			info->dtype = tab[i].dt;
+			info->itemsize = (size_t)size;
+			info->swap = order == '>' && size > 1;
+			return 0;
+		}
+	fmt(err, errlen, "unsupported dtype '%s'", d);
+	return -1;
+}
+
+int npy_parse_header(const unsigned char *buf, size_t len, npy_info_t *info, char *err, size_t errlen)
+{
+	size_t hlen, start;
+	const char *p, *e;
+	int have_descr = 0, have_fo = 0, have_shape = 0, fortran = 0;
+	char descr[32] = "";
+
+	memset(info, 0, sizeof *info);
+	if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) {
+		fmt(err, errlen, "not an .npy member (bad magic)");
+		return -1;
+	}
+	if (buf[6] == 1) {
+		hlen = le16(buf + 8);
+		start = 10;
+	} else if (buf[6] == 2 || buf[6] == 3) {
+		if (len < 12) {
+			fmt(err, errlen, ".npy header truncated");
+			return -1;
+		}
+		hlen = le32(buf + 8);
+		start = 12;
+	} else {
+		fmt(err, errlen, "unsupported .npy version %u.%u", buf[6], buf[7]);
+		return -1;
+	}
+	if (hlen > MAX_NPY_HEADER || start + hlen > len) {
+		fmt(err, errlen, ".npy header truncated or too long (%zu bytes)", hlen);
+		return -1;
+	}
+	info->data_start = start + hlen;
+	p = (const char *)buf + start;
+	e = p + hlen;
+	p = skip_ws(p, e);
+	if (p >= e || *p++ != '{')
+		goto syntax;
+	for (;;) {
+		char key[64];
+		p = skip_ws(p, e);
+		if (p < e && *p == '}')
+			break;
+		p = parse_pystr(p, e, key, sizeof key);
+		if (!p)
+			goto syntax;
+		p = skip_ws(p, e);
+		if (p >= e || *p++ != ':')
+			goto syntax;
+		p = skip_ws(p, e);
+		if (strcmp(key, "descr") == 0) {
+			if (p < e && *p == '[') {
+				fmt(err, errlen, "structured dtypes are not supported");
+				return -1;
+			}
+			p = parse_pystr(p, e, descr, sizeof descr);
+			if (!p)
+				goto syntax;
+			have_descr = 1;
+		} else if (strcmp(key, "fortran_order") == 0) {
+			if (e - p >= 4 && memcmp(p, "True", 4) == 0) {
+				fortran = 1;
+				p += 4;
+			} else if (e - p >= 5 && memcmp(p, "False", 5) == 0) {
+				p += 5;
+			} else
+				goto syntax;
+			have_fo = 1;
+		} else if (strcmp(key, "shape") == 0) {
+			if (p >= e || *p++ != '(')
+				goto syntax;
+			for (;;) {
+				char *end;
+				long long v;
+				p = skip_ws(p, e);
+				if (p < e && *p == ')') {
+					p++;
+					break;
+				}
+				if (info->ndim == TENSOR_MAXDIM) {
+					fmt(err, errlen, "more than %d dimensions", TENSOR_MAXDIM);
+					return -1;
+				}
+				if (p >= e || (*p < '0' || *p > '9')) {
+					if (p < e && *p == '-') {
+						fmt(err, errlen, "negative dimension in shape");
+						return -1;
+					}
+					goto syntax;
+				}
+				errno = 0;
+				v = strtoll(p, &end, 10);
+				if (errno || end > e) {
+					fmt(err, errlen, "dimension too large in shape");
+					return -1;
+				}
+				p = end;
+				if (p < e && *p == 'L')
+					p++;
+				info->shape[info->ndim++] = v;
+				p = skip_ws(p, e);
+				if (p < e && *p == ',')
+					p++;
+				else if (p < e && *p == ')') {
+					p++;
+					break;
+				} else
+					goto syntax;
+			}
+			have_shape = 1;
+		} else {
+			fmt(err, errlen, "unexpected key '%s' in .npy header", key);
+			return -1;
+		}
+		p = skip_ws(p, e);
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		p = skip_ws(p, e);
+		if (p < e && *p == '}')
+			break;
+		goto syntax;
+	}
+	if (!have_descr || !have_fo || !have_shape) {
+		fmt(err, errlen, ".npy header lacks %s", !have_descr ? "descr" : !have_fo ? "fortran_order" : "shape");
+		return -1;
+	}
+	snprintf(info->descr, sizeof info->descr, "%s", descr);
+	if (map_descr(descr, info, err, errlen))
+		return -1;
+	if (fortran) {
+		fmt(err, errlen, "fortran_order arrays are not supported (write C-order arrays)");
+		return -1;
+	}
+	{
+		size_t numel = 1, nbytes;
+		for (int i = 0; i < info->ndim; i++)
+			if (!mul_ok(numel, (size_t)info->shape[i], &numel)) {
+				fmt(err, errlen, "shape overflows");
+				return -1;
+			}
+		if (!mul_ok(numel, info->itemsize, &nbytes)) {
+			fmt(err, errlen, "shape overflows");
+			return -1;
+		}
+		info->numel = numel;
+	}
+	return 0;
+syntax:
+	fmt(err, errlen, "malformed .npy header dict");
+	return -1;
+}
+
+/* Read and check a member's header through an open member stream. */
+static int read_info(ms_t *s, npy_info_t *info, char *err, size_t errlen, int *io)
+{
+	unsigned char head[12], *buf;
+	size_t hl, total;
+	int rc;
+
+	if (s->m->usize < 10) {
+		fmt(err, errlen, "member too short for an .npy header");
+		return -1;
+	}
+	if (ms_read_at(s, 0, head, s->m->usize < 12 ? 10 : 12, err, errlen, io))
+		return -1;
+	if (memcmp(head, "\x93NUMPY", 6) != 0) {
+		fmt(err, errlen, "not an .npy member (bad magic)");
+		return -1;
+	}
+	hl = head[6] == 1 ? le16(head + 8) : le32(head + 8);
+	total = (head[6] == 1 ? 10 : 12) + hl;
+	if (hl > MAX_NPY_HEADER || total > s->m->usize) {
+		fmt(err, errlen, ".npy header truncated or too long");
+		return -1;
+	}
+	buf = xmalloc(total);
+	memcpy(buf, head, s->m->usize < 12 ? 10 : 12);
+	rc = total > 12 ? ms_read_at(s, 12, buf + 12, total - 12, err, errlen, io) : 0;
+	if (!rc)
+		rc = npy_parse_header(buf, total, info, err, errlen);
+	free(buf);
+	if (rc)
+		return -1;
+	info->method = s->m->method;
+	if (info->numel * info->itemsize != s->m->usize - info->data_start) {
+		fmt(err, errlen, "member holds %llu data bytes, shape and dtype need %zu",
+		    (unsigned long long)(s->m->usize - info->data_start), info->numel * info->itemsize);
+		return -1;
+	}
+	return 0;
+}
+
+int npz_info(npz_t *z, const char *key, npy_info_t *info, char *err, size_t errlen)
+{
+	member_t *m = find(z, key);
+	ms_t s;
+	int io = 0, rc;
+	if (!m) {
+		fmt(err, errlen, "no such member");
+		return -1;
+	}
+	if (ms_open(&s, z, m, err, errlen, &io))
+		return io ? -2 : -1;
+	rc = read_info(&s, info, err, errlen, &io);
+	ms_close(&s);
+	return rc ? (io ? -2 : -1) : 0;
+}
+
+static void byteswap(void *data, size_t n, size_t size)
+{
+	unsigned char *p = data;
+	for (size_t i = 0; i < n; i++, p += size)
+		for (size_t a = 0, b = size - 1; a < b; a++, b--) {
+			unsigned char t = p[a];
+			p[a] = p[b];
+			p[b] = t;
+		}
+}
+
+/* The raw tensor in the file's dtype, converted to want. */
+static tensor_t *finish_tensor(tensor_t *t, const npy_info_t *info, dtype_t want, char *err, size_t errlen)
+{
+	tensor_t *c;
+	if (info->swap)
+		byteswap(t->data, t->numel, info->itemsize);
+	if (want == DT__N || want == t->dtype)
+		return t;
+	c = tensor_convert(t, want, err, errlen);
+	tensor_free(t);
+	return c;
+}
+
+tensor_t *npz_read(npz_t *z, const char *key, dtype_t want, char *err, size_t errlen, int *io)
+{
+	npy_info_t info;
+	member_t *m = find(z, key);
+	ms_t s;
+	tensor_t *t;
+
+	*io = 0;
+	if (!m) {
+		fmt(err, errlen, "no such member");
+		return NULL;
+	}
+	if (ms_open(&s, z, m, err, errlen, io))
+		return NULL;
+	if (read_info(&s, &info, err, errlen, io)) {
+		ms_close(&s);
+		return NULL;
+	}
+	t = tensor_new(info.dtype, info.ndim, info.shape);
+	if (ms_read_at(&s, info.data_start, t->data, t->nbytes, err, errlen, io) ||
+	    ms_finish(&s, err, errlen, io)) {
+		tensor_free(t);
+		ms_close(&s);
+		return NULL;
+	}
+	ms_close(&s);
+	return finish_tensor(t, &info, want, err, errlen);
+}
+
+struct npz_rows {
+	ms_t s;
+	npy_info_t info;
+	size_t rowbytes;
+};
+
+npz_rows_t *npz_rows_open(npz_t *z, const char *key, char *err, size_t errlen, int *io)
+{
+	npz_rows_t *r;
+	member_t *m = find(z, key);
+	*io = 0;
+	if (!m) {
+		fmt(err, errlen, "no such member");
+		return NULL;
+	}
+	r = xcalloc(1, sizeof *r);
+	if (ms_open(&r->s, z, m, err, errlen, io) || read_info(&r->s, &r->info, err, errlen, io)) {
+		npz_rows_close(r);
+		return NULL;
+	}
+	if (r->info.ndim < 1) {
+		fmt(err, errlen, "a scalar has no rows");
+		npz_rows_close(r);
+		return NULL;
+	}
+	r->rowbytes = r->info.itemsize;
+	for (int i = 1; i < r->info.ndim; i++)
+		r->rowbytes *= (size_t)r->info.shape[i];
+	return r;
+}
+
+const npy_info_t *npz_rows_info(const npz_rows_t *r) { return &r->info; }
+
+tensor_t *npz_rows_read(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
+			char *err, size_t errlen, int *io)
+{
+	int64_t shape[TENSOR_MAXDIM];
+	tensor_t *t;
+	*io = 0;
+	if (row0 > (uint64_t)r->info.shape[0] || nrows > (uint64_t)r->info.shape[0] - row0) {
+		fmt(err, errlen, "rows %llu..%llu out of %lld", (unsigned long long)row0,
+		    (unsigned long long)(row0 + nrows), (long long)r->info.shape[0]);
+		return NULL;
+	}
+	if (r->s.m->method == 8 && r->info.data_start + row0 * r->rowbytes < r->s.pos) {
+		fmt(err, errlen, "rows must be read in order from a compressed member");
+		return NULL;
+	}
+	memcpy(shape, r->info.shape, sizeof shape);
+	shape[0] = (int64_t)nrows;
+	t = tensor_new(r->info.dtype, r->info.ndim, shape);
+	if (ms_read_at(&r->s, r->info.data_start + row0 * r->rowbytes, t->data, t->nbytes, err, errlen, io)) {
+		tensor_free(t);
+		return NULL;
+	}
+	return finish_tensor(t, &r->info, want, err, errlen);
+}
+
+void npz_rows_close(npz_rows_t *r)
+{
+	if (!r)
+		return;
+	ms_close(&r->s);
+	free(r);
+}

@@ -1,0 +1,64 @@
+/* npz: read numpy .npz files (a ZIP of .npy members) as numpy writes them.
+ *
+ * ZIP: STORED and DEFLATE members, ZIP64 (extra fields and end records),
+ * data descriptors; sizes and offsets come from the central directory and
+ * are checked against the file.  CRC-32 is verified whenever a member is
+ * read through to its end.  .npy: versions 1.0, 2.0, 3.0, C order, the
+ * numeric dtypes (either byte order), converted to the caller's dtype.
+ *
+ * Members are read whole (npz_read) or row by row (npz_rows_*) without
+ * loading the rest: pread for STORED, one sequential inflate for DEFLATE. */
+#ifndef TPU_NPZ_H
+#define TPU_NPZ_H
+
+#include "stream.h"
+
+#include <stdint.h>
+
+typedef struct npz npz_t;
+
+typedef struct {
+	char descr[32];      /* as written, e.g. "<f4" */
+	dtype_t dtype;       /* its element type */
+	int swap;            /* big-endian in the file */
+	int ndim;
+	int64_t shape[TENSOR_MAXDIM];
+	size_t numel;
+	size_t itemsize;
+	uint64_t data_start; /* offset of the array data in the member */
+	int method;          /* 0 STORED, 8 DEFLATE */
+} npy_info_t;
+
+/* Open and index a .npz file.  NULL and err on failure; *io set to 1 when
+ * the failure is a system error (open, read) rather than bad data. */
+npz_t *npz_open(const char *path, char *err, size_t errlen, int *io);
+void npz_close(npz_t *z);
+size_t npz_count(const npz_t *z);
+/* Member key i: the member name without its ".npy" suffix. */
+const char *npz_key(const npz_t *z, size_t i);
+int npz_has(const npz_t *z, const char *key);
+
+/* Parse the member's .npy header.  0 ok, -1 bad data, -2 I/O (err set). */
+int npz_info(npz_t *z, const char *key, npy_info_t *info, char *err, size_t errlen);
+/* Read a whole member, converted to dtype want (DT__N: keep the file's).
+ * NULL and err on failure (set *io on system errors). */
+tensor_t *npz_read(npz_t *z, const char *key, dtype_t want, char *err, size_t errlen, int *io);
+
+/* Row reader over the first dimension of a member. */
+typedef struct npz_rows npz_rows_t;
+npz_rows_t *npz_rows_open(npz_t *z, const char *key, char *err, size_t errlen, int *io);
+const npy_info_t *npz_rows_info(const npz_rows_t *r);
+/* Read rows [row0, row0 + nrows) into a new tensor of dtype want, shape
+ * (nrows, dims 1..).  Rows must not go backwards for DEFLATE members
+ * (they may for STORED).  After the last row the CRC is checked when every
+ * byte of the member went through the reader. */
+tensor_t *npz_rows_read(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
+			char *err, size_t errlen, int *io);
+void npz_rows_close(npz_rows_t *r);
+
+/* Parse an .npy header held in buf (the bytes from the magic on); for
+ * tests and fuzzers.  Returns 0, or -1 with err. */
+int npy_parse_header(const unsigned char *buf, size_t len, npy_info_t *info,
+		     char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,173 @@
+#!/usr/bin/env bats
+# npz2mp: .npz files written by numpy itself, checked bit for bit with numpy
+# and python3-msgpack; committed fixtures for runs without numpy; bad input.
+
+load helper
+
+setup() { T="$BATS_TEST_TMPDIR"; }
+
+@test "npz2mp --help and --version" {
+	run npz2mp --help
+	assert_success
+	assert_output --partial "usage: npz2mp"
+	assert_output --partial "--max-configs"
+	run npz2mp --version
+	assert_success
+	assert_output --regexp '^npz2mp [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "npz2mp man page matches --help" {
+	check_man_matches_help npz2mp
+}
+
+@test "npz2mp: usage errors exit 2" {
+	run npz2mp
+	assert_failure 2
+	assert_output --partial "no input paths"
+	run npz2mp --chunk 0 "$FIX/npz"
+	assert_failure 2
+	assert_output --partial "--chunk: bad value '0'"
+	run npz2mp --bogus "$FIX/npz"
+	assert_failure 2
+	assert_output --partial "usage:"
+	run npz2mp --split nope "$FIX/npz"
+	assert_failure 2
+	mkdir -p "$T/flat" && cp "$FIX/npz/npz/tile/xla/train/stored.npz" "$T/flat/x.npz"
+	run npz2mp "$T/flat/x.npz"
+	assert_failure 2
+	assert_output --partial "give --collection and --split"
+}
+
+@test "npz2mp: missing file is an I/O error (3), empty directory is bad data (1)" {
+	run npz2mp "$T/nope.npz"
+	assert_failure 3
+	assert_output --partial "nope.npz: No such file or directory"
+	mkdir -p "$T/empty"
+	run npz2mp "$T/empty"
+	assert_failure 1
+	assert_output --partial "no .npz files in this directory"
+}
+
+@test "npz2mp: committed fixtures (every dtype, stored and deflate) decode exactly" {
+	need_py numpy msgpack
+	npz2mp -q "$FIX/npz" > "$T/all.mp"
+	run "$PY" "$ROOT/tests/tools/checkstream.py" "$T/all.mp" $(find "$FIX/npz" -name '*.npz' | sort)
+	assert_success
+	assert_output "ok 7 graphs, 43 configs"
+}
+
+@test "npz2mp: graph ids, collections and splits come from the path" {
+	need_py msgpack
+	npz2mp -q "$FIX/npz" > "$T/all.mp"
+	run "$PY" -c '
+import msgpack, sys
+for r in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False):
+    if r["t"] == "graph": print(r["id"], r["collection"], r["split"], r["n_configs"])
+' "$T/all.mp"
+	assert_success
+	assert_line "layout:nlp:default:deflate layout:nlp:default valid 5"
+	assert_line "layout:xla:default:dtypes layout:xla:default train 5"
+	assert_line "tile:xla:noruntime tile:xla test 7"
+	assert_line "tile:xla:u8opcode tile:xla valid 7"
+	run npz2mp -q --collection layout:nlp:random --split test "$FIX/npz/npz/layout/xla/random/train/stored.npz"
+	assert_success
+}
+
+@test "npz2mp: savez and savez_compressed, opcode u8/i32, edges i32/i64, chunking" {
+	need_py numpy msgpack
+	"$PY" "$ROOT/tests/tools/mknpz.py" "$T/a" --configs 1500 --nodes 40
+	"$PY" "$ROOT/tests/tools/mknpz.py" "$T/b" --configs 1300 --compressed --opcode-dtype uint8 --edge-dtype int32 --seed 1
+	npz2mp -q --chunk 512 "$T/a" > "$T/a.mp"
+	run "$PY" "$ROOT/tests/tools/checkstream.py" "$T/a.mp" $(find "$T/a" -name '*.npz' | sort)
+	assert_success
+	assert_output "ok 4 graphs, 6000 configs"
+	npz2mp -q --chunk 1 "$T/b" > "$T/b.mp"
+	run "$PY" "$ROOT/tests/tools/checkstream.py" "$T/b.mp" $(find "$T/b" -name '*.npz' | sort)
+	assert_success
+	assert_output "ok 4 graphs, 5200 configs"
+}
+
+@test "npz2mp: a file with 1e5 configs, sampled and whole" {
+	need_py numpy msgpack
+	"$PY" "$ROOT/tests/tools/mknpz.py" "$T/big" --configs 100000 --nodes 12 --files 1 --kind layout --compressed
+	f=$(find "$T/big" -name '*.npz')
+	npz2mp -q "$f" > "$T/big.mp"
+	run "$PY" "$ROOT/tests/tools/checkstream.py" "$T/big.mp" "$f"
+	assert_success
+	assert_output "ok 1 graphs, 100000 configs"
+	npz2mp -q --max-configs 1000 --seed 5 --chunk 300 "$f" > "$T/s1.mp"
+	run "$PY" "$ROOT/tests/tools/checkstream.py" "$T/s1.mp" "$f"
+	assert_success
+	assert_output "ok 1 graphs, 1000 configs"
+	# same seed, same sample; another seed, another sample
+	npz2mp -q --max-configs 1000 --seed 5 --chunk 300 "$f" | cmp - "$T/s1.mp"
+	! npz2mp -q --max-configs 1000 --seed 6 --chunk 300 "$f" | cmp -s - "$T/s1.mp"
+}
+
+@test "npz2mp: test split without runtimes has no runtime tensors" {
+	need_py msgpack
+	npz2mp -q "$FIX/npz/npz/tile/xla/test" > "$T/t.mp"
+	run "$PY" -c '
+import msgpack, sys
+rs = [r for r in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False) if r["t"] == "configs"]
+print(sorted(rs[0].keys()))' "$T/t.mp"
+	assert_output "['config_feat', 'config_index', 'count', 'id', 'offset', 't']"
+}
+
+@test "npz2mp: every bad file of the corpus: exit 1, the message, no end record" {
+	while IFS='|' read -r name code msg; do
+		case $name in '#'*|'') continue;; esac
+		coll=tile:xla
+		case $name in layout_*) coll=layout:xla:random;; esac
+		f="$FIX/bad/npz/$name"
+		run --separate-stderr npz2mp -q --collection "$coll" --split train "$f"
+		[ "$status" -eq "$code" ] || { echo "$name: exit $status, want $code: $stderr"; return 1; }
+		[[ "$stderr" == *"npz2mp: $f: $msg"* ]] || { echo "$name: message '$stderr' lacks '$msg'"; return 1; }
+		# whatever was written before the error is a stream without an end
+		if [ -n "$output" ]; then
+			printf '%s' "$output" | grep -qa '\bend\b' && { echo "$name: end record written"; return 1; }
+		fi
+	done < "$FIX/bad/npz/EXPECTED"
+}
+
+@test "npz2mp: a bad file after good ones stops the stream without end" {
+	need_py msgpack
+	mkdir -p "$T/d/npz/tile/xla/train"
+	cp "$FIX/npz/npz/tile/xla/train/stored.npz" "$T/d/npz/tile/xla/train/a.npz"
+	cp "$FIX/bad/npz/nan.npz" "$T/d/npz/tile/xla/train/b.npz"
+	run --separate-stderr npz2mp -q "$T/d"
+	assert_failure 1
+	npz2mp -q "$T/d" > "$T/o.mp" 2>/dev/null || true
+	run "$PY" -c '
+import msgpack, sys
+try:
+    ts = [r["t"] for r in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False)]
+except Exception:
+    ts = []
+print("end" in ts)' "$T/o.mp"
+	assert_output "False"
+}
+
+@test "npz2mp: output is read back by the stream reader; a cut stream is refused" {
+	[ -x "$BIN/mp-dump" ] || skip "mp-dump not built"
+	npz2mp -q "$FIX/npz" > "$T/all.mp"
+	run mp-dump --count "$T/all.mp"
+	assert_success
+	head -c 3000 "$T/all.mp" > "$T/cut.mp"
+	run mp-dump "$T/cut.mp"
+	assert_failure 1
+	assert_output --partial "truncated stream"
+	size=$(stat -c %s "$T/all.mp")
+	head -c $((size - 40)) "$T/all.mp" > "$T/noend.mp"
+	run mp-dump "$T/noend.mp"
+	assert_failure 1
+	assert_output --partial "truncated stream"
+}
+
+@test "npz2mp: a dead reader is a write error (exit 3), never a success" {
+	need_py numpy
+	"$PY" "$ROOT/tests/tools/mknpz.py" "$T/a" --configs 20000 --nodes 40 --files 1 --kind layout
+	run bash -c 'set -o pipefail; npz2mp -q "$1" | head -c 100 > /dev/null' _ "$T/a"
+	assert_failure 3
+	assert_output --partial "stdout: write error: Broken pipe"
+}
