@@ -48,12 +48,12 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	assert_output --partial "no .npz files in this directory"
 }
 
-@test "npz2mp: committed fixtures (every dtype, stored and deflate) decode exactly" {
+@test "npz2mp: committed fixtures (every dtype, stored, deflate, ZIP64 records, data descriptors) decode exactly" {
 	need_py numpy msgpack
 	npz2mp -q "$FIX/npz" > "$T/all.mp"
 	run "$PY" "$ROOT/tests/tools/checkstream.py" "$T/all.mp" $(find "$FIX/npz" -name '*.npz' | sort)
 	assert_success
-	assert_output "ok 7 graphs, 43 configs"
+	assert_output "ok 9 graphs, 55 configs"
 }
 
 @test "npz2mp: graph ids, collections and splits come from the path" {

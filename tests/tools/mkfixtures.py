@@ -55,6 +55,27 @@ put(f"{ok}/npz/layout/xla/default/train/dtypes.npz",
            node_opcode=np.array([63, 63, 26, 2, 75, 100], np.int64),
            config_runtime=rng.integers(100, 10000, 5).astype(np.uint32)))
 
+# ZIP64 end records, ZIP64 extras in the central directory, data descriptors:
+# zipfile's own limits lowered (as CPython's tests do) so a tiny file has them
+def zipped(path, d, method, unseekable=False):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    raw = io.BytesIO()
+    class Unseekable(io.RawIOBase):
+        def writable(self): return True
+        def write(self, b): return raw.write(b)
+    target = Unseekable() if unseekable else raw
+    with zipfile.ZipFile(target, "w", method) as zf:
+        for k, v in d.items():
+            with zf.open(k + ".npy", "w", force_zip64=True) as m:
+                np.lib.format.write_array(m, v)
+    open(path, "wb").write(raw.getvalue())
+
+saved = (zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT)
+zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = 64, 2
+zipped(f"{ok}/npz/layout/nlp/random/test/zip64.npz", layout(), zipfile.ZIP_DEFLATED)
+zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = saved
+zipped(f"{ok}/npz/tile/xla/test/datadesc.npz", tile(), zipfile.ZIP_DEFLATED, unseekable=True)
+
 # bad files
 os.makedirs(bad, exist_ok=True)
 expected = []
