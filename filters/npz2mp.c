@@ -326,6 +326,34 @@ static void check_positive(const tensor_t *t, const char *key)
 		}
 }
 
+/* Index of the first value that is not a layout symbol (-1..5, integral)
+ * or, for tile, not finite; n when all are good.  Branch-free over the chunk. */
+static size_t first_bad(const float *v, size_t n, int tile)
+{
+	size_t i;
+	for (i = 0; i + 64 <= n; i += 64) {
+		int bad = 0;
+		for (size_t j = i; j < i + 64; j++) {
+			float x = v[j];
+			if (tile)
+				bad |= !(x - x == 0.0f);
+			else {
+				/* c is in range, so the cast is defined; NaN gives c != x */
+				float c = (x >= -1.0f && x <= 5.0f) ? x : 0.0f;
+				bad |= (c != x) | (c != (float)(int)c);
+			}
+		}
+		if (bad)
+			break;
+	}
+	for (; i < n; i++) {
+		float x = v[i];
+		if (tile ? !isfinite(x) : !(x == floorf(x) && x >= -1 && x <= 5))
+			return i;
+	}
+	return n;
+}
+
 static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfiles)
 {
 	char coll[256], split[64], err[512], sh[128], msg[640];
@@ -482,14 +510,11 @@ static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfile
 		int64_t cnt = k - off < opt.chunk ? k - off : opt.chunk;
 		record_t *r = rec_new("configs");
 		tensor_t *cf = gather_rows(rows, idx + off, cnt, DT_F32, ckey), *ix;
-		const float *v = cf->data;
-		for (size_t i = 0; i < cf->numel; i++) {
-			float x = v[i];
-			if (tile ? !isfinite(x) : !(x == floorf(x) && x >= -1 && x <= 5)) {
-				snprintf(msg, sizeof msg, "bad value %g at config %lld", (double)x,
-					 (long long)idx[off + (int64_t)(i / (cf->numel / (size_t)cnt))]);
-				fail(0, ckey, msg);
-			}
+		size_t bad = first_bad(cf->data, cf->numel, tile);
+		if (bad < cf->numel) {
+			snprintf(msg, sizeof msg, "bad value %g at config %lld", (double)((float *)cf->data)[bad],
+				 (long long)idx[off + (int64_t)(bad / (cf->numel / (size_t)cnt))]);
+			fail(0, ckey, msg);
 		}
 		ix = tensor_new1(DT_I64, cnt);
 		memcpy(ix->data, idx + off, (size_t)cnt * sizeof *idx);

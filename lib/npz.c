@@ -820,7 +820,7 @@ tensor_t *npz_read(npz_t *z, const char *key, dtype_t want, char *err, size_t er
 		ms_close(&s);
 		return NULL;
 	}
-	t = tensor_new(info.dtype, info.ndim, info.shape);
+	t = tensor_new_uninit(info.dtype, info.ndim, info.shape);
 	if (ms_read_at(&s, info.data_start, t->data, t->nbytes, err, errlen, io) ||
 	    ms_finish(&s, err, errlen, io)) {
 		tensor_free(t);
@@ -881,7 +881,7 @@ tensor_t *npz_rows_read(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t wa
 	}
 	memcpy(shape, r->info.shape, sizeof shape);
 	shape[0] = (int64_t)nrows;
-	t = tensor_new(r->info.dtype, r->info.ndim, shape);
+	t = tensor_new_uninit(r->info.dtype, r->info.ndim, shape);
 	if (ms_read_at(&r->s, r->info.data_start + row0 * r->rowbytes, t->data, t->nbytes, err, errlen, io)) {
 		tensor_free(t);
 		return NULL;

@@ -73,6 +73,13 @@ static int shape_size(dtype_t dt, int ndim, const int64_t *shape, size_t *numel,
 
 tensor_t *tensor_new(dtype_t dt, int ndim, const int64_t *shape)
 {
+	tensor_t *t = tensor_new_uninit(dt, ndim, shape);
+	memset(t->data, 0, t->nbytes);
+	return t;
+}
+
+tensor_t *tensor_new_uninit(dtype_t dt, int ndim, const int64_t *shape)
+{
 	tensor_t *t = xcalloc(1, sizeof *t);
 	if (dt >= DT__N || !shape_size(dt, ndim, shape, &t->numel, &t->nbytes))
 		die(EX_DATA, "bad tensor shape");
@@ -81,7 +88,6 @@ tensor_t *tensor_new(dtype_t dt, int ndim, const int64_t *shape)
 	for (int i = 0; i < ndim; i++)
 		t->shape[i] = shape[i];
 	t->data = alloc_data(t->nbytes);
-	memset(t->data, 0, t->nbytes);
 	return t;
 }
 
@@ -99,7 +105,7 @@ tensor_t *tensor_new3(dtype_t dt, int64_t d0, int64_t d1, int64_t d2)
 
 tensor_t *tensor_dup(const tensor_t *t)
 {
-	tensor_t *c = tensor_new(t->dtype, t->ndim, t->shape);
+	tensor_t *c = tensor_new_uninit(t->dtype, t->ndim, t->shape);
 	memcpy(c->data, t->data, t->nbytes);
 	return c;
 }

@@ -41,6 +41,8 @@ typedef struct {
 
 /* New zeroed tensor; dies (EX_DATA) if the size overflows. */
 tensor_t *tensor_new(dtype_t dt, int ndim, const int64_t *shape);
+/* Same, with the data left uninitialised (the caller fills every byte). */
+tensor_t *tensor_new_uninit(dtype_t dt, int ndim, const int64_t *shape);
 tensor_t *tensor_new1(dtype_t dt, int64_t d0);
 tensor_t *tensor_new2(dtype_t dt, int64_t d0, int64_t d1);
 tensor_t *tensor_new3(dtype_t dt, int64_t d0, int64_t d1, int64_t d2);
