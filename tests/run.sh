@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BINDIR=${BINDIR:-bin}
 SUITES=${SUITES:-all}
-export TPU_BIN="$PWD/$BINDIR"
+case $BINDIR in /*) export TPU_BIN="$BINDIR" ;; *) export TPU_BIN="$PWD/$BINDIR" ;; esac
 pass=0 fail=0 skip=0
 
 if [ "$SUITES" = all ] || [ "$SUITES" = unit ]; then

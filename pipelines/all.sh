@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# all.sh: every collection (and several seeds per collection) with GNU
+# parallel, on this machine or over ssh on a cluster; then the per-collection
+# ensembles, the valid scores, the Kaggle submission and the plots.
+set -euo pipefail
+PROG=all.sh
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	cat <<EOF
+usage: all.sh [options]
+
+Run pipelines/collection.sh for every collection and seed with GNU parallel,
+then ensemble the seeds of each collection (rank-ensemble), score the valid
+split (rank-eval) and write the Kaggle submission for the test split.
+
+  -d, --data DIR          dataset root holding npz/ (default: \$TPU_DATA or data/tpugen-small)
+  -o, --out DIR           output root (default: out)
+      --collections LIST  comma-separated (default: all five)
+      --seeds LIST        comma-separated seeds; one model per seed and
+                          collection, ensembled (default: 1)
+  -j, --jobs N            parallel jobs per machine (default: 2)
+      --threads N         threads per job (default: cores / jobs, at least 1)
+      --sshloginfile FILE spread the jobs over the hosts in FILE (GNU parallel's
+                          format); the binaries, this checkout and the data must
+                          be at the same paths on every host (a shared file system)
+      --resume-failed     rerun only the jobs that failed in the last run (its joblog)
+      --record DIR        keep every stage's output (see collection.sh --record)
+  -s, --set KEY=VAL       passed to every collection.sh (repeatable)
+      --reduce R          passed to every collection.sh
+      --no-plots          skip the PNG plots
+  -h, --help              this help
+
+Writes OUT/submission.csv (only when every job succeeded), OUT/scores-valid.txt
+and .json, OUT/joblog, OUT/plots/*.png, and per collection OUT/SLUG/ens-{valid,test}.mp.
+EOF
+}
+
+DATA=${TPU_DATA:-data/tpugen-small}
+OUT=out
+COLLS=$ALL_COLLECTIONS
+SEEDS=1
+JOBS=2
+THREADS=""
+SSHLOGINFILE=""
+RESUME=""
+RECORD=${RECORD_DIR:-}
+PASS=()
+PLOTS=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	-d|--data) DATA=$2; shift 2 ;;
+	-o|--out) OUT=$2; shift 2 ;;
+	--collections) COLLS=${2//,/ }; shift 2 ;;
+	--seeds) SEEDS=${2//,/ }; shift 2 ;;
+	-j|--jobs) JOBS=$2; shift 2 ;;
+	--threads) THREADS=$2; shift 2 ;;
+	--sshloginfile) SSHLOGINFILE=$2; shift 2 ;;
+	--resume-failed) RESUME=--resume-failed; shift ;;
+	--record) RECORD=$2; shift 2 ;;
+	-s|--set) PASS+=(--set "$2"); shift 2 ;;
+	--reduce) PASS+=(--reduce "$2"); shift 2 ;;
+	--no-plots) PLOTS=0; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) echo "all.sh: unknown argument $1" >&2; echo "usage: all.sh [options]" >&2; exit 2 ;;
+	esac
+done
+case $JOBS in ''|*[!0-9]*|0) die "--jobs: '$JOBS' is not a positive number" 2 ;; esac
+for c in $COLLS; do
+	case " $ALL_COLLECTIONS " in *" $c "*) ;; *) die "unknown collection '$c'" 2 ;; esac
+done
+for s in $SEEDS; do
+	case $s in ''|*[!0-9]*) die "--seeds: '$s' is not a number" 2 ;; esac
+done
+if [ -z "$THREADS" ]; then
+	THREADS=$(( $(nproc) / JOBS ))
+	[ "$THREADS" -ge 1 ] || THREADS=1
+fi
+command -v parallel >/dev/null || die "GNU parallel is not installed (make deps)" 3
+[ -d "$DATA/npz" ] || die "no dataset at $DATA (expected $DATA/npz)"
+mkdir -p "$OUT"
+DATA=$(cd "$DATA" && pwd)
+OUT=$(cd "$OUT" && pwd)
+[ -n "$RECORD" ] && { mkdir -p "$RECORD"; RECORD=$(cd "$RECORD" && pwd); PASS+=(--record "$RECORD"); }
+rm -f "$OUT/submission.csv"   # a submission exists only for a complete run
+T0=$(now)
+
+par=(parallel --joblog "$OUT/joblog" --jobs "$JOBS" --halt never --line-buffer --tag)
+[ -n "$RESUME" ] && par+=("$RESUME")
+if [ -n "$SSHLOGINFILE" ]; then
+	[ -f "$SSHLOGINFILE" ] || die "no such file: $SSHLOGINFILE" 2
+	# the same paths on every host: run in this directory, with this PATH
+	par+=(--sshloginfile "$SSHLOGINFILE" --workdir "$PWD" --env PATH --env TPU_DATA)
+fi
+if [ -t 2 ]; then par+=(--progress); fi
+log "running $(echo "$COLLS" | wc -w) collections x $(echo "$SEEDS" | wc -w) seeds, $JOBS jobs of $THREADS threads"
+set +e
+"${par[@]}" "$PIPELINES_DIR/collection.sh" --data "$DATA" --out "$OUT" --tag "seed{2}" --seed "{2}" \
+	--threads "$THREADS" "${PASS[@]+"${PASS[@]}"}" "{1}" ::: $COLLS ::: $SEEDS
+rc=$?
+set -e
+if [ "$rc" -ne 0 ]; then
+	die "$rc job(s) failed; see $OUT/joblog and rerun with --resume-failed" 1
+fi
+
+# per collection: the ensemble of its seeds
+valid_preds=() test_preds=() truths=()
+for c in $COLLS; do
+	slug=$(coll_slug "$c")
+	for split in valid test; do
+		preds=()
+		for s in $SEEDS; do
+			[ -f "$OUT/$slug/seed$s/pred-$split.mp" ] && preds+=("$OUT/$slug/seed$s/pred-$split.mp")
+		done
+		[ ${#preds[@]} -gt 0 ] || continue
+		run_stage "$c: ensemble $split (${#preds[@]} models)" "$OUT/$slug/ens-$split.mp" \
+			"rank-ensemble --norm rank ${preds[*]}"
+		if [ "$split" = valid ]; then
+			valid_preds+=("$OUT/$slug/ens-valid.mp")
+			truths+=("$OUT/$slug/seed${SEEDS%% *}/data/valid.mp")
+		else
+			test_preds+=("$OUT/$slug/ens-test.mp")
+		fi
+	done
+done
+
+if [ ${#valid_preds[@]} -gt 0 ]; then
+	run_stage "score valid" "$OUT/scores-valid.json" \
+		"mp-cat ${valid_preds[*]} > $OUT/ens-valid.mp.tmp && mv $OUT/ens-valid.mp.tmp $OUT/ens-valid.mp && mp-cat ${truths[*]} | rank-eval --json --truth - $OUT/ens-valid.mp"
+	run_stage "score valid (table)" "$OUT/scores-valid.txt" \
+		"mp-cat ${truths[*]} | rank-eval --truth - $OUT/ens-valid.mp"
+fi
+if [ ${#test_preds[@]} -gt 0 ]; then
+	run_stage "submission" - \
+		"mp-cat ${test_preds[*]} | rank-ensemble --csv $OUT/submission.csv -"
+fi
+if [ "$PLOTS" = 1 ]; then
+	if command -v gnuplot >/dev/null; then
+		"$PIPELINES_DIR/plot.sh" "$OUT" || log "plots failed (the scores stand)"
+	else
+		log "gnuplot not installed: no plots"
+	fi
+fi
+[ -f "$OUT/scores-valid.txt" ] && cat "$OUT/scores-valid.txt"
+log "finished in $(elapsed "$T0") s; submission: $OUT/submission.csv"

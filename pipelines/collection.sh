@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# collection.sh: one collection end to end.
+#   npz2mp (train, valid, test) -> reduce (prune-hop | dijkstra-compress) ->
+#   encode-base7 -> sage-train (with valid) -> sage-predict (valid, test) ->
+#   rank-eval on valid.
+set -euo pipefail
+PROG=collection.sh
+. "$(dirname "$0")/lib.sh"
+
+usage() {
+	cat <<EOF
+usage: collection.sh [options] COLLECTION
+
+Run one collection end to end: ingest the train/valid/test .npz files, reduce
+the graphs, pack the configs, train a model with validation, predict valid and
+test, and score valid.  COLLECTION is one of:
+  $ALL_COLLECTIONS
+
+  -d, --data DIR      dataset root holding npz/ (default: \$TPU_DATA or data/tpugen-small)
+  -o, --out DIR       output root (default: out); results go to DIR/SLUG/TAG/
+  -c, --conf FILE     stage options (default: pipelines/conf/SLUG.conf)
+  -s, --set KEY=VAL   override one variable of the conf file (repeatable)
+      --reduce R      prune, dijkstra or none (the conf file's REDUCE)
+      --tag NAME      name of this run, for ensembles (default: main)
+      --seed S        seed for sampling and training (default 1)
+      --threads N     threads for training and prediction (default 1)
+      --record DIR    also keep every stage's output as DIR/SLUG/STAGE.mp
+                      (pipelines/replay.sh reruns one of them)
+      --from STAGE    start at ingest, train, predict or eval (reuse earlier outputs)
+  -h, --help          this help
+
+SLUG is the collection with ':' replaced by '_' (layout_xla_random).
+Outputs (each written to a temporary name and renamed when complete):
+  data/{train,valid,test}.mp  model.mp  train-log.jsonl
+  pred-valid.mp  pred-test.mp  eval-valid.txt  eval-valid.json
+EOF
+}
+
+DATA=${TPU_DATA:-data/tpugen-small}
+OUT=out
+CONF=""
+SETS=()
+REDUCE_ARG=""
+TAG=main
+SEED=1
+THREADS=1
+RECORD=${RECORD_DIR:-}
+FROM=ingest
+while [ $# -gt 0 ]; do
+	case $1 in
+	-d|--data) DATA=$2; shift 2 ;;
+	-o|--out) OUT=$2; shift 2 ;;
+	-c|--conf) CONF=$2; shift 2 ;;
+	-s|--set) SETS+=("$2"); shift 2 ;;
+	--reduce) REDUCE_ARG=$2; shift 2 ;;
+	--tag) TAG=$2; shift 2 ;;
+	--seed) SEED=$2; shift 2 ;;
+	--threads) THREADS=$2; shift 2 ;;
+	--record) RECORD=$2; shift 2 ;;
+	--from) FROM=$2; shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	-*) echo "collection.sh: unknown option $1" >&2; echo "usage: collection.sh [options] COLLECTION" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 1 ] || { echo "usage: collection.sh [options] COLLECTION" >&2; exit 2; }
+COLL=$1
+case " $ALL_COLLECTIONS " in *" $COLL "*) ;; *) die "unknown collection '$COLL'" 2 ;; esac
+case $FROM in ingest|train|predict|eval) ;; *) die "--from: '$FROM' is not ingest, train, predict or eval" 2 ;; esac
+case $SEED in ''|*[!0-9]*) die "--seed: '$SEED' is not a number" 2 ;; esac
+case $THREADS in ''|*[!0-9]*|0) die "--threads: '$THREADS' is not a positive number" 2 ;; esac
+SLUG=$(coll_slug "$COLL")
+CONF=${CONF:-$PIPELINES_DIR/conf/$SLUG.conf}
+[ -f "$CONF" ] || die "no conf file $CONF" 2
+# shellcheck disable=SC1090
+. "$CONF"
+for kv in "${SETS[@]+"${SETS[@]}"}"; do
+	case $kv in
+	[A-Z_]*=*) eval "${kv%%=*}=\${kv#*=}" ;;
+	*) die "--set: '$kv' is not KEY=VALUE" 2 ;;
+	esac
+done
+[ -n "$REDUCE_ARG" ] && REDUCE=$REDUCE_ARG
+case ${REDUCE:-none} in
+prune) REDUCE_CMD="prune-hop ${REDUCE_OPTS:-}" ;;
+dijkstra) REDUCE_CMD="dijkstra-compress ${REDUCE_OPTS:-}" ;;
+none) REDUCE_CMD="" ;;
+*) die "REDUCE: '$REDUCE' is not prune, dijkstra or none" 2 ;;
+esac
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=1
+
+SRC="$DATA/npz/$(coll_dir "$COLL")"
+[ -d "$SRC/train" ] || die "no training data: $SRC/train"
+W="$OUT/$SLUG/$TAG"
+mkdir -p "$W/data"
+[ -n "$RECORD" ] && mkdir -p "$RECORD/$SLUG"
+T0=$(now)
+
+# A chain of filters as one shell command; with --record, a tee after each
+# filter keeps its output, and a .cmd file says how to replay it.
+chain() {
+	local split=$1 npzopts=$2 encopts=$3 cmd prev stage
+	local stages=("npz2mp -q $npzopts $SRC/$split")
+	[ -n "$REDUCE_CMD" ] && stages+=("$REDUCE_CMD")
+	stages+=("encode-base7 $encopts")
+	cmd="" prev=""
+	for s in "${stages[@]}"; do
+		stage=${s%% *}
+		[ -n "$cmd" ] && cmd="$cmd | "
+		cmd="$cmd$s"
+		if [ -n "$RECORD" ]; then
+			local rec="$RECORD/$SLUG/$stage-$split.mp"
+			cmd="$cmd | tee $rec"
+			printf '%s\n%s\n' "$s" "$prev" > "$RECORD/$SLUG/$stage-$split.cmd"
+			prev=$rec
+		fi
+	done
+	printf '%s' "$cmd"
+}
+
+if [ "$FROM" = ingest ]; then
+	for split in train valid test; do
+		[ -d "$SRC/$split" ] || { log "no $split split in $SRC, skipped"; continue; }
+		if [ "$split" = train ]; then
+			c=$(chain train "${NPZ_TRAIN_OPTS:-} --seed $SEED" "${ENCODE_TRAIN_OPTS:-}")
+		else
+			c=$(chain "$split" "${NPZ_EVAL_OPTS:-}" "${ENCODE_EVAL_OPTS:-}")
+		fi
+		run_stage "$COLL: ingest $split" "$W/data/$split.mp" "$c"
+	done
+fi
+
+if [ "$FROM" = ingest ] || [ "$FROM" = train ]; then
+	valid_opt=""
+	[ -f "$W/data/valid.mp" ] && valid_opt="--valid $W/data/valid.mp"
+	# sage-train writes model.mp atomically; the checkpoint lets a killed run resume
+	resume=""
+	[ -f "$W/checkpoint.mp" ] && resume="--resume"
+	run_stage "$COLL: train" - \
+		"sage-train --quiet ${TRAIN_OPTS:-} --seed $SEED --threads $THREADS $valid_opt $resume \
+		 --log $W/train-log.jsonl --checkpoint $W/checkpoint.mp --out $W/model.mp < $W/data/train.mp"
+	rm -f "$W/checkpoint.mp"
+fi
+
+if [ "$FROM" != eval ]; then
+	for split in valid test; do
+		[ -f "$W/data/$split.mp" ] || continue
+		run_stage "$COLL: predict $split" "$W/pred-$split.mp" \
+			"sage-predict ${PREDICT_OPTS:-} --threads $THREADS --model $W/model.mp < $W/data/$split.mp"
+	done
+fi
+
+if [ -f "$W/pred-valid.mp" ]; then
+	run_stage "$COLL: eval valid" "$W/eval-valid.json" "rank-eval --json --truth $W/data/valid.mp $W/pred-valid.mp"
+	run_stage "$COLL: eval valid (table)" "$W/eval-valid.txt" "rank-eval --truth $W/data/valid.mp $W/pred-valid.mp"
+	cat "$W/eval-valid.txt" >&2
+fi
+log "$COLL: finished in $(elapsed "$T0") s -> $W"

@@ -1,0 +1,48 @@
+# Shared shell functions for the pipeline scripts (sourced, not run).
+# Finds the filters beside the scripts (bin/ of a checkout) or on PATH.
+
+_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -x "$_here/../bin/npz2mp" ]; then
+	PATH="$(cd "$_here/../bin" && pwd):$PATH"
+elif [ -x "$_here/npz2mp" ]; then
+	PATH="$_here:$PATH"
+fi
+export PATH
+PIPELINES_DIR=$_here
+
+log() { printf '%s: %s\n' "${PROG:-pipeline}" "$*" >&2; }
+die() { printf '%s: %s\n' "${PROG:-pipeline}" "$*" >&2; exit "${2:-1}"; }
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# collection name -> file-safe name: layout:xla:random -> layout_xla_random
+coll_slug() { printf '%s' "$1" | tr ':' '_'; }
+# collection name -> its directory under npz/: layout:xla:random -> layout/xla/random
+coll_dir() { printf '%s' "$1" | tr ':' '/'; }
+
+ALL_COLLECTIONS="tile:xla layout:xla:random layout:xla:default layout:nlp:random layout:nlp:default"
+
+# run_stage NAME OUTPUT CMD: run a shell pipeline (pipefail) with its stdout
+# to OUTPUT.tmp, renamed to OUTPUT only when every command of it succeeded.
+# OUTPUT "-": the command writes its own files (atomically) and stdout is
+# left alone.
+run_stage() {
+	local name=$1 out=$2 cmd=$3 t0 rc
+	t0=$(now)
+	log "$name: start"
+	set +e
+	if [ "$out" = - ]; then
+		bash -o pipefail -c "$cmd"
+	else
+		bash -o pipefail -c "$cmd" > "$out.tmp"
+	fi
+	rc=$?
+	set -e
+	if [ "$rc" -ne 0 ]; then
+		[ "$out" = - ] || rm -f "$out.tmp"
+		die "$name: failed (exit $rc)" "$rc"
+	fi
+	[ "$out" = - ] || mv -f "$out.tmp" "$out"
+	log "$name: done in $(elapsed "$t0") s"
+}
