@@ -38,6 +38,9 @@ static void usage(void)
 	       "                         (scored pessimistically: ranked last, slowest\n"
 	       "                         first) and predicted graphs absent from the\n"
 	       "                         truth, instead of failing\n"
+	       "  -r, --ranks FILE       also write every scored config as a line\n"
+	       "                         'ID<TAB>true<TAB>predicted' (ranks within the\n"
+	       "                         graph as fractions, 0 = fastest), for plots\n"
 	       "  -h, --help             this help\n"
 	       "  -V, --version          the version\n"
 	       "\n"
@@ -67,7 +70,7 @@ typedef struct {
 } gres_t;
 
 typedef struct {
-	const char *truth, *csv;
+	const char *truth, *csv, *ranks;
 	int json, per_graph, allow_missing;
 	char **pred;
 	size_t npred;
@@ -98,7 +101,46 @@ typedef struct {
 	int64_t *idx;
 	double *y;
 	const char *truth_name;
+	FILE *ranks;        /* --ranks */
+	char *ranks_tmp;
 } eval_t;
+
+/* --ranks: the rank fraction of each predicted config, true and predicted
+ * (ties broken by config index, as the submission order does). */
+static void write_ranks(eval_t *e, const double *pred)
+{
+	size_t n = 0, *ot, *op;
+	double *y, *p, *rt;
+	int64_t *k;
+	for (size_t i = 0; i < e->n; i++)
+		n += !isnan(pred[i]);
+	if (n < 2)
+		return;
+	y = xmallocarray(n, sizeof *y);
+	p = xmallocarray(n, sizeof *p);
+	k = xmallocarray(n, sizeof *k);
+	for (size_t i = 0, j = 0; i < e->n; i++)
+		if (!isnan(pred[i])) {
+			y[j] = e->y[i];
+			p[j] = pred[i];
+			k[j++] = e->idx[i];
+		}
+	ot = xmallocarray(n, sizeof *ot);
+	op = xmallocarray(n, sizeof *op);
+	rt = xmallocarray(n, sizeof *rt);
+	metrics_order(y, k, n, ot);
+	metrics_order(p, k, n, op);
+	for (size_t r = 0; r < n; r++)
+		rt[ot[r]] = (double)r / (double)(n - 1);
+	for (size_t r = 0; r < n; r++)
+		fprintf(e->ranks, "%s\t%.6f\t%.6f\n", e->id, rt[op[r]], (double)r / (double)(n - 1));
+	free(y);
+	free(p);
+	free(k);
+	free(ot);
+	free(op);
+	free(rt);
+}
 
 static size_t coll_index(eval_t *e, const char *name)
 {
@@ -311,6 +353,8 @@ static void finish_graph(eval_t *e)
 				 ": a layout row must list every config") : "");
 	}
 	metrics_score_graph(e->y, e->idx, pred, n, e->tile, ranked, &m);
+	if (e->ranks)
+		write_ranks(e, pred);
 	m.no_pred = !have;
 	add_result(e, e->id, e->cur_coll, &m);
 	free(pred);
@@ -659,6 +703,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},
 		{"json", no_argument, 0, 'j'},
 		{"per-graph", no_argument, 0, 'g'},
+		{"ranks", required_argument, 0, 'r'},
 		{"truth", required_argument, 0, 't'},
 		{"version", no_argument, 0, 'V'},
 		{0, 0, 0, 0}
@@ -672,13 +717,14 @@ int main(int argc, char **argv)
 	setprogname(argv[0]);
 	memset(&e, 0, sizeof e);
 	e.o.truth = "-";
-	while ((ch = getopt_long(argc, argv, "c:ghjmt:V", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:ghjmr:t:V", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c': e.o.csv = optarg; break;
 		case 'g': e.o.per_graph = 1; break;
 		case 'h': usage(); close_stdout(); return EX_OK;
 		case 'j': e.o.json = 1; break;
 		case 'm': e.o.allow_missing = 1; break;
+		case 'r': e.o.ranks = optarg; break;
 		case 't': e.o.truth = optarg; break;
 		case 'V': print_version();
 		default: fputs(usage_line, stderr); return EX_USAGE;
@@ -734,6 +780,12 @@ int main(int argc, char **argv)
 		e.ps = predsrc_open(e.o.pred, e.o.npred);
 	}
 
+	if (e.o.ranks) {
+		int fd = csv_atomic_open(e.o.ranks, &e.ranks_tmp);
+		e.ranks = fdopen(fd, "w");
+		if (!e.ranks)
+			edie(EX_IO, "%s", e.o.ranks);
+	}
 	r = sr_next(sr);  /* the header: checked by the reader */
 	rec_free(r);
 	while ((r = sr_next(sr)) != NULL) {
@@ -747,6 +799,11 @@ int main(int argc, char **argv)
 	if (e.total_graphs == 0)
 		die(EX_DATA, "%s: no graphs in the truth: nothing to score", e.truth_name);
 	leftovers(&e);
+	if (e.ranks) {
+		if (fflush(e.ranks) != 0 || ferror(e.ranks) || fclose(e.ranks) != 0)
+			edie(EX_IO, "%s: write error", e.o.ranks);
+		csv_atomic_commit(e.ranks_tmp, e.o.ranks);
+	}
 
 	if (e.o.json)
 		print_json(&e);

@@ -116,8 +116,11 @@ for c in $COLLS; do
 		run_stage "$c: ensemble $split (${#preds[@]} models)" "$OUT/$slug/ens-$split.mp" \
 			"rank-ensemble --norm rank ${preds[*]}"
 		if [ "$split" = valid ]; then
+			truth="$OUT/$slug/seed${SEEDS%% *}/data/valid.mp"
 			valid_preds+=("$OUT/$slug/ens-valid.mp")
-			truths+=("$OUT/$slug/seed${SEEDS%% *}/data/valid.mp")
+			truths+=("$truth")
+			run_stage "$c: score valid ensemble" "$OUT/$slug/eval-ens-valid.txt" \
+				"rank-eval --ranks $OUT/$slug/ranks-valid.tsv --truth $truth $OUT/$slug/ens-valid.mp"
 		else
 			test_preds+=("$OUT/$slug/ens-test.mp")
 		fi

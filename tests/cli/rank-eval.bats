@@ -484,3 +484,28 @@ PYEOF
 	run rank-eval -t "$D/u.mp" -g -j "$D/up.mp"
 	assert_output --partial '"kendall": null'
 }
+
+@test "rank-eval --ranks: per-config true and predicted rank fractions" {
+	need_py numpy msgpack
+	npz2mp -q "$FIX/npz/npz/tile/xla/train" > "$T/truth.mp"
+	# a perfect prediction (score = normalised runtime) puts every config on the diagonal
+	"$PY" - "$T/truth.mp" "$T/pred.mp" <<'PYEOF'
+import sys, msgpack, numpy as np
+recs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+out = msgpack.Packer(use_bin_type=True)
+f = open(sys.argv[2], "wb")
+f.write(out.pack(recs[0])); n = 1
+for r in recs:
+    if r["t"] == "configs":
+        rt = np.frombuffer(r["config_runtime"]["data"], "<i8") / np.frombuffer(r["config_runtime_normalizers"]["data"], "<i8")
+        f.write(out.pack({"t": "pred", "id": r["id"], "config_index": r["config_index"],
+                          "score": {"dtype": "f32", "shape": [len(rt)], "data": rt.astype("<f4").tobytes()}})); n += 1
+f.write(out.pack({"t": "end", "records": n, "graphs": 0, "chunks": 0, "configs": 0, "preds": n - 1}))
+PYEOF
+	run rank-eval --ranks "$T/ranks.tsv" --truth "$T/truth.mp" "$T/pred.mp"
+	assert_success
+	run awk -F'\t' '$2 != $3 { bad++ } END { print NR, bad + 0 }' "$T/ranks.tsv"
+	assert_output "14 0"
+	run rank-eval --ranks /nonexistent/dir/r.tsv --truth "$T/truth.mp" "$T/pred.mp"
+	assert_failure 3
+}
