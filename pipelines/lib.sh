@@ -11,7 +11,7 @@ export PATH
 PIPELINES_DIR=$_here
 
 log() { printf '%s: %s\n' "${PROG:-pipeline}" "$*" >&2; }
-die() { printf '%s: %s\n' "${PROG:-pipeline}" "$*" >&2; exit "${2:-1}"; }
+die() { printf '%s: %s\n' "${PROG:-pipeline}" "$1" >&2; exit "${2:-1}"; }
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
