@@ -1,0 +1,477 @@
+/* tpugen: write a synthetic TpuGraphs dataset in the published .npz format.
+ *
+ * OUT/npz/tile/xla/{train,valid,test}/NAME.npz and
+ * OUT/npz/layout/{xla,nlp}/{random,default}/{train,valid,test}/NAME.npz,
+ * every key with the published dtype and shape.  Graphs come from
+ * lib/tpugen_graph.c, runtimes from the cost model in lib/tpugen_cost.c;
+ * docs/tpugen.md describes both.  Each file is drawn from its own random
+ * stream (seed, collection, split, index), so the output is the same
+ * whatever the thread count. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <omp.h>
+
+#include "err.h"
+#include "npzw.h"
+#include "rng.h"
+#include "tpugen.h"
+
+static const char usage_text[] =
+	"usage: tpugen --out DIR [--scale tiny|small|full] [--seed N]\n"
+	"              [--collections LIST] [--compress stored|deflate|mixed]\n"
+	"              [--limit N] [--jobs N] [--verbose]\n"
+	"Write a synthetic TpuGraphs dataset (.npz files) under DIR/npz.\n"
+	"\n"
+	"  -o, --out DIR          output directory (created)\n"
+	"  -s, --scale NAME       tiny (tests), small (the demo, default), full\n"
+	"                         (the real dataset's counts and sizes)\n"
+	"  -S, --seed N           random seed (default 1); same seed, same bytes\n"
+	"  -c, --collections LIST comma-separated: tile:xla, layout:xla:random,\n"
+	"                         layout:xla:default, layout:nlp:random,\n"
+	"                         layout:nlp:default, or all (default all)\n"
+	"  -z, --compress MODE    stored (numpy savez), deflate (savez_compressed,\n"
+	"                         default), mixed (each file either, at random)\n"
+	"  -l, --limit N          at most N graphs per collection split\n"
+	"  -j, --jobs N           threads (default: OpenMP's default)\n"
+	"  -v, --verbose          one line per file on stderr\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          print the version\n";
+
+enum { C_TILE, C_XLA_RANDOM, C_XLA_DEFAULT, C_NLP_RANDOM, C_NLP_DEFAULT, C__N };
+static const char *const coll_name[C__N] = {
+	"tile:xla", "layout:xla:random", "layout:xla:default",
+	"layout:nlp:random", "layout:nlp:default"
+};
+static const char *const coll_dir[C__N] = {
+	"tile/xla", "layout/xla/random", "layout/xla/default",
+	"layout/nlp/random", "layout/nlp/default"
+};
+static const char *const split_name[3] = {"train", "valid", "test"};
+enum { Z_STORED, Z_DEFLATE, Z_MIXED };
+
+typedef struct {
+	int64_t count[3];          /* graphs per split */
+	int64_t nmin, nmax;        /* nodes */
+	int64_t cmin, cmax;        /* configs */
+} scale_t;
+
+/* [scale][tile, layout xla, layout nlp] */
+static const scale_t scales[3][3] = {
+	{ /* tiny: seconds, for tests */
+		{{3, 2, 2}, 5, 30, 20, 60},
+		{{2, 1, 1}, 80, 300, 16, 40},
+		{{2, 1, 1}, 150, 400, 16, 40},
+	},
+	{ /* small: the demo */
+		{{60, 16, 16}, 5, 200, 100, 800},
+		{{20, 8, 8}, 300, 3000, 100, 1000},
+		{{20, 8, 8}, 500, 3000, 100, 1000},
+	},
+	{ /* full: the published dataset's counts and size ranges */
+		{{5709, 676, 844}, 5, 1000, 50, 3000},
+		{{69, 7, 8}, 1000, 40000, 1000, 20000},
+		{{207, 20, 17}, 2000, 40000, 1000, 20000},
+	},
+};
+
+typedef struct {
+	const char *out;
+	int scale, compress, verbose, jobs;
+	uint64_t seed;
+	int64_t limit;
+	int want[C__N];
+} opts_t;
+
+typedef struct {
+	int coll, split;
+	int64_t index;
+	char err[700];
+	int failed;
+} item_t;
+
+static _Noreturn void usage_error(const char *msg)
+{
+	if (msg)
+		warnx("%s", msg);
+	fputs(usage_text, stderr);
+	exit(EX_USAGE);
+}
+
+static void parse_collections(opts_t *o, const char *s)
+{
+	char *dup = xstrdup(s), *tok, *save = NULL;
+	memset(o->want, 0, sizeof o->want);
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int found = 0;
+		if (strcmp(tok, "all") == 0) {
+			for (int c = 0; c < C__N; c++)
+				o->want[c] = 1;
+			continue;
+		}
+		for (int c = 0; c < C__N; c++)
+			if (strcmp(tok, coll_name[c]) == 0)
+				o->want[c] = found = 1;
+		if (!found) {
+			warnx("--collections: unknown collection '%s'", tok);
+			free(dup);
+			usage_error(NULL);
+		}
+	}
+	free(dup);
+}
+
+static void parse_args(opts_t *o, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"collections", required_argument, 0, 'c'},
+		{"compress", required_argument, 0, 'z'},
+		{"help", no_argument, 0, 'h'},
+		{"jobs", required_argument, 0, 'j'},
+		{"limit", required_argument, 0, 'l'},
+		{"out", required_argument, 0, 'o'},
+		{"scale", required_argument, 0, 's'},
+		{"seed", required_argument, 0, 'S'},
+		{"verbose", no_argument, 0, 'v'},
+		{"version", no_argument, 0, 'V'},
+		{0, 0, 0, 0},
+	};
+	int ch;
+	memset(o, 0, sizeof *o);
+	o->scale = 1;
+	o->seed = 1;
+	o->compress = Z_DEFLATE;
+	o->limit = -1;
+	for (int c = 0; c < C__N; c++)
+		o->want[c] = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:z:hj:l:o:s:S:vV", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c': parse_collections(o, optarg); break;
+		case 'z':
+			if (strcmp(optarg, "stored") == 0) o->compress = Z_STORED;
+			else if (strcmp(optarg, "deflate") == 0) o->compress = Z_DEFLATE;
+			else if (strcmp(optarg, "mixed") == 0) o->compress = Z_MIXED;
+			else usage_error("--compress: want stored, deflate or mixed");
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			close_stdout();
+			exit(EX_OK);
+		case 'j': o->jobs = (int)parse_ll("--jobs", optarg, 1, 1024); break;
+		case 'l': o->limit = parse_ll("--limit", optarg, 0, INT32_MAX); break;
+		case 'o': o->out = optarg; break;
+		case 's':
+			if (strcmp(optarg, "tiny") == 0) o->scale = 0;
+			else if (strcmp(optarg, "small") == 0) o->scale = 1;
+			else if (strcmp(optarg, "full") == 0) o->scale = 2;
+			else usage_error("--scale: want tiny, small or full");
+			break;
+		case 'S': o->seed = (uint64_t)parse_ll("--seed", optarg, 0, INT64_MAX); break;
+		case 'v': o->verbose = 1; break;
+		case 'V': print_version();
+		case ':': {
+			char m[128];
+			snprintf(m, sizeof m, "option %s needs a value", argv[optind - 1]);
+			usage_error(m);
+		}
+		default: {
+			char m[128];
+			snprintf(m, sizeof m, "unknown option %s", argv[optind - 1]);
+			usage_error(m);
+		}
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument");
+	if (!o->out || !*o->out)
+		usage_error("--out DIR is required");
+}
+
+static void mkdirs(const char *path)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0777) != 0 && errno != EEXIST)
+			edie(EX_IO, "%s: mkdir", p);
+		*s = '/';
+	}
+	if (mkdir(p, 0777) != 0 && errno != EEXIST)
+		edie(EX_IO, "%s: mkdir", p);
+	free(p);
+}
+
+/* ---- one file ---- */
+
+typedef struct {
+	npzw_t *z;
+	int method;
+} out_t;
+
+static int put(out_t *o, const char *key, const char *descr, int ndim,
+	       const int64_t *shape, const void *data)
+{
+	return npzw_add(o->z, key, descr, ndim, shape, data, o->method);
+}
+
+/* Open PATH's temporary file; the compression: the option's, or either at
+ * random for --compress mixed.  On failure the message goes to it->err. */
+static int open_out(const opts_t *o, rng_t *fr, const char *path, out_t *out, item_t *it)
+{
+	out->method = o->compress == Z_STORED ? NPZW_STORED
+		: o->compress == Z_DEFLATE ? NPZW_DEFLATE
+		: rng_bernoulli(fr, 0.5) ? NPZW_DEFLATE : NPZW_STORED;
+	out->z = npzw_open(path);
+	if (!out->z) {
+		snprintf(it->err, sizeof it->err, "%.400s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Finish the file: rename it into place if ok, else remove it. */
+static int close_out(out_t *out, item_t *it, int ok)
+{
+	char err[600];
+	if (!ok) {
+		snprintf(it->err, sizeof it->err, "%s", npzw_error(out->z));
+		npzw_abort(out->z);
+		return -1;
+	}
+	if (npzw_close(out->z, err, sizeof err)) {
+		snprintf(it->err, sizeof it->err, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* node_feat, node_opcode, edge_index: the keys every file has */
+static int put_graph(out_t *o, const tg_graph_t *g, rng_t *r)
+{
+	int64_t s[2] = {(int64_t)g->nn, TG_NFEAT}, m = 0;
+	int64_t *edges;
+	size_t k = 0;
+	int rc;
+	/* node_opcode: uint8 in most files, int32 in some, as in the real data */
+	int wide = rng_bernoulli(r, 0.25);
+	if (put(o, "node_feat", "<f4", 2, s, g->feat))
+		return -1;
+	if (wide) {
+		int32_t *op = xmallocarray(g->nn ? g->nn : 1, sizeof *op);
+		for (size_t i = 0; i < g->nn; i++)
+			op[i] = g->n[i].op;
+		rc = put(o, "node_opcode", "<i4", 1, s, op);
+		free(op);
+	} else {
+		uint8_t *op = xmallocarray(g->nn ? g->nn : 1, sizeof *op);
+		for (size_t i = 0; i < g->nn; i++)
+			op[i] = g->n[i].op;
+		rc = put(o, "node_opcode", "|u1", 1, s, op);
+		free(op);
+	}
+	if (rc)
+		return -1;
+	for (size_t i = 0; i < g->nn; i++)
+		m += g->n[i].nin;
+	edges = xmallocarray(m ? (size_t)m * 2 : 1, sizeof *edges);
+	for (size_t i = 0; i < g->nn; i++)
+		for (int j = 0; j < g->n[i].nin; j++) {
+			edges[k++] = (int64_t)i;                      /* consumer */
+			edges[k++] = g->opnd[g->n[i].in + j];         /* producer */
+		}
+	s[0] = m, s[1] = 2;
+	rc = put(o, "edge_index", "<i8", 2, s, edges);
+	free(edges);
+	return rc;
+}
+
+static const scale_t *scale_of(const opts_t *o, int coll)
+{
+	return &scales[o->scale][coll == C_TILE ? 0 : coll <= C_XLA_DEFAULT ? 1 : 2];
+}
+
+static void hexname(char *buf, size_t n, const char *base, uint64_t h)
+{
+	snprintf(buf, n, "%s_%012" PRIx64, base, (uint64_t)(h & 0xffffffffffffULL));
+}
+
+static int gen_tile(const opts_t *o, item_t *it, char *path, size_t plen)
+{
+	const scale_t *sc = scale_of(o, C_TILE);
+	rng_t gr, cr, fr;
+	tg_graph_t *g;
+	tg_tile_model_t *m;
+	int kind, rc = -1;
+	size_t c, want;
+	float *cfg;
+	int64_t *rt, *nz, s[2];
+	char name[200];
+	out_t out;
+	static const char *const kn[TK__N] = {"loop", "reduce", "conv", "dot", "transpose"};
+
+	rng_derive(&gr, o->seed, 1000 + C_TILE, (uint64_t)it->split, (uint64_t)it->index);
+	rng_derive(&cr, o->seed, 2000 + C_TILE, (uint64_t)it->split, (uint64_t)it->index);
+	rng_derive(&fr, o->seed, 3000 + C_TILE, (uint64_t)it->split, (uint64_t)it->index);
+	g = tg_build_kernel(&gr, (tg_size_t){sc->nmin, sc->nmax}, &kind);
+	m = tg_tile_model_new(g, kind, &cr);
+	want = (size_t)rng_logint(&cr, sc->cmin, sc->cmax);
+	cfg = xmallocarray(want + 1, TG_NTILECFG * sizeof(float));
+	c = tg_tile_configs(m, &cr, want, cfg);
+	rt = xmallocarray(c, sizeof *rt);
+	nz = xmallocarray(c, sizeof *nz);
+	for (size_t i = 0; i < c; i++)
+		tg_tile_measure(m, cfg + i * TG_NTILECFG, &cr, &rt[i], &nz[i]);
+	{
+		char base[64];
+		snprintf(base, sizeof base, "fusion_%s", kn[kind]);
+		hexname(name, sizeof name, base, rng_hash(o->seed, C_TILE, (uint64_t)it->split,
+							  (uint64_t)it->index));
+	}
+	snprintf(path, plen, "%s/npz/%s/%s/%s.npz", o->out, coll_dir[C_TILE],
+		 split_name[it->split], name);
+	if (open_out(o, &fr, path, &out, it))
+		goto done;
+	s[0] = (int64_t)c, s[1] = TG_NTILECFG;
+	if (close_out(&out, it, !(put_graph(&out, g, &fr) ||
+				   put(&out, "config_feat", "<f4", 2, s, cfg) ||
+				   put(&out, "config_runtime", "<i8", 1, s, rt) ||
+				   put(&out, "config_runtime_normalizers", "<i8", 1, s, nz))))
+		goto done;
+	rc = 0;
+	if (o->verbose)
+		fprintf(stderr, "tpugen: %s: %zu nodes, %zu configs\n", path, g->nn, c);
+done:
+	free(cfg);
+	free(rt);
+	free(nz);
+	tg_tile_model_free(m);
+	tg_graph_free(g);
+	return rc;
+}
+
+static int gen_layout(const opts_t *o, item_t *it, char *path, size_t plen)
+{
+	const scale_t *sc = scale_of(o, it->coll);
+	int source = it->coll <= C_XLA_DEFAULT ? 0 : 1;
+	int mode = it->coll == C_XLA_DEFAULT || it->coll == C_NLP_DEFAULT;
+	rng_t gr, cr, fr, mr;
+	tg_graph_t *g;
+	tg_layout_model_t *m;
+	int64_t c, s[3], *rt = NULL;
+	float *cfg = NULL;
+	char name[200];
+	out_t out;
+	int rc = -1;
+
+	/* the program depends on (source, split, index) only: random and default
+	 * collections hold the same programs */
+	rng_derive(&gr, o->seed, 1000 + (uint64_t)source + 1, (uint64_t)it->split, (uint64_t)it->index);
+	rng_derive(&mr, o->seed, 4000 + (uint64_t)source + 1, (uint64_t)it->split, (uint64_t)it->index);
+	rng_derive(&cr, o->seed, 2000 + (uint64_t)it->coll, (uint64_t)it->split, (uint64_t)it->index);
+	rng_derive(&fr, o->seed, 3000 + (uint64_t)it->coll, (uint64_t)it->split, (uint64_t)it->index);
+	g = tg_build_program(&gr, source, (tg_size_t){sc->nmin, sc->nmax});
+	m = tg_layout_model_new(g, &mr);
+	tg_layout_fill_default(m, g);
+	hexname(name, sizeof name, g->name,
+		rng_hash(o->seed, 100 + (uint64_t)source, (uint64_t)it->split, (uint64_t)it->index));
+	snprintf(path, plen, "%s/npz/%s/%s/%s.npz", o->out, coll_dir[it->coll],
+		 split_name[it->split], name);
+	c = rng_logint(&cr, sc->cmin, sc->cmax);
+	if (open_out(o, &fr, path, &out, it))
+		goto done;
+	if (put_graph(&out, g, &fr))
+		goto fail;
+	/* node_config_feat streamed config by config: never held whole */
+	cfg = xmallocarray(g->ncfg ? g->ncfg : 1, TG_NCFG * sizeof(float));
+	rt = xmallocarray((size_t)c, sizeof *rt);
+	s[0] = c, s[1] = (int64_t)g->ncfg, s[2] = TG_NCFG;
+	if (npzw_begin(out.z, "node_config_feat", "<f4", 3, s, out.method))
+		goto fail;
+	for (int64_t i = 0; i < c; i++) {
+		tg_layout_sample(m, mode, &cr, cfg);
+		rt[i] = tg_layout_measure(m, cfg, &cr);
+		if (npzw_write(out.z, cfg, g->ncfg * TG_NCFG * sizeof(float)))
+			goto fail;
+	}
+	if (npzw_end(out.z))
+		goto fail;
+	s[0] = (int64_t)g->ncfg;
+	if (put(&out, "node_config_ids", "<i4", 1, s, g->cfg))
+		goto fail;
+	s[0] = (int64_t)g->nsplits;
+	if (put(&out, "node_splits", "<i8", 1, s, g->splits))
+		goto fail;
+	s[0] = c;
+	if (put(&out, "config_runtime", "<i8", 1, s, rt))
+		goto fail;
+	if (close_out(&out, it, 1))
+		goto done;
+	rc = 0;
+	if (o->verbose)
+		fprintf(stderr, "tpugen: %s: %zu nodes, %zu configurable, %lld configs\n",
+			path, g->nn, g->ncfg, (long long)c);
+	goto done;
+fail:
+	close_out(&out, it, 0);
+done:
+	free(cfg);
+	free(rt);
+	tg_layout_model_free(m);
+	tg_graph_free(g);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	opts_t o;
+	item_t *items = NULL;
+	size_t n = 0, cap = 0, nfail = 0;
+	setprogname(argv[0]);
+	parse_args(&o, argc, argv);
+	if (o.jobs > 0)
+		omp_set_num_threads(o.jobs);
+	for (int c = 0; c < C__N; c++) {
+		if (!o.want[c])
+			continue;
+		for (int sp = 0; sp < 3; sp++) {
+			char dir[4096];
+			int64_t cnt = scale_of(&o, c)->count[sp];
+			if (o.limit >= 0 && cnt > o.limit)
+				cnt = o.limit;
+			snprintf(dir, sizeof dir, "%s/npz/%s/%s", o.out, coll_dir[c], split_name[sp]);
+			mkdirs(dir);
+			for (int64_t i = 0; i < cnt; i++) {
+				if (n == cap) {
+					cap = cap ? 2 * cap : 64;
+					items = xreallocarray(items, cap, sizeof *items);
+				}
+				memset(&items[n], 0, sizeof items[n]);
+				items[n].coll = c, items[n].split = sp, items[n].index = i;
+				n++;
+			}
+		}
+	}
+#pragma omp parallel for schedule(dynamic, 1)
+	for (size_t i = 0; i < n; i++) {
+		char path[4400];
+		items[i].failed = items[i].coll == C_TILE ? gen_tile(&o, &items[i], path, sizeof path)
+			: gen_layout(&o, &items[i], path, sizeof path);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (items[i].failed) {
+			warnx("%s", items[i].err);
+			nfail++;
+		}
+	free(items);
+	if (nfail)
+		die(EX_IO, "%zu of %zu files not written", nfail, n);
+	close_stdout();
+	return EX_OK;
+}

@@ -1,0 +1,63 @@
+/* npzw: write .npz files exactly as numpy's savez / savez_compressed do.
+ *
+ * An .npz is a ZIP archive with one .npy member per key ("node_feat.npy").
+ * Each member is written the way numpy (zipfile.open(name, 'w',
+ * force_zip64=True)) writes it: a local header with a ZIP64 extra field
+ * (version 4.5), then the .npy bytes (v1.0 header, a Python dict literal
+ * padded with spaces to a 64-byte boundary, then the raw little-endian data),
+ * STORED or DEFLATE (raw deflate, zlib level 6).  Only the timestamp differs
+ * from numpy's output: npzw writes 1980-01-01 00:00:00 so that the same
+ * arrays give the same bytes.  Sizes and offsets past 2^31-1 (Python's
+ * ZIP64_LIMIT) get true ZIP64 central records and end records.
+ *
+ * The API streams: npzw_begin() a member (key, dtype, shape), npzw_write()
+ * its bytes in any chunks, npzw_end() seeks back to patch the CRC and sizes
+ * in the local header.  Nothing is held in memory but one deflate state, so
+ * a multi-GB array can be written chunk by chunk.
+ *
+ * The archive is written to "PATH.tmp.PID" and renamed to PATH by
+ * npzw_close(); npzw_abort() (or any failure) removes the temporary file.
+ * Functions return 0 on success and -1 on failure with a message available
+ * from npzw_error() (I/O errors include strerror). */
+#ifndef TPU_NPZW_H
+#define TPU_NPZW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { NPZW_STORED = 0, NPZW_DEFLATE = 8 };
+
+typedef struct npzw npzw_t;
+
+/* Opens PATH's temporary file.  NULL (with errno set) if it cannot be created. */
+npzw_t *npzw_open(const char *path);
+/* Begin member "KEY.npy" holding an array of numpy dtype DESCR ("<f4", "<i4",
+ * "<i8", "|u1", "<u4", "<f8" ...) and SHAPE (ndim 0..32), C order.  The
+ * caller must then write exactly prod(shape) * itemsize bytes. */
+int npzw_begin(npzw_t *z, const char *key, const char *descr, int ndim,
+	       const int64_t *shape, int method);
+int npzw_write(npzw_t *z, const void *buf, size_t n);
+int npzw_end(npzw_t *z);
+/* begin + write + end for an array held in memory. */
+int npzw_add(npzw_t *z, const char *key, const char *descr, int ndim,
+	     const int64_t *shape, const void *data, int method);
+/* Central directory, end records, flush, rename to PATH, free.  On failure
+ * the temporary file is removed and z is freed: the message is then copied
+ * to ERR (ERRLEN bytes) if ERR is not NULL. */
+int npzw_close(npzw_t *z, char *err, size_t errlen);
+/* Remove the temporary file and free z. */
+void npzw_abort(npzw_t *z);
+const char *npzw_error(const npzw_t *z);
+
+/* Bytes per element of a numpy descr npzw knows ("<f4" -> 4); 0 if unknown. */
+size_t npzw_itemsize(const char *descr);
+/* The .npy v1.0 header numpy writes for (descr, shape): into buf (cap
+ * bytes), returns its length (a multiple of 64), or 0 if it does not fit. */
+size_t npzw_npy_header(char *buf, size_t cap, const char *descr, int ndim,
+		       const int64_t *shape);
+
+/* Testing hook: sizes/offsets above LIMIT get true ZIP64 records (default
+ * 2^31-1, as Python's zipfile).  Lets tests exercise ZIP64 with small data. */
+void npzw_set_zip64_limit(npzw_t *z, uint64_t limit);
+
+#endif

@@ -1,0 +1,157 @@
+/* test_tpugen: the generator's invariants that the files alone cannot show:
+ * builds are deterministic, writing the default layouts out explicitly
+ * changes no runtime, the default config is cheapest among small
+ * perturbations more often than not, tile configs are distinct and include
+ * the default, runtimes are positive and finite. */
+#include "ut.h"
+#include "tpugen.h"
+
+#include <stdint.h>
+
+static void test_deterministic(void)
+{
+	for (int src = 0; src < 2; src++) {
+		rng_t a, b;
+		tg_graph_t *g, *h;
+		rng_derive(&a, 5, (uint64_t)src, 0, 0);
+		rng_derive(&b, 5, (uint64_t)src, 0, 0);
+		g = tg_build_program(&a, src, (tg_size_t){200, 600});
+		h = tg_build_program(&b, src, (tg_size_t){200, 600});
+		UT_EQ_INT(g->nn, h->nn);
+		UT_EQ_INT(g->ncfg, h->ncfg);
+		UT_CHECK(memcmp(g->feat, h->feat, g->nn * TG_NFEAT * sizeof(float)) == 0);
+		UT_CHECK(memcmp(g->opnd, h->opnd, g->no * sizeof(int32_t)) == 0);
+		UT_CHECK(g->ncfg > 0);
+		/* topological order, operands before consumers */
+		{
+			int ok = 1;
+			for (size_t i = 0; i < g->nn; i++)
+				for (int j = 0; j < g->n[i].nin; j++)
+					ok &= g->opnd[g->n[i].in + j] < (int32_t)i;
+			UT_CHECK(ok);
+		}
+		/* the entry computation is last and node_splits start at 0 */
+		UT_EQ_INT(g->splits[0], 0);
+		UT_CHECK(g->nsplits >= 1 && g->splits[g->nsplits - 1] < (int64_t)g->nn);
+		tg_graph_free(g);
+		tg_graph_free(h);
+	}
+}
+
+static void test_layout_model(void)
+{
+	for (int src = 0; src < 2; src++) {
+		rng_t gr, mr, cr;
+		tg_graph_t *g;
+		tg_layout_model_t *m;
+		float *cfg, *ex;
+		double t0, t1;
+		int worse = 0, better = 0;
+		rng_derive(&gr, 11, (uint64_t)src, 1, 0);
+		rng_derive(&mr, 12, (uint64_t)src, 1, 0);
+		rng_derive(&cr, 13, (uint64_t)src, 1, 0);
+		g = tg_build_program(&gr, src, (tg_size_t){300, 900});
+		m = tg_layout_model_new(g, &mr);
+		tg_layout_fill_default(m, g);
+		cfg = malloc(g->ncfg * TG_NCFG * sizeof(float));
+		ex = malloc(g->ncfg * TG_NCFG * sizeof(float));
+		for (size_t i = 0; i < g->ncfg * TG_NCFG; i++)
+			cfg[i] = -1;
+		t0 = tg_layout_runtime(m, cfg);
+		UT_CHECK(t0 > 0 && isfinite(t0));
+		/* every block written out as the default layout (feature 134..) */
+		for (size_t c = 0; c < g->ncfg; c++) {
+			const tg_node_t *v = &g->n[g->cfg[c]];
+			int t[3] = {g->cfg[c], v->nin > 0 ? g->opnd[v->in] : -1,
+				    v->op == OP_CONVOLUTION ? g->opnd[v->in + 1] : -1};
+			for (int b = 0; b < 3; b++)
+				for (int k = 0; k < 6; k++) {
+					float val = -1;
+					if (t[b] >= 0 && k < g->n[t[b]].rank && g->n[t[b]].et != ET_TUPLE)
+						val = g->feat[(size_t)t[b] * TG_NFEAT + 134 + k];
+					ex[c * TG_NCFG + 6 * b + k] = val;
+				}
+		}
+		t1 = tg_layout_runtime(m, ex);
+		UT_NEAR(t1, t0, 1e-9 * t0);
+		/* near-default configs: mostly slower than the default */
+		for (int i = 0; i < 200; i++) {
+			double t;
+			tg_layout_sample(m, 1, &cr, cfg);
+			t = tg_layout_runtime(m, cfg);
+			UT_CHECK(t > 0 && isfinite(t));
+			worse += t > t0 * 1.0001;
+			better += t < t0 * 0.9999;
+		}
+		UT_CHECK(worse > better);
+		/* random configs: values are -1 or permutations */
+		for (int i = 0; i < 50; i++) {
+			int ok = 1;
+			tg_layout_sample(m, 0, &cr, cfg);
+			for (size_t j = 0; j < g->ncfg * TG_NCFG; j++)
+				ok &= cfg[j] >= -1 && cfg[j] <= 5 && cfg[j] == (float)(int)cfg[j];
+			UT_CHECK(ok);
+			UT_CHECK(tg_layout_measure(m, cfg, &cr) > 0);
+		}
+		free(cfg);
+		free(ex);
+		tg_layout_model_free(m);
+		tg_graph_free(g);
+	}
+}
+
+static void test_tile_model(void)
+{
+	int kinds[TK__N] = {0};
+	for (int i = 0; i < 40; i++) {
+		rng_t gr, cr;
+		int kind;
+		tg_graph_t *g;
+		tg_tile_model_t *m;
+		size_t c, want = 300;
+		float *cfg = malloc((want + 1) * TG_NTILECFG * sizeof(float));
+		int distinct = 1;
+		rng_derive(&gr, 21, (uint64_t)i, 0, 0);
+		rng_derive(&cr, 22, (uint64_t)i, 0, 0);
+		g = tg_build_kernel(&gr, (tg_size_t){5, 100}, &kind);
+		kinds[kind]++;
+		m = tg_tile_model_new(g, kind, &cr);
+		c = tg_tile_configs(m, &cr, want, cfg);
+		UT_CHECK(c >= 1 && c <= want);
+		for (size_t a = 0; a < c && distinct; a++)
+			for (size_t b = a + 1; b < c; b++)
+				if (memcmp(cfg + a * TG_NTILECFG, cfg + b * TG_NTILECFG,
+					   TG_NTILECFG * sizeof(float)) == 0) {
+					distinct = 0;
+					break;
+				}
+		UT_CHECK(distinct);
+		{
+			/* exactly one config has the default runtime: its normalizer's mean */
+			int64_t rt, nz;
+			int ok = 1;
+			for (size_t a = 0; a < c; a++) {
+				double t = tg_tile_runtime(m, cfg + a * TG_NTILECFG);
+				ok &= t > 0 && isfinite(t);
+				tg_tile_measure(m, cfg + a * TG_NTILECFG, &cr, &rt, &nz);
+				ok &= rt > 0 && nz > 0;
+			}
+			UT_CHECK(ok);
+		}
+		UT_EQ_INT(g->n[g->nn - 1].op == OP_PARAMETER, 0);
+		UT_EQ_INT(g->feat[(g->nn - 1) * TG_NFEAT + 0], 1); /* the root */
+		free(cfg);
+		tg_tile_model_free(m);
+		tg_graph_free(g);
+	}
+	for (int k = 0; k < TK__N; k++)
+		UT_CHECK(kinds[k] > 0);
+}
+
+int main(void)
+{
+	UT_RUN(test_deterministic);
+	UT_RUN(test_layout_model);
+	UT_RUN(test_tile_model);
+	return ut_done("test_tpugen");
+}
