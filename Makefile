@@ -80,14 +80,54 @@ demo: deps all
 bench: all
 	@bash pipelines/bench.sh
 
+# Filters in PREFIX/bin, man pages in PREFIX/share/man/man1, the pipeline
+# scripts in PREFIX/share/tpurank/pipelines with tpurank-NAME links in
+# PREFIX/bin (they find the filters beside themselves or on PATH).
+PIPE_SCRIPTS = all collection demo plot replay
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/tpurank/pipelines/conf
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
-	for f in docs/man/*.1; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/man/man1; done; true
+	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 pipelines/*.sh $(DESTDIR)$(PREFIX)/share/tpurank/pipelines
+	install -m 644 pipelines/conf/*.conf $(DESTDIR)$(PREFIX)/share/tpurank/pipelines/conf
+	for s in $(PIPE_SCRIPTS); do \
+		ln -sf ../share/tpurank/pipelines/$$s.sh $(DESTDIR)$(PREFIX)/bin/tpurank-$$s; done
 
 uninstall:
-	rm -f $(FILTERS:%=$(DESTDIR)$(PREFIX)/bin/%)
-	for f in docs/man/*.1; do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$f); done; true
+	rm -f $(FILTERS:%=$(DESTDIR)$(PREFIX)/bin/%) $(PIPE_SCRIPTS:%=$(DESTDIR)$(PREFIX)/bin/tpurank-%)
+	for f in docs/man/*.1; do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$f); done
+	rm -rf $(DESTDIR)$(PREFIX)/share/tpurank
 
 clean:
 	rm -rf build build-asan bin-asan $(BINS)
+
+# ---- hardening: fuzzing (tests/fuzz) and valgrind ----
+# `make fuzz [FUZZ_SECONDS=N]` builds each libFuzzer harness tests/fuzz/fuzz_NAME.c
+# with clang (ASan+UBSan) into build-fuzz/fuzz-NAME and runs it N seconds;
+# `make fuzz-smoke` runs each a few seconds (CI); `make valgrind` runs the
+# corpus replays and a tiny pipeline of the built filters under memcheck.
+.PHONY: fuzz-smoke
+FUZZ_CC       ?= clang-14
+FUZZ_SECONDS  ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_NAMES    = $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_LIBOBJ   = $(patsubst %,build-fuzz/lib/%.o,err stream npz csv pb hlo)
+FUZZ_CFLAGS   = -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -Ilib -Itests/fuzz \
+	-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+build-fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build-fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/util.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIBOBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< tests/fuzz/util.c $(FUZZ_LIBOBJ) -lmsgpackc -lz -lm
+
+fuzz: $(FUZZ_NAMES:%=build-fuzz/fuzz-%)
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-smoke: $(FUZZ_NAMES:%=build-fuzz/fuzz-%)
+	@bash tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
+
+valgrind: all
+	@bash tests/tools/valgrind.sh

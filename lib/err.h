@@ -12,6 +12,7 @@ enum { EX_OK = 0, EX_DATA = 1, EX_USAGE = 2, EX_IO = 3 };
 
 extern const char *argv0; /* set by setprogname(); the one global */
 
+/* Set the program name for messages; call first in main. */
 void setprogname(const char *name);
 /* "prog: message\n" on stderr, then exit(code). */
 _Noreturn void die(int code, const char *fmt, ...)

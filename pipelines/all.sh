@@ -4,7 +4,7 @@
 # ensembles, the valid scores, the Kaggle submission and the plots.
 set -euo pipefail
 PROG=all.sh
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 usage() {
 	cat <<EOF
@@ -85,7 +85,7 @@ OUT=$(cd "$OUT" && pwd)
 rm -f "$OUT/submission.csv"   # a submission exists only for a complete run
 T0=$(now)
 
-par=(parallel --joblog "$OUT/joblog" --jobs "$JOBS" --halt never --line-buffer --tag)
+par=(parallel --quote --joblog "$OUT/joblog" --jobs "$JOBS" --halt never --line-buffer --tag)
 [ -n "$RESUME" ] && par+=("$RESUME")
 if [ -n "$SSHLOGINFILE" ]; then
 	[ -f "$SSHLOGINFILE" ] || die "no such file: $SSHLOGINFILE" 2

@@ -5,7 +5,7 @@
 #   rank-eval on valid.
 set -euo pipefail
 PROG=collection.sh
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 usage() {
 	cat <<EOF
@@ -82,8 +82,8 @@ for kv in "${SETS[@]+"${SETS[@]}"}"; do
 done
 [ -n "$REDUCE_ARG" ] && REDUCE=$REDUCE_ARG
 case ${REDUCE:-none} in
-prune) REDUCE_CMD="prune-hop ${REDUCE_OPTS:-}" ;;
-dijkstra) REDUCE_CMD="dijkstra-compress ${REDUCE_OPTS:-}" ;;
+prune) REDUCE_CMD="prune-hop ${PRUNE_OPTS:-}" ;;
+dijkstra) REDUCE_CMD="dijkstra-compress ${DIJKSTRA_OPTS:-}" ;;
 none) REDUCE_CMD="" ;;
 *) die "REDUCE: '$REDUCE' is not prune, dijkstra or none" 2 ;;
 esac

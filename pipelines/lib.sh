@@ -1,8 +1,12 @@
 # Shared shell functions for the pipeline scripts (sourced, not run).
-# Finds the filters beside the scripts (bin/ of a checkout) or on PATH.
+# Finds the filters: in $TPU_BIN when it is set (the test suites point it at
+# bin-asan/, say), else beside the scripts (bin/ of a checkout, or the
+# install directory), else on PATH.
 
 _here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-if [ -x "$_here/../bin/npz2mp" ]; then
+if [ -n "${TPU_BIN:-}" ]; then
+	PATH="$TPU_BIN:$PATH"
+elif [ -x "$_here/../bin/npz2mp" ]; then
 	PATH="$(cd "$_here/../bin" && pwd):$PATH"
 elif [ -x "$_here/npz2mp" ]; then
 	PATH="$_here:$PATH"

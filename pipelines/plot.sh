@@ -5,7 +5,7 @@
 #                             (from OUT/SLUG/ranks-valid.tsv, written by all.sh)
 set -euo pipefail
 PROG=plot.sh
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 if [ $# -ne 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
 	echo "usage: plot.sh OUT   (the output root of all.sh or collection.sh)"
@@ -49,7 +49,7 @@ GP
 		gnuplot <<GP
 set terminal pngcairo size 600,600 noenhanced
 set output '$OUT/plots/ranks-$slug.png'
-set title '$slug: valid configs, predicted vs true rank (0 = fastest, per graph)'
+set title '$slug: valid, predicted vs true rank'
 set xlabel 'true rank (fraction)'
 set ylabel 'predicted rank (fraction)'
 set xrange [0:1]

@@ -2,7 +2,7 @@
 # replay.sh: rerun one recorded stage from its recorded input.
 set -euo pipefail
 PROG=replay.sh
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 usage() {
 	cat <<EOF2

@@ -487,9 +487,9 @@ PYEOF
 
 @test "rank-eval --ranks: per-config true and predicted rank fractions" {
 	need_py numpy msgpack
-	npz2mp -q "$FIX/npz/npz/tile/xla/train" > "$T/truth.mp"
+	npz2mp -q "$FIX/npz/npz/tile/xla/train" > "$D/truth.mp"
 	# a perfect prediction (score = normalised runtime) puts every config on the diagonal
-	"$PY" - "$T/truth.mp" "$T/pred.mp" <<'PYEOF'
+	"$PY" - "$D/truth.mp" "$D/pred.mp" <<'PYEOF'
 import sys, msgpack, numpy as np
 recs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
 out = msgpack.Packer(use_bin_type=True)
@@ -502,10 +502,10 @@ for r in recs:
                           "score": {"dtype": "f32", "shape": [len(rt)], "data": rt.astype("<f4").tobytes()}})); n += 1
 f.write(out.pack({"t": "end", "records": n, "graphs": 0, "chunks": 0, "configs": 0, "preds": n - 1}))
 PYEOF
-	run rank-eval --ranks "$T/ranks.tsv" --truth "$T/truth.mp" "$T/pred.mp"
+	run rank-eval --ranks "$D/ranks.tsv" --truth "$D/truth.mp" "$D/pred.mp"
 	assert_success
-	run awk -F'\t' '$2 != $3 { bad++ } END { print NR, bad + 0 }' "$T/ranks.tsv"
+	run awk -F'\t' '$2 != $3 { bad++ } END { print NR, bad + 0 }' "$D/ranks.tsv"
 	assert_output "14 0"
-	run rank-eval --ranks /nonexistent/dir/r.tsv --truth "$T/truth.mp" "$T/pred.mp"
+	run rank-eval --ranks /nonexistent/dir/r.tsv --truth "$D/truth.mp" "$D/pred.mp"
 	assert_failure 3
 }

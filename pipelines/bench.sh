@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# bench.sh: what `make bench` runs: every stage's benchmark script under
+# bench/, each writing its table to docs/bench/NAME.md (see docs/benchmarks.md).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+failed=0
+for b in bench/*.sh; do
+	echo "== $b" >&2
+	if ! bash "$b"; then
+		echo "bench: $b failed" >&2
+		failed=$((failed + 1))
+	fi
+done
+[ "$failed" -eq 0 ]

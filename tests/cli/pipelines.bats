@@ -1,0 +1,141 @@
+#!/usr/bin/env bats
+# pipelines/: collection.sh, all.sh, replay.sh, plot.sh, make install, on
+# tpugen tiny data.
+
+load helper
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR/data"
+	tpugen --out "$D" --scale tiny --seed 3 >/dev/null 2>&1
+}
+
+setup() { T="$BATS_TEST_TMPDIR"; }
+
+QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
+
+@test "collection.sh and all.sh: --help, usage errors (2)" {
+	run collection.sh --help
+	assert_success
+	assert_output --partial "usage: collection.sh"
+	run collection.sh
+	assert_failure 2
+	run collection.sh layout:xla:nope
+	assert_failure 2
+	assert_output --partial "unknown collection"
+	run collection.sh --seed x tile:xla
+	assert_failure 2
+	run all.sh --help
+	assert_success
+	assert_output --partial "--sshloginfile"
+	run all.sh --jobs 0
+	assert_failure 2
+	run all.sh --bogus
+	assert_failure 2
+	run replay.sh
+	assert_failure 2
+	run plot.sh
+	assert_failure 2
+}
+
+@test "collection.sh: one collection end to end, outputs in place, stage names in the log" {
+	run collection.sh --data "$D" --out "$T/o" --set "$QUICK" layout:xla:random
+	assert_success
+	assert_output --partial "layout:xla:random: ingest train: done"
+	assert_output --partial "layout:xla:random: train: done"
+	assert_output --partial "overall score"
+	for f in data/train.mp data/valid.mp data/test.mp model.mp train-log.jsonl pred-valid.mp pred-test.mp eval-valid.json eval-valid.txt; do
+		[ -s "$T/o/layout_xla_random/main/$f" ] || { echo "missing $f"; return 1; }
+	done
+	[ -z "$(find "$T/o" -name '*.tmp')" ]
+	run mp-dump --count "$T/o/layout_xla_random/main/pred-test.mp"
+	assert_success
+}
+
+@test "collection.sh: a failing stage stops the run with its name and leaves no partial output" {
+	run collection.sh --data "$D" --out "$T/o" --set "TRAIN_OPTS=--epochs 0" tile:xla
+	assert_failure
+	assert_output --partial "tile:xla: train: failed"
+	[ ! -e "$T/o/tile_xla/main/model.mp" ]
+	[ ! -e "$T/o/tile_xla/main/pred-valid.mp" ]
+	# dijkstra as the reduction, chosen on the command line
+	run collection.sh --data "$D" --out "$T/o2" --reduce dijkstra --set "$QUICK" layout:nlp:default
+	assert_success
+	run mp-dump --type header --head 1 "$T/o2/layout_nlp_default/main/data/train.mp"
+	assert_output --partial "dijkstra-compress"
+}
+
+@test "all.sh: every collection, a submission rank-eval accepts" {
+	run all.sh --data "$D" --out "$T/o" --jobs 2 --set "$QUICK" --no-plots
+	assert_success
+	assert_output --partial "overall score"
+	[ -s "$T/o/submission.csv" ]
+	head -1 "$T/o/submission.csv" | grep -qx 'ID,TopConfigs'
+	# the truth of the test split (tpugen writes runtimes for it)
+	npz2mp -q "$D/npz/tile/xla/test" "$D"/npz/layout/*/*/test > "$T/test-truth.mp"
+	run rank-eval --truth "$T/test-truth.mp" --csv "$T/o/submission.csv"
+	assert_success
+	assert_output --partial "overall score"
+	# one row per test graph; layout rows are full permutations, tile rows >= 5
+	need_py msgpack
+	run "$PY" "$ROOT/tests/tools/check_submission.py" "$T/test-truth.mp" "$T/o/submission.csv"
+	assert_success
+	assert_output --regexp '^ok [0-9]+ rows$'
+}
+
+@test "all.sh: a stage killed mid-run leaves no submission; --resume-failed completes it" {
+	# a sage-predict that kills itself while the marker file exists
+	mkdir -p "$T/bin"
+	for f in "$BIN"/*; do ln -s "$f" "$T/bin/"; done
+	rm "$T/bin/sage-predict"
+	printf '#!/bin/sh\n[ -e "%s/fail" ] && kill -9 $$\nexec "%s/sage-predict" "$@"\n' "$T" "$BIN" > "$T/bin/sage-predict"
+	chmod +x "$T/bin/sage-predict"
+	touch "$T/fail"
+	TPU_BIN="$T/bin" run all.sh --data "$D" --out "$T/o" --collections tile:xla,layout:xla:random --set "$QUICK" --no-plots
+	assert_failure
+	assert_output --partial "job(s) failed"
+	[ ! -e "$T/o/submission.csv" ]
+	[ "$(awk 'NR > 1 && $7 != 0' "$T/o/joblog" | wc -l)" -eq 2 ]
+	rm "$T/fail"
+	TPU_BIN="$T/bin" run all.sh --data "$D" --out "$T/o" --collections tile:xla,layout:xla:random --set "$QUICK" --no-plots --resume-failed
+	assert_success
+	[ -s "$T/o/submission.csv" ]
+}
+
+@test "replay.sh: a recorded stage replays byte for byte; --cmd swaps it" {
+	run collection.sh --data "$D" --out "$T/o" --record "$T/rec" --set "$QUICK" layout:xla:random
+	assert_success
+	for s in npz2mp-train prune-hop-train encode-base7-train prune-hop-valid; do
+		[ -s "$T/rec/layout_xla_random/$s.mp" ] || { echo "not recorded: $s"; return 1; }
+	done
+	replay.sh "$T/rec/layout_xla_random" prune-hop-train > "$T/replayed.mp"
+	cmp "$T/replayed.mp" "$T/rec/layout_xla_random/prune-hop-train.mp"
+	replay.sh "$T/rec/layout_xla_random" encode-base7-valid | cmp - "$T/rec/layout_xla_random/encode-base7-valid.mp"
+	# the same input through another stage
+	replay.sh --cmd 'prune-hop -k 2' "$T/rec/layout_xla_random" prune-hop-train > "$T/k2.mp"
+	run mp-dump --type header "$T/k2.mp"
+	assert_output --partial '"argv": ["prune-hop", "-k", "2"]'
+	run replay.sh "$T/rec/layout_xla_random" nope-train
+	assert_failure 1
+	assert_output --partial "no recorded stage"
+}
+
+@test "plot.sh: training curves and rank plots as PNG" {
+	command -v gnuplot >/dev/null || skip "gnuplot not installed"
+	run all.sh --data "$D" --out "$T/o" --collections layout:nlp:random --set "$QUICK"
+	assert_success
+	[ -s "$T/o/plots/train-layout_nlp_random.png" ]
+	[ -s "$T/o/plots/ranks-layout_nlp_random.png" ]
+	[ "$(head -c 4 "$T/o/plots/train-layout_nlp_random.png" | tail -c 3)" = PNG ]
+}
+
+@test "make install puts the filters, scripts and man pages under PREFIX; uninstall removes them" {
+	run make -C "$ROOT" install PREFIX="$T/inst" BINDIR="$(realpath --relative-to="$ROOT" "$BIN")"
+	assert_success
+	[ -x "$T/inst/bin/npz2mp" ] && [ -x "$T/inst/bin/tpurank-all" ] && [ -f "$T/inst/share/man/man1/npz2mp.1" ]
+	# the installed scripts find the installed filters from anywhere
+	(cd "$T" && env -u TPU_BIN PATH="$T/inst/bin:/usr/bin:/bin" tpurank-collection --data "$D" --out "$T/io" --set "$QUICK" tile:xla)
+	[ -s "$T/io/tile_xla/main/pred-test.mp" ]
+	run make -C "$ROOT" uninstall PREFIX="$T/inst" BINDIR="$(realpath --relative-to="$ROOT" "$BIN")"
+	assert_success
+	[ -z "$(find "$T/inst" -type f -o -type l)" ]
+}
