@@ -19,11 +19,16 @@ split (rank-eval) and write the Kaggle submission for the test split.
       --collections LIST  comma-separated (default: all five)
       --seeds LIST        comma-separated seeds; one model per seed and
                           collection, ensembled (default: 1)
-  -j, --jobs N            parallel jobs per machine (default: 2)
-      --threads N         threads per job (default: cores / jobs, at least 1)
+  -j, --jobs N            parallel jobs per machine (default: 2; with
+                          --sshloginfile, as FILE says)
+      --threads N         threads per job (default: cores / jobs, at least 1;
+                          1 with --sshloginfile and no --jobs)
       --sshloginfile FILE spread the jobs over the hosts in FILE (GNU parallel's
-                          format); the binaries, this checkout and the data must
-                          be at the same paths on every host (a shared file system)
+                          format: a line "N/host" runs N jobs on host, a line
+                          without N one per CPU, ":" is this machine); the
+                          binaries, this checkout and the data must be at the
+                          same paths on every host (a shared file system; see
+                          docs/cluster.md)
       --resume-failed     rerun only the jobs that failed in the last run (its joblog)
       --record DIR        keep every stage's output (see collection.sh --record)
   -s, --set KEY=VAL       passed to every collection.sh (repeatable)
@@ -41,6 +46,7 @@ OUT=out
 COLLS=$ALL_COLLECTIONS
 SEEDS=1
 JOBS=2
+JOBS_GIVEN=""
 THREADS=""
 SSHLOGINFILE=""
 RESUME=""
@@ -53,7 +59,7 @@ while [ $# -gt 0 ]; do
 	-o|--out) OUT=$2; shift 2 ;;
 	--collections) COLLS=${2//,/ }; shift 2 ;;
 	--seeds) SEEDS=${2//,/ }; shift 2 ;;
-	-j|--jobs) JOBS=$2; shift 2 ;;
+	-j|--jobs) JOBS=$2; JOBS_GIVEN=1; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
 	--sshloginfile) SSHLOGINFILE=$2; shift 2 ;;
 	--resume-failed) RESUME=--resume-failed; shift ;;
@@ -72,7 +78,9 @@ done
 for s in $SEEDS; do
 	case $s in ''|*[!0-9]*) die "--seeds: '$s' is not a number" 2 ;; esac
 done
-if [ -z "$THREADS" ]; then
+if [ -z "$THREADS" ] && [ -n "$SSHLOGINFILE" ] && [ -z "$JOBS_GIVEN" ]; then
+	THREADS=1   # one job per CPU of each host (below)
+elif [ -z "$THREADS" ]; then
 	THREADS=$(( $(nproc) / JOBS ))
 	[ "$THREADS" -ge 1 ] || THREADS=1
 fi
@@ -90,10 +98,32 @@ par=(parallel --quote --joblog "$OUT/joblog" --jobs "$JOBS" --halt never --line-
 if [ -n "$SSHLOGINFILE" ]; then
 	[ -f "$SSHLOGINFILE" ] || die "no such file: $SSHLOGINFILE" 2
 	# the same paths on every host: run in this directory, with this PATH
-	par+=(--sshloginfile "$SSHLOGINFILE" --workdir "$PWD" --env PATH --env TPU_DATA)
+	# (it holds the filters' directory: lib.sh put it first), this TPU_BIN
+	# and TPU_DATA, and this machine's OpenBLAS/OpenMP settings: sshd gives
+	# a bare environment, and an OpenBLAS that picks another kernel (no
+	# OPENBLAS_CORETYPE) trains a model that differs in the last bits
+	par+=(--sshloginfile "$SSHLOGINFILE" --workdir "$PWD" --env PATH)
+	# without --jobs, a host's jobs are the N of its "N/host" line (GNU
+	# parallel takes N as the host's CPU count), one per CPU when there is
+	# none; --jobs N gives every host N jobs
+	if [ -z "$JOBS_GIVEN" ]; then par+=(--jobs 100%); fi
+	for v in $(compgen -e); do
+		case $v in TPU_*|OPENBLAS_*|GOTO_*|OMP_*|GOMP_*) par+=(--env "$v") ;; esac
+	done
+	# --resume-failed (GNU parallel 20221122) rejects a joblog whose failed
+	# jobs ran on an sshlogin with spaces ("ssh -p 2222 node1": "Format of
+	# joblog is wrong"); the host column is only informative: squeeze them
+	if [ -n "$RESUME" ] && [ -f "$OUT/joblog" ]; then
+		awk -F'\t' -v OFS='\t' 'NR > 1 { gsub(/[ \t]+/, "_", $2) } 1' "$OUT/joblog" > "$OUT/joblog.tmp" &&
+			mv -f "$OUT/joblog.tmp" "$OUT/joblog"
+	fi
 fi
 if [ -t 2 ]; then par+=(--progress); fi
-log "running $(echo "$COLLS" | wc -w) collections x $(echo "$SEEDS" | wc -w) seeds, $JOBS jobs of $THREADS threads"
+if [ -n "$SSHLOGINFILE" ] && [ -z "$JOBS_GIVEN" ]; then
+	log "running $(echo "$COLLS" | wc -w) collections x $(echo "$SEEDS" | wc -w) seeds on the hosts of $SSHLOGINFILE, jobs of $THREADS threads"
+else
+	log "running $(echo "$COLLS" | wc -w) collections x $(echo "$SEEDS" | wc -w) seeds, $JOBS jobs of $THREADS threads"
+fi
 set +e
 "${par[@]}" "$PIPELINES_DIR/collection.sh" --data "$DATA" --out "$OUT" --tag "seed{2}" --seed "{2}" \
 	--threads "$THREADS" "${PASS[@]+"${PASS[@]}"}" "{1}" ::: $COLLS ::: $SEEDS
