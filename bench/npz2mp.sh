@@ -2,13 +2,14 @@
 # npz2mp throughput and peak RSS against numpy's np.load on one layout file
 # of >= 1 GB, STORED and DEFLATE, side by side in one run.
 # usage: bench/npz2mp.sh [GB] [WORKDIR]   (default 1 GB, a temp dir)
+# Prints a markdown page; `bench/npz2mp.sh > docs/bench/npz2mp.md` records it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GB=${1:-1}
 W=${2:-$(mktemp -d)}
 PY=/usr/bin/python3
 mkdir -p "$W/npz/layout/nlp/random/train" "$W/npz/layout/nlp/default/train"
-"$PY" - "$W" "$GB" <<'PYEOF'
+"$PY" - "$W" "$GB" >&2 <<'PYEOF'
 import sys, os, numpy as np
 w, gb = sys.argv[1], float(sys.argv[2])
 n, nc = 20000, 500
@@ -39,23 +40,34 @@ for k in z.files:
     tot += z[k].nbytes
 print(tot)
 PYEOF
-printf '| file | method | size on disk | array bytes | tool | wall s | MB/s (array bytes) | peak RSS MB |\n|---|---|---|---|---|---|---|---|\n'
+model=$(lscpu | sed -n 's/^Model name: *//p')
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+printf '# npz2mp vs numpy: reading a %s GB layout file\n\n' "$GB"
+printf 'Command: `bench/npz2mp.sh %s`.  Machine: %s cores, %s; load average %s\n' "$GB" "$(nproc)" "$model" "$load"
+printf 'when it started (compare the two tools within a pair of rows, measured back to back).\n'
+printf 'One layout:nlp-shaped file (20000 nodes, 500 configurable nodes, ~1 GiB of\n'
+printf 'node_config_feat), written by numpy savez (STORED) and savez_compressed\n'
+printf '(DEFLATE).  npz2mp decodes every member, checks every value and writes the\n'
+printf 'stream to /dev/null; numpy np.load reads every array.  Both verify CRC-32.\n'
+printf 'Warm page cache.  MB/s = array bytes / wall seconds.\n\n'
+printf '| method | size on disk | array bytes | tool | wall s | CPU s | MB/s | peak RSS MB |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
 for kind in random default; do
 	f="$W/npz/layout/nlp/$kind/train/big.npz"
-	method=STORED; [ "$kind" = default ] && method=DEFLATE
+	method=STORED
+	[ "$kind" = default ] && method=DEFLATE
 	disk=$(stat -c %s "$f")
 	bytes=$("$PY" "$W/npload.py" "$f")
-	cat "$f" > /dev/null   # warm the page cache for both
+	cat "$f" > /dev/null
 	for tool in npz2mp numpy; do
 		if [ "$tool" = npz2mp ]; then
 			cmd=(bin/npz2mp -q "$f")
 		else
 			cmd=("$PY" "$W/npload.py" "$f")
 		fi
-		/usr/bin/time -f '%e %M' -o "$W/time" "${cmd[@]}" > /dev/null
-		read -r wall rss < "$W/time"
-		mbs=$(awk -v b="$bytes" -v t="$wall" 'BEGIN { printf "%.0f", b / 1e6 / (t > 0 ? t : 0.01) }')
-		printf '| big.npz | %s | %.0f MB | %.0f MB | %s | %s | %s | %.0f |\n' "$method" "$(echo "$disk / 1000000" | bc -l)" \
-			"$(echo "$bytes / 1000000" | bc -l)" "$tool" "$wall" "$mbs" "$(echo "$rss / 1024" | bc -l)"
+		/usr/bin/time -f '%e %U %S %M' -o "$W/time" "${cmd[@]}" > /dev/null
+		read -r wall usr sys rss < "$W/time"
+		awk -v m="$method" -v d="$disk" -v b="$bytes" -v t="$tool" -v w="$wall" -v u="$usr" -v s="$sys" -v r="$rss" \
+			'BEGIN { printf "| %s | %.0f MB | %.0f MB | %s | %.2f | %.2f | %.0f | %.0f |\n", m, d / 1e6, b / 1e6, t, w, u + s, b / 1e6 / (w > 0 ? w : 0.01), r / 1024 }'
 	done
 done
