@@ -103,7 +103,8 @@ static void walk(list_t *out, const char *dir)
 		free(p);
 	}
 	closedir(d);
-	qsort(sub.v, sub.n, sizeof *sub.v, cmp_str);
+	if (sub.n)  /* qsort(NULL, 0, ...) is undefined behaviour (UBSan) */
+		qsort(sub.v, sub.n, sizeof *sub.v, cmp_str);
 	for (size_t i = 0; i < sub.n; i++) {
 		struct stat st;
 		if (stat(sub.v[i], &st) == 0 && S_ISDIR(st.st_mode))

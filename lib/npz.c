@@ -138,7 +138,7 @@ npz_t *npz_open(const char *path, char *err, size_t errlen, int *io)
 {
 	npz_t *z = xcalloc(1, sizeof *z);
 	struct stat st;
-	uint64_t cdoff, cdsize, count, p;
+	uint64_t cdoff, cdsize, count = 0, p;
 	unsigned char *cd = NULL;
 
 	*io = 0;
@@ -248,6 +248,10 @@ npz_t *npz_open(const char *path, char *err, size_t errlen, int *io)
 	return z;
 fail:
 	free(cd);
+	if (z->m && z->n < count) {  /* the entry that failed may hold its key */
+		free(z->m[z->n].key);
+		z->m[z->n].key = NULL;
+	}
 	npz_close(z);
 	return NULL;
 }
@@ -658,11 +662,15 @@ int npy_parse_header(const unsigned char *buf, size_t len, npy_info_t *info, cha
 					}
 					goto syntax;
 				}
-				errno = 0;
-				v = strtoll(p, &end, 10);
-				if (errno || end > e) {
-					fmt(err, errlen, "dimension too large in shape");
-					return -1;
+				/* digits within [p, e) only: the header is not
+				 * NUL-terminated (strtoll read past it) */
+				v = 0;
+				for (end = (char *)p; end < e && *end >= '0' && *end <= '9'; end++) {
+					if (v > (INT64_MAX - (*end - '0')) / 10) {
+						fmt(err, errlen, "dimension too large in shape");
+						return -1;
+					}
+					v = v * 10 + (*end - '0');
 				}
 				p = end;
 				if (p < e && *p == 'L')
@@ -726,7 +734,7 @@ syntax:
 static int read_info(ms_t *s, npy_info_t *info, char *err, size_t errlen, int *io)
 {
 	unsigned char head[12], *buf;
-	size_t hl, total;
+	size_t hl, total, n0;
 	int rc;
 
 	if (s->m->usize < 10) {
@@ -739,6 +747,10 @@ static int read_info(ms_t *s, npy_info_t *info, char *err, size_t errlen, int *i
 		fmt(err, errlen, "not an .npy member (bad magic)");
 		return -1;
 	}
+	if (head[6] != 1 && s->m->usize < 12) {  /* head[10..11] were not read */
+		fmt(err, errlen, ".npy header truncated or too long");
+		return -1;
+	}
 	hl = head[6] == 1 ? le16(head + 8) : le32(head + 8);
 	total = (head[6] == 1 ? 10 : 12) + hl;
 	if (hl > MAX_NPY_HEADER || total > s->m->usize) {
@@ -746,8 +758,10 @@ static int read_info(ms_t *s, npy_info_t *info, char *err, size_t errlen, int *i
 		return -1;
 	}
 	buf = xmalloc(total);
-	memcpy(buf, head, s->m->usize < 12 ? 10 : 12);
-	rc = total > 12 ? ms_read_at(s, 12, buf + 12, total - 12, err, errlen, io) : 0;
+	/* head holds n0 bytes; total may be less (a v1 header of 0 or 1 bytes) */
+	n0 = s->m->usize < 12 ? 10 : 12;
+	memcpy(buf, head, total < n0 ? total : n0);
+	rc = total > n0 ? ms_read_at(s, n0, buf + n0, total - n0, err, errlen, io) : 0;
 	if (!rc)
 		rc = npy_parse_header(buf, total, info, err, errlen);
 	free(buf);

@@ -136,12 +136,25 @@ double tensor_get_f(const tensor_t *t, size_t i)
 	}
 }
 
+/* A float as int64, truncated; out of range saturates and NaN is 0 (the
+ * plain cast is undefined behaviour there). */
+static int64_t f2i(double v)
+{
+	if (v != v)
+		return 0;
+	if (v >= 9223372036854775808.0)
+		return INT64_MAX;
+	if (v < -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)v;
+}
+
 int64_t tensor_get_i(const tensor_t *t, size_t i)
 {
 	const void *d = t->data;
 	switch (t->dtype) {
-	case DT_F32: return (int64_t)((const float *)d)[i];
-	case DT_F64: return (int64_t)((const double *)d)[i];
+	case DT_F32: return f2i(((const float *)d)[i]);
+	case DT_F64: return f2i(((const double *)d)[i]);
 	case DT_I8: return ((const int8_t *)d)[i];
 	case DT_I16: return ((const int16_t *)d)[i];
 	case DT_I32: return ((const int32_t *)d)[i];
@@ -568,7 +581,8 @@ static int key_is(const msgpack_object *k, const char *s)
 static char *dup_str(const msgpack_object *o)
 {
 	char *s = xmalloc(o->via.str.size + 1);
-	memcpy(s, o->via.str.ptr, o->via.str.size);
+	if (o->via.str.size)  /* msgpack-c leaves ptr NULL for "" */
+		memcpy(s, o->via.str.ptr, o->via.str.size);
 	s[o->via.str.size] = 0;
 	return s;
 }
@@ -722,8 +736,8 @@ static record_t *record_of(const msgpack_object *o, char *err, size_t errlen)
 		case MSGPACK_OBJECT_FLOAT32:
 		case MSGPACK_OBJECT_FLOAT64: f->kind = V_FLOAT; f->v.f = v->via.f64; break;
 		case MSGPACK_OBJECT_STR:
-			if (memchr(v->via.str.ptr, 0, v->via.str.size))
-				goto raw;
+			if (v->via.str.size && memchr(v->via.str.ptr, 0, v->via.str.size))
+				goto raw;  /* ("" has a NULL ptr: no memchr) */
 			f->kind = V_STR;
 			f->v.s = dup_str(v);
 			break;
@@ -743,6 +757,126 @@ bad:
 	return NULL;
 }
 
+/* ---- msgpack pre-scan ----
+ *
+ * msgpack-c allocates an array's or map's element table when it meets the
+ * header, before the elements arrive: a 5-byte record "array of 4 billion
+ * elements" asks for ~100 GB and ends as an out-of-memory failure (exit 3)
+ * instead of a data error.  So a message is first scanned, without
+ * allocating, until every byte of it is present; only then is it unpacked.
+ * Every element takes at least one byte, so the tables msgpack-c builds are
+ * bounded by the record's size.  The scan resumes where it stopped. */
+/* msgpack-c refuses (as "out of memory") more than this many open
+ * containers; the scan calls it malformed first. */
+#define MPSCAN_MAXDEPTH 32
+
+typedef struct {
+	uint64_t done;     /* bytes of the message scanned */
+	uint64_t skip;     /* payload bytes still to skip */
+	int depth;         /* levels in left[] */
+	uint64_t left[MPSCAN_MAXDEPTH + 1]; /* objects still to come per level */
+} mpscan_t;
+
+static void mpscan_reset(mpscan_t *s)
+{
+	s->done = 0;
+	s->skip = 0;
+	s->depth = 1;
+	s->left[0] = 1;
+}
+
+static uint64_t be_n(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Scan buf[s->done .. len): 1 when the message is complete, 0 when more
+ * bytes are needed, -1 when it nests deeper than MPSCAN_MAXDEPTH, -2 at
+ * the byte 0xc1 that msgpack never uses (the unpacker would first build
+ * the tables of the containers around it). */
+static int mpscan(mpscan_t *s, const unsigned char *buf, size_t len)
+{
+	while (s->depth > 0 || s->skip > 0) {
+		const unsigned char *p = buf + s->done;
+		size_t avail = len - (size_t)s->done;
+		unsigned c;
+		int hl = 1, nb = 0;          /* header length, size bytes */
+		uint64_t kids = 0, payload = 0;
+
+		if (s->skip > 0) {
+			uint64_t k = s->skip < avail ? s->skip : avail;
+			s->done += k;
+			s->skip -= k;
+			if (s->skip > 0)
+				return 0;
+			continue;
+		}
+		if (avail == 0)
+			return 0;
+		c = p[0];
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
+			hl = 1;
+		} else if (c <= 0x8f) {
+			kids = 2 * (uint64_t)(c & 0x0f);
+		} else if (c <= 0x9f) {
+			kids = c & 0x0f;
+		} else if (c <= 0xbf) {
+			payload = c & 0x1f;
+		} else if (c == 0xc1) {
+			return -2;
+		} else if (c >= 0xc4 && c <= 0xc6) {
+			nb = 1 << (c - 0xc4);    /* bin 8/16/32 */
+		} else if (c >= 0xd9 && c <= 0xdb) {
+			nb = 1 << (c - 0xd9);    /* str 8/16/32 */
+		} else if (c >= 0xc7 && c <= 0xc9) {
+			nb = 1 << (c - 0xc7);    /* ext 8/16/32: size, then type */
+			hl = 2;
+		} else if (c == 0xca) {
+			hl = 5;
+		} else if (c == 0xcb) {
+			hl = 9;
+		} else if (c >= 0xcc && c <= 0xcf) {
+			hl = 1 + (1 << (c - 0xcc));
+		} else if (c >= 0xd0 && c <= 0xd3) {
+			hl = 1 + (1 << (c - 0xd0));
+		} else if (c >= 0xd4 && c <= 0xd8) {
+			hl = 2 + (1 << (c - 0xd4));  /* fixext: type, data */
+		} else if (c == 0xdc || c == 0xdd) {
+			nb = c == 0xdc ? 2 : 4;
+		} else {                         /* 0xde, 0xdf: map 16/32 */
+			nb = c == 0xde ? 2 : 4;
+		}
+		if (nb) {
+			uint64_t n;
+			if (avail < (size_t)(hl + nb))
+				return 0;
+			n = be_n(p + 1, nb);
+			hl += nb;
+			if (c == 0xdc || c == 0xdd)
+				kids = n;
+			else if (c == 0xde || c == 0xdf)
+				kids = 2 * n;
+			else
+				payload = n;
+		}
+		if (avail < (size_t)hl)
+			return 0;
+		if (kids && s->depth > MPSCAN_MAXDEPTH)
+			return -1;
+		s->done += (uint64_t)hl;
+		s->skip = payload;
+		s->left[s->depth - 1]--;
+		if (kids)
+			s->left[s->depth++] = kids;
+		while (s->depth > 0 && s->left[s->depth - 1] == 0)
+			s->depth--;
+	}
+	return 1;
+}
+
 record_t *rec_unpack(const void *buf, size_t len, char *err, size_t errlen)
 {
 	msgpack_unpacked u;
@@ -750,6 +884,19 @@ record_t *rec_unpack(const void *buf, size_t len, char *err, size_t errlen)
 	record_t *r;
 	msgpack_unpack_return ret;
 
+	mpscan_t sc;
+	mpscan_reset(&sc);
+	switch (mpscan(&sc, buf, len)) {
+	case 0:
+		snprintf(err, errlen, "record cut short");
+		return NULL;
+	case -1:
+		snprintf(err, errlen, "nested deeper than %d levels", MPSCAN_MAXDEPTH);
+		return NULL;
+	case -2:
+		snprintf(err, errlen, "malformed msgpack");
+		return NULL;
+	}
 	msgpack_unpacked_init(&u);
 	ret = msgpack_unpack_next(&u, buf, len, &off);
 	if (ret != MSGPACK_UNPACK_SUCCESS) {
@@ -831,6 +978,7 @@ struct sreader {
 	uint64_t n_graph, n_chunks, n_pred, n_configs;
 	size_t max_record;
 	int eof, seen_end;
+	mpscan_t scan;      /* the pre-scan of the message at up.off */
 };
 
 sreader_t *sr_open_fd(int fd, const char *name)
@@ -842,6 +990,7 @@ sreader_t *sr_open_fd(int fd, const char *name)
 		die(EX_IO, "out of memory");
 	msgpack_unpacked_init(&sr->res);
 	sr->max_record = (size_t)4 << 30;
+	mpscan_reset(&sr->scan);
 	return sr;
 }
 
@@ -932,7 +1081,24 @@ int sr_read(sreader_t *sr, record_t **out, char *err, size_t errlen)
 	*out = NULL;
 	for (;;) {
 		uint64_t start = sr_offset(sr);
-		msgpack_unpack_return ret = msgpack_unpacker_next(&sr->up, &sr->res);
+		msgpack_unpack_return ret = MSGPACK_UNPACK_CONTINUE;
+		int sc = mpscan(&sr->scan, (const unsigned char *)sr->up.buffer + sr->up.off,
+				sr->up.used - sr->up.off);
+		if (sc == -1) {
+			snprintf(err, errlen, "%s: record %llu (byte offset %llu): malformed: "
+				 "nested deeper than %d levels", sr->name,
+				 (unsigned long long)sr->records, (unsigned long long)start,
+				 MPSCAN_MAXDEPTH);
+			return SR_EDATA;
+		}
+		if (sc == -2)
+			ret = MSGPACK_UNPACK_PARSE_ERROR;
+		if (sc > 0) {
+			mpscan_reset(&sr->scan);
+			ret = msgpack_unpacker_next(&sr->up, &sr->res);
+			if (ret == MSGPACK_UNPACK_CONTINUE)  /* cannot be, once scanned */
+				ret = MSGPACK_UNPACK_PARSE_ERROR;
+		}
 		if (ret == MSGPACK_UNPACK_SUCCESS) {
 			char why[512];
 			record_t *r;
@@ -973,7 +1139,7 @@ int sr_read(sreader_t *sr, record_t **out, char *err, size_t errlen)
 			return SR_EIO;
 		}
 		/* CONTINUE: need more bytes */
-		if (msgpack_unpacker_message_size(&sr->up) > sr->max_record) {
+		if (sr->scan.done > sr->max_record) {
 			snprintf(err, errlen, "%s: record %llu (byte offset %llu): larger than %zu bytes",
 				 sr->name, (unsigned long long)sr->records, (unsigned long long)start,
 				 sr->max_record);

@@ -5,10 +5,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 failed=0
 for b in bench/*.sh; do
+	[ "$b" = bench/collect.sh ] && continue
 	echo "== $b" >&2
 	if ! bash "$b"; then
 		echo "bench: $b failed" >&2
 		failed=$((failed + 1))
 	fi
 done
+bash bench/collect.sh
 [ "$failed" -eq 0 ]
