@@ -7,6 +7,7 @@
  * See docs/man/mp-cat.1. */
 #include "err.h"
 #include "stream.h"
+#include "strset.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -28,52 +29,6 @@ _Noreturn static void help(void)
 	       usage_line);
 	close_stdout();
 	exit(EX_OK);
-}
-
-/* A set of strings (graph ids), open addressing. */
-typedef struct {
-	char **slot;
-	size_t cap, n;
-} strset_t;
-
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-/* 1 if added, 0 if it was there. */
-static int set_add(strset_t *st, const char *s)
-{
-	size_t i;
-	if (2 * (st->n + 1) > st->cap) {
-		strset_t b = {xcalloc(st->cap ? 2 * st->cap : 1024, sizeof(char *)), st->cap ? 2 * st->cap : 1024, 0};
-		for (size_t k = 0; k < st->cap; k++)
-			if (st->slot[k])
-				for (i = hash(st->slot[k]) & (b.cap - 1);; i = (i + 1) & (b.cap - 1))
-					if (!b.slot[i]) {
-						b.slot[i] = st->slot[k];
-						b.n++;
-						break;
-					}
-		free(st->slot);
-		*st = b;
-	}
-	for (i = hash(s) & (st->cap - 1); st->slot[i]; i = (i + 1) & (st->cap - 1))
-		if (strcmp(st->slot[i], s) == 0)
-			return 0;
-	st->slot[i] = xstrdup(s);
-	st->n++;
-	return 1;
-}
-
-static void set_free(strset_t *st)
-{
-	for (size_t k = 0; k < st->cap; k++)
-		free(st->slot[k]);
-	free(st->slot);
 }
 
 int main(int argc, char **argv)
@@ -115,7 +70,7 @@ int main(int argc, char **argv)
 			} else if (!rec_is(r, "end")) {
 				const char *id = rec_str(r, "id");
 				strset_t *set = rec_is(r, "graph") ? &graph_ids : rec_is(r, "pred") ? &pred_ids : NULL;
-				if (set && id && !allow_dup && !set_add(set, id))
+				if (set && id && !allow_dup && !strset_add(set, id))
 					rec_die(r, "%s id seen before (--allow-duplicates to keep both)", r->type);
 				sw_write(sw, r);
 			}
@@ -125,7 +80,7 @@ int main(int argc, char **argv)
 	}
 	sw_end(sw);
 	sw_close(sw);
-	set_free(&graph_ids);
-	set_free(&pred_ids);
+	strset_free(&graph_ids);
+	strset_free(&pred_ids);
 	return EX_OK;
 }

@@ -1,6 +1,7 @@
 /* stream: records over msgpack-c.  See stream.h and docs/stream-format.md. */
 #include "stream.h"
 #include "err.h"
+#include "strset.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -977,7 +978,11 @@ struct sreader {
 	uint64_t records;   /* records returned */
 	uint64_t n_graph, n_chunks, n_pred, n_configs;
 	size_t max_record;
-	int eof, seen_end;
+	int eof, seen_end, lax;
+	/* the graph whose configs may follow, for the structural checks */
+	strset_t graph_ids;
+	char *cur_id;
+	int64_t cur_n_configs, cur_total, cur_seen;
 	mpscan_t scan;      /* the pre-scan of the message at up.off */
 };
 
@@ -1016,17 +1021,181 @@ void sr_close(sreader_t *sr)
 		close(sr->fd);
 	msgpack_unpacked_destroy(&sr->res);
 	msgpack_unpacker_destroy(&sr->up);
+	strset_free(&sr->graph_ids);
+	free(sr->cur_id);
 	free(sr->name);
 	free(sr);
 }
 
 const char *sr_name(const sreader_t *sr) { return sr->name; }
 void sr_set_max_record(sreader_t *sr, size_t bytes) { sr->max_record = bytes; }
+void sr_set_lax(sreader_t *sr, int lax) { sr->lax = lax; }
 uint64_t sr_records(const sreader_t *sr) { return sr->records; }
 
 uint64_t sr_offset(const sreader_t *sr)
 {
 	return sr->fed - (sr->up.used - sr->up.off);
+}
+
+/* ---- structural checks: the known keys of graph, configs and pred records
+ * have their documented kinds and agree with each other, so that no filter
+ * passes on (or computes from) a stream that breaks the format. ---- */
+
+/* A known key, when present, must be of kind k (V_INT: >= 0). */
+static int want_kind(const record_t *r, const char *key, vkind_t k, char *err, size_t errlen)
+{
+	static const char *names[] = {"nil", "a boolean", "an integer", "a number", "a string",
+				      "a tensor", "a map or array"};
+	const field_t *f = rec_get(r, key);
+	if (!f)
+		return 0;
+	if (f->kind != k) {
+		snprintf(err, errlen, "'%s' is %s, not %s", key, names[f->kind], names[k]);
+		return -1;
+	}
+	if (k == V_INT && f->v.i < 0) {
+		snprintf(err, errlen, "'%s' is negative (%lld)", key, (long long)f->v.i);
+		return -1;
+	}
+	return 0;
+}
+
+/* A tensor, when present, has ndim dims (-1: any), dim 0 == d0 (-1: any)
+ * and dim 1 == d1 (-1: any). */
+static int want_tensor(const record_t *r, const char *key, int ndim, int64_t d0, int64_t d1,
+		       char *err, size_t errlen)
+{
+	const tensor_t *t;
+	char sh[128];
+	if (want_kind(r, key, V_TENSOR, err, errlen))
+		return -1;
+	t = rec_tensor(r, key);
+	if (!t)
+		return 0;
+	if ((ndim >= 0 && t->ndim != ndim) || (t->ndim < 1 && (d0 >= 0 || d1 >= 0)) ||
+	    (d0 >= 0 && t->shape[0] != d0) || (d1 >= 0 && (t->ndim < 2 || t->shape[1] != d1))) {
+		snprintf(err, errlen, "'%s' has shape %s, which does not fit the record", key,
+			 tensor_shape_str(t, sh, sizeof sh));
+		return -1;
+	}
+	return 0;
+}
+
+/* The graph before this point got as many configs as it announced. */
+static int close_graph(sreader_t *sr, char *err, size_t errlen)
+{
+	if (sr->cur_id && sr->cur_n_configs >= 0 && sr->cur_seen != sr->cur_n_configs) {
+		snprintf(err, errlen, "graph %s announced n_configs %lld but %lld configs followed",
+			 sr->cur_id, (long long)sr->cur_n_configs, (long long)sr->cur_seen);
+		return -1;
+	}
+	free(sr->cur_id);
+	sr->cur_id = NULL;
+	return 0;
+}
+
+static int check_graph(sreader_t *sr, const record_t *r, char *err, size_t errlen)
+{
+	int64_t n = -1, m = -1;
+	const char *id;
+	if (close_graph(sr, err, errlen) || want_kind(r, "id", V_STR, err, errlen) ||
+	    want_kind(r, "collection", V_STR, err, errlen) || want_kind(r, "split", V_STR, err, errlen) ||
+	    want_kind(r, "n_nodes", V_INT, err, errlen) || want_kind(r, "n_edges", V_INT, err, errlen) ||
+	    want_kind(r, "n_configs", V_INT, err, errlen) ||
+	    want_kind(r, "n_configs_total", V_INT, err, errlen))
+		return -1;
+	id = rec_str(r, "id");
+	if (!id) {
+		snprintf(err, errlen, "graph record without an id");
+		return -1;
+	}
+	rec_int(r, "n_nodes", &n);
+	rec_int(r, "n_edges", &m);
+	if (want_tensor(r, "node_feat", 2, n, 140, err, errlen) ||
+	    want_tensor(r, "node_opcode", 1, n, -1, err, errlen) ||
+	    want_tensor(r, "edge_index", 2, m, 2, err, errlen) ||
+	    want_tensor(r, "node_config_ids", 1, -1, -1, err, errlen))
+		return -1;
+	if (!strset_add(&sr->graph_ids, id)) {
+		snprintf(err, errlen, "graph id %s appears twice in the stream", id);
+		return -1;
+	}
+	sr->cur_id = xstrdup(id);
+	sr->cur_seen = 0;
+	if (!rec_int(r, "n_configs", &sr->cur_n_configs))
+		sr->cur_n_configs = -1;
+	if (!rec_int(r, "n_configs_total", &sr->cur_total))
+		sr->cur_total = -1;
+	return 0;
+}
+
+static int check_configs(sreader_t *sr, const record_t *r, char *err, size_t errlen)
+{
+	static const char *rows[] = {"config_feat", "node_config_feat", "node_config_code",
+				     "config_runtime", "config_runtime_normalizers"};
+	int64_t count, off;
+	const char *id;
+	const tensor_t *ix;
+	if (want_kind(r, "id", V_STR, err, errlen) || want_kind(r, "count", V_INT, err, errlen) ||
+	    want_kind(r, "offset", V_INT, err, errlen))
+		return -1;
+	id = rec_str(r, "id");
+	if (!id || !rec_int(r, "count", &count)) {
+		snprintf(err, errlen, "configs record without an id or a count");
+		return -1;
+	}
+	if (!sr->cur_id) {
+		snprintf(err, errlen, "configs of graph %s before its graph record", id);
+		return -1;
+	}
+	if (strcmp(id, sr->cur_id) != 0) {
+		snprintf(err, errlen, "configs of graph %s inside graph %s", id, sr->cur_id);
+		return -1;
+	}
+	if (rec_int(r, "offset", &off) && off != sr->cur_seen) {
+		snprintf(err, errlen, "offset %lld, but %lld configs of the graph came before",
+			 (long long)off, (long long)sr->cur_seen);
+		return -1;
+	}
+	if (want_tensor(r, "config_index", 1, count, -1, err, errlen))
+		return -1;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		if (want_tensor(r, rows[i], -1, count, -1, err, errlen))
+			return -1;
+	if (want_tensor(r, "dup_offsets", 1, count + 1, -1, err, errlen))
+		return -1;
+	ix = rec_tensor(r, "config_index");
+	if (ix && !dtype_is_float(ix->dtype))
+		for (size_t i = 0; i < ix->numel; i++) {
+			int64_t c = tensor_get_i(ix, i);
+			if (c < 0 || (sr->cur_total >= 0 && c >= sr->cur_total)) {
+				snprintf(err, errlen, "config_index %lld out of range (the file has %lld configs)",
+					 (long long)c, (long long)sr->cur_total);
+				return -1;
+			}
+		}
+	sr->cur_seen += count;
+	if (sr->cur_n_configs >= 0 && sr->cur_seen > sr->cur_n_configs) {
+		snprintf(err, errlen, "graph %s announced n_configs %lld, more follow", sr->cur_id,
+			 (long long)sr->cur_n_configs);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_pred(const record_t *r, char *err, size_t errlen)
+{
+	const tensor_t *ix, *sc;
+	if (want_kind(r, "id", V_STR, err, errlen) || want_tensor(r, "config_index", 1, -1, -1, err, errlen) ||
+	    want_tensor(r, "score", 1, -1, -1, err, errlen))
+		return -1;
+	ix = rec_tensor(r, "config_index");
+	sc = rec_tensor(r, "score");
+	if (ix && sc && ix->numel != sc->numel) {
+		snprintf(err, errlen, "%zu config indices but %zu scores", ix->numel, sc->numel);
+		return -1;
+	}
+	return 0;
 }
 
 /* Check a record against the stream's rules and count it. */
@@ -1055,14 +1224,22 @@ static int check_record(sreader_t *sr, const record_t *r, char *err, size_t errl
 		return -1;
 	}
 	if (rec_is(r, "graph")) {
+		if (!sr->lax && check_graph(sr, r, err, errlen))
+			return -1;
 		sr->n_graph++;
 	} else if (rec_is(r, "configs")) {
+		if (!sr->lax && check_configs(sr, r, err, errlen))
+			return -1;
 		sr->n_chunks++;
 		if (rec_int(r, "count", &v) && v > 0)
 			sr->n_configs += (uint64_t)v;
 	} else if (rec_is(r, "pred")) {
+		if (!sr->lax && check_pred(r, err, errlen))
+			return -1;
 		sr->n_pred++;
 	} else if (rec_is(r, "end")) {
+		if (!sr->lax && close_graph(sr, err, errlen))
+			return -1;
 		static const char *keys[] = {"records", "graphs", "chunks", "configs", "preds"};
 		uint64_t want[] = {sr->records, sr->n_graph, sr->n_chunks, sr->n_configs, sr->n_pred};
 		for (int i = 0; i < 5; i++)

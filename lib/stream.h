@@ -135,6 +135,12 @@ sreader_t *sr_open_fd(int fd, const char *name);
 sreader_t *sr_open(const char *path);
 void sr_close(sreader_t *sr);
 const char *sr_name(const sreader_t *sr);
+/* Lax reading (for viewers such as mp-dump): only the framing is checked
+ * (header first, no truncation, the end record and its counts), not the
+ * structural rules on graph/configs/pred records (kinds of known keys,
+ * shapes against counts, configs after their graph, unique graph ids,
+ * n_configs, config_index range). */
+void sr_set_lax(sreader_t *sr, int lax);
 /* Maximum size of one record in bytes (default 4 GiB). */
 void sr_set_max_record(sreader_t *sr, size_t bytes);
 

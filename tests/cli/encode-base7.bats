@@ -247,5 +247,5 @@ recs = mkstream.random_layout(np.random.default_rng(1), "g", 30, 4, 3, 2)
 mkstream.write_stream(sys.stdout.buffer, recs[1:] + recs[:1])' > "$T/c.mp"
 	run encode-base7 "$T/c.mp"
 	assert_failure 1
-	assert_output --partial "configs record before any graph"
+	assert_output --partial "before its graph record"
 }

@@ -272,7 +272,7 @@ write_truth(d + '/dupct.mp', [{'id': 'layout:xla:random:a', 'runtime': [5, 3], '
 EOF
 	run rank-eval -t "$D/dupt.mp" "$D/pred.mp"
 	assert_failure 1
-	assert_output --regexp "dupt.mp: record [0-9]+ \(layout:xla:random:a\): duplicate graph id in the truth"
+	assert_output --regexp "dupt.mp: record [0-9]+ \(byte offset [0-9]+\): graph id layout:xla:random:a appears twice in the stream"
 	run rank-eval -t "$D/one.mp" "$D/dupp.mp"
 	assert_failure 1
 	assert_output --regexp "dupp.mp: record 2 \(layout:xla:random:a\): a second pred record for this graph \(the first: .*dupp.mp record 1\)"
