@@ -100,7 +100,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/tpurank
 
 clean:
-	rm -rf build build-asan bin-asan $(BINS)
+	rm -rf build build-asan bin-asan build-fuzz $(BINS)
 
 # ---- hardening: fuzzing (tests/fuzz) and valgrind ----
 # `make fuzz [FUZZ_SECONDS=N]` builds each libFuzzer harness tests/fuzz/fuzz_NAME.c
