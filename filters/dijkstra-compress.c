@@ -323,6 +323,15 @@ static void compress(record_t *r)
 	free(src); free(w); free(len);
 }
 
+/* stream_filter's callback: compress graph records, pass the rest. */
+static int filter_record(record_t *r, void *ctx)
+{
+	(void)ctx;
+	if (rec_is(r, "graph"))
+		compress(r);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -332,9 +341,6 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = "-";
-	sreader_t *sr;
-	swriter_t *sw;
-	record_t *r;
 	int c;
 
 	setprogname(argv[0]);
@@ -364,24 +370,6 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		path = argv[optind];
 
-	sr = sr_open(path);
-	sw = sw_open_fd(1, "stdout");
-	r = sr_next(sr);  /* the reader makes sure it is a header */
-	header_append(r, argv0, argc, argv);
-	sw_write(sw, r);
-	rec_free(r);
-	while ((r = sr_next(sr))) {
-		if (rec_is(r, "end")) {
-			rec_free(r);
-			continue;
-		}
-		if (rec_is(r, "graph"))
-			compress(r);
-		sw_write(sw, r);
-		rec_free(r);
-	}
-	sw_end(sw);
-	sw_close(sw);
-	sr_close(sr);
+	stream_filter(path, argc, argv, filter_record, NULL);
 	return EX_OK;
 }

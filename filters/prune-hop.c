@@ -71,6 +71,15 @@ static void prune(record_t *r)
 	free(keep);
 }
 
+/* stream_filter's callback: prune graph records, pass the rest. */
+static int filter_record(record_t *r, void *ctx)
+{
+	(void)ctx;
+	if (rec_is(r, "graph"))
+		prune(r);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -81,9 +90,6 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = "-";
-	sreader_t *sr;
-	swriter_t *sw;
-	record_t *r;
 	int c;
 
 	setprogname(argv[0]);
@@ -118,24 +124,6 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		path = argv[optind];
 
-	sr = sr_open(path);
-	sw = sw_open_fd(1, "stdout");
-	r = sr_next(sr);  /* the reader makes sure it is a header */
-	header_append(r, argv0, argc, argv);
-	sw_write(sw, r);
-	rec_free(r);
-	while ((r = sr_next(sr))) {
-		if (rec_is(r, "end")) {
-			rec_free(r);
-			continue;
-		}
-		if (rec_is(r, "graph"))
-			prune(r);
-		sw_write(sw, r);
-		rec_free(r);
-	}
-	sw_end(sw);
-	sw_close(sw);
-	sr_close(sr);
+	stream_filter(path, argc, argv, filter_record, NULL);
 	return EX_OK;
 }

@@ -1472,3 +1472,24 @@ void sw_close(swriter_t *sw)
 	free(sw->name);
 	free(sw);
 }
+
+/* ---- the common loop ---- */
+
+void stream_filter(const char *path, int argc, char **argv, rec_fn fn, void *ctx)
+{
+	sreader_t *sr = sr_open(path);
+	swriter_t *sw = sw_open_fd(1, "stdout");
+	record_t *r = sr_next(sr);  /* the reader makes sure it is a header */
+
+	header_append(r, argv0, argc, argv);
+	sw_write(sw, r);
+	rec_free(r);
+	while ((r = sr_next(sr))) {
+		if (!rec_is(r, "end") && fn(r, ctx))
+			sw_write(sw, r);
+		rec_free(r);
+	}
+	sw_end(sw);
+	sw_close(sw);
+	sr_close(sr);
+}

@@ -170,6 +170,16 @@ void sw_end(swriter_t *sw);
  * stream has no end record (as it must be when the input was bad). */
 void sw_close(swriter_t *sw);
 
+/* ---- the common loop of a one-in, one-out filter ---- */
+
+/* Read the stream at path ("-": stdin), write to stdout: the header with this
+ * program appended to its history, then every record but header and end
+ * after fn(record, ctx) has seen (and perhaps changed) it, then the end
+ * record.  Records for which fn returns 0 are dropped.  Dies on bad input
+ * before writing an end. */
+typedef int (*rec_fn)(record_t *r, void *ctx);
+void stream_filter(const char *path, int argc, char **argv, rec_fn fn, void *ctx);
+
 /* Pack one record into a malloc'd buffer (for tests and fuzzers). */
 void *rec_pack(const record_t *r, size_t *len);
 /* Parse one record from a buffer holding exactly one msgpack map; returns NULL
