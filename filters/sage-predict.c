@@ -1,0 +1,236 @@
+/* sage-predict: score every config of every graph with a model written by
+ * sage-train; one `pred` record per graph, keyed by the original config
+ * indices.  See docs/man/sage-predict.1. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "nn.h"
+#include "sage.h"
+#include "stream.h"
+
+static const char usage_line[] =
+	"usage: sage-predict --model MODEL [--batch N] [--threads N] [FILE]\n";
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "%s", usage_line);
+	fprintf(fp,
+		"Score every config of every graph of a stream (FILE or stdin) with MODEL, a\n"
+		"model file written by sage-train; write one pred record per graph to stdout:\n"
+		"{id, collection, config_index (i64), score (f32)}, lower = predicted faster.\n"
+		"Configs that encode-base7 --dedup merged get their row's score under every\n"
+		"original config_index.\n"
+		"\n"
+		"  -m, --model MODEL    the model file (required)\n"
+		"  -b, --batch N        configs scored together (default: the model's\n"
+		"                       --configs-per-graph; cross-config attention sees a batch)\n"
+		"  -t, --threads N      threads (default: all cores)\n"
+		"  -h, --help           this help\n"
+		"  -V, --version        print the version\n"
+		"\n"
+		"Memory: one graph, one batch of configs, the activations of a few of them\n"
+		"at a time and, per graph, 12 bytes per config (its index and score) until\n"
+		"the graph's pred record is written.\n"
+		"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n");
+}
+
+static _Noreturn void usage_error(const char *msg)
+{
+	fprintf(stderr, "%s: %s\n%s", argv0, msg, usage_line);
+	exit(EX_USAGE);
+}
+
+/* One graph in flight: its structure, the batch being filled, and the
+ * scores and original indices of the rows scored so far. */
+typedef struct {
+	int have;
+	sage_graph_t g;
+	char *collection;
+	size_t B, pending;
+	uint8_t *sym;          /* (B, nc, 18) */
+	float *tf;             /* (B, 24) */
+	float *scores;         /* (rows) */
+	size_t rows, rcap;
+	int64_t *off;          /* (rows + 1) into idx */
+	int64_t *idx;          /* the original config indices, row by row */
+	size_t nidx, icap;
+} cur_t;
+
+static void flush_batch(sage_model_t *m, sage_work_t *w, cur_t *c)
+{
+	if (!c->pending)
+		return;
+	sage_batch_t b = { c->pending, c->sym, c->tf };
+	float *out = c->scores + c->rows - c->pending;
+	sage_forward(m, w, &c->g, &b, out, 0);
+	for (size_t i = 0; i < c->pending; i++)
+		if (!isfinite(out[i]))
+			die(EX_DATA, "%s: graph %s: the model gave a non-finite score "
+			    "(a broken model file?)", argv0, c->g.id);
+	c->pending = 0;
+}
+
+static void add_chunk(sage_model_t *m, sage_work_t *w, cur_t *c, record_t *r)
+{
+	sage_chunk_t k;
+	sage_graph_t *g = &c->g;
+	size_t w3 = (size_t)g->nc * SAGE_NCODE;
+	sage_chunk_from_record(&k, r, g, m->hp.kind);
+	if (k.tfeat)
+		sage_standardize(k.tfeat, k.count, SAGE_NTILE, m->tile_mean, m->tile_std);
+	size_t ndup = k.dup_off ? (size_t)k.dup_off[k.count] : k.count;
+	if (c->rows + k.count + 1 > c->rcap) {
+		while (c->rows + k.count + 1 > c->rcap)
+			c->rcap = c->rcap ? 2 * c->rcap : 1024;
+		c->scores = xreallocarray(c->scores, c->rcap, sizeof *c->scores);
+		c->off = xreallocarray(c->off, c->rcap + 1, sizeof *c->off);
+	}
+	if (c->nidx + ndup > c->icap) {
+		while (c->nidx + ndup > c->icap)
+			c->icap = c->icap ? 2 * c->icap : 1024;
+		c->idx = xreallocarray(c->idx, c->icap, sizeof *c->idx);
+	}
+	for (size_t i = 0; i < k.count; i++) {
+		if (m->hp.kind == SAGE_LAYOUT)
+			sage_symbols(c->sym + c->pending * w3 * 6, k.codes + i * w3, w3);
+		else
+			memcpy(c->tf + c->pending * SAGE_NTILE, k.tfeat + i * SAGE_NTILE,
+			       SAGE_NTILE * sizeof *c->tf);
+		if (k.dup_off)
+			for (int64_t j = k.dup_off[i]; j < k.dup_off[i + 1]; j++)
+				c->idx[c->nidx++] = k.dup_idx[j];
+		else
+			c->idx[c->nidx++] = k.cidx[i];
+		c->off[++c->rows] = (int64_t)c->nidx;
+		if (++c->pending == c->B)
+			flush_batch(m, w, c);
+	}
+	sage_chunk_free(&k);
+}
+
+static void finish_graph(sage_model_t *m, sage_work_t *w, cur_t *c, swriter_t *sw)
+{
+	if (!c->have)
+		return;
+	flush_batch(m, w, c);
+	tensor_t *ix = tensor_new1(DT_I64, (int64_t)c->nidx);
+	tensor_t *sc = tensor_new1(DT_F32, (int64_t)c->nidx);
+	memcpy(ix->data, c->idx, c->nidx * sizeof *c->idx);
+	for (size_t r = 0; r < c->rows; r++)
+		for (int64_t j = c->off[r]; j < c->off[r + 1]; j++)
+			((float *)sc->data)[j] = c->scores[r];
+	record_t *p = rec_new("pred");
+	rec_set_str(p, "id", c->g.id);
+	if (c->collection)
+		rec_set_str(p, "collection", c->collection);
+	rec_set_tensor(p, "config_index", ix);
+	rec_set_tensor(p, "score", sc);
+	sw_write(sw, p);
+	rec_free(p);
+	sage_graph_free(&c->g);
+	free(c->collection);
+	free(c->sym);
+	c->collection = NULL;
+	c->sym = NULL;
+	c->have = 0;
+	c->rows = c->nidx = c->pending = 0;
+}
+
+static void start_graph(sage_model_t *m, cur_t *c, record_t *r)
+{
+	int kind = sage_record_kind(r);
+	if (kind != m->hp.kind)
+		rec_die(r, "a %s graph, but the model is for %s graphs",
+			kind == SAGE_TILE ? "tile" : "layout",
+			m->hp.kind == SAGE_TILE ? "tile" : "layout");
+	sage_graph_from_record(&c->g, r, kind);
+	sage_standardize(c->g.feat, (size_t)c->g.n, SAGE_NFEAT, m->feat_mean, m->feat_std);
+	const char *coll = rec_str(r, "collection");
+	c->collection = coll ? xstrdup(coll) : NULL;
+	c->sym = xmallocarray(c->B * (size_t)c->g.nc * SAGE_NSLOT + 1, 1);
+	c->off[0] = 0;
+	c->have = 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"batch", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{"model", required_argument, NULL, 'm'},
+		{"threads", required_argument, NULL, 't'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = "-", *model = NULL;
+	long batch = 0;
+	int threads = 0, c;
+
+	nn_exec_env(argv);   /* may execute the program again, see nn.h */
+	setprogname(argv[0]);
+	while ((c = getopt_long(argc, argv, "b:hm:t:V", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': batch = parse_ll("--batch", optarg, 1, 1000000); break;
+		case 'h':
+			usage(stdout);
+			close_stdout();
+			return EX_OK;
+		case 'm': model = optarg; break;
+		case 't': threads = (int)parse_ll("--threads", optarg, 1, 1024); break;
+		case 'V': print_version();
+		default:
+			fprintf(stderr, "%s", usage_line);
+			return EX_USAGE;
+		}
+	}
+	if (!model)
+		usage_error("--model MODEL is required");
+	if (argc - optind > 1)
+		usage_error("at most one input stream");
+	if (optind < argc)
+		path = argv[optind];
+	nn_set_threads(threads);
+
+	sage_model_t *m = sage_load(model, NULL, NULL);
+	sage_work_t *w = sage_work_new(0);   /* inference keeps no activations */
+	cur_t cur;
+	memset(&cur, 0, sizeof cur);
+	cur.B = batch ? (size_t)batch : (size_t)m->hp.batch;
+	cur.tf = xmallocarray(cur.B * SAGE_NTILE, sizeof *cur.tf);
+	cur.rcap = 1024;
+	cur.scores = xmallocarray(cur.rcap, sizeof *cur.scores);
+	cur.off = xmallocarray(cur.rcap + 1, sizeof *cur.off);
+
+	sreader_t *sr = sr_open(path);
+	swriter_t *sw = sw_open_fd(1, "stdout");
+	record_t *r = sr_next(sr);  /* the reader makes sure it is a header */
+	header_append(r, argv0, argc, argv);
+	sw_write(sw, r);
+	rec_free(r);
+	while ((r = sr_next(sr))) {
+		if (rec_is(r, "graph")) {
+			finish_graph(m, w, &cur, sw);
+			start_graph(m, &cur, r);
+		} else if (rec_is(r, "configs")) {
+			if (!cur.have)
+				rec_die(r, "configs record before any graph");
+			add_chunk(m, w, &cur, r);
+		}
+		rec_free(r);
+	}
+	finish_graph(m, w, &cur, sw);
+	sr_close(sr);
+	sw_end(sw);
+	sw_close(sw);
+	free(cur.tf);
+	free(cur.scores);
+	free(cur.off);
+	free(cur.idx);
+	sage_work_free(w);
+	sage_free(m);
+	return EX_OK;
+}

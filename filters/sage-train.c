@@ -1,0 +1,701 @@
+/* sage-train: train the GraphSAGE ranking model on a stream of graphs and
+ * their configs; keep the model that scores best on the valid stream.
+ * See docs/man/sage-train.1 and docs/model.md. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "metrics.h"
+#include "nn.h"
+#include "rng.h"
+#include "sage.h"
+#include "stream.h"
+
+enum { LOSS_HINGE, LOSS_LISTMLE, LOSS_MIXED };
+static const char *const loss_names[] = { "hinge", "listmle", "mixed" };
+
+/* Random streams (rng_derive's first word): one per purpose. */
+enum { RS_ORDER = 1, RS_SAMPLE = 2 };
+
+static struct {
+	const char *out, *valid, *checkpoint, *log;
+	int resume, quiet, threads;
+	long epochs, cpg, gps, warmup, valid_configs, mem_mb, stop_after;
+	int loss;
+	double mix, margin, lr, lr_min, wd, clip;
+	uint64_t seed;
+	sage_hp_t hp;
+} opt;
+
+static const char usage_line[] =
+	"usage: sage-train [options] --out MODEL [--valid FILE] [FILE]\n";
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "%s", usage_line);
+	fprintf(fp,
+		"Train the GraphSAGE ranking model on a stream of graphs and configs (FILE or\n"
+		"stdin); write the model that scores best on --valid (else the last) to MODEL.\n"
+		"\n"
+		"Data and output:\n"
+		"  -o, --out MODEL          the model file (written atomically)\n"
+		"  -v, --valid FILE         a stream of the valid split, scored each epoch\n"
+		"                           (layout: mean Kendall tau; tile: mean 2 - top-5 ratio)\n"
+		"      --valid-configs N    score at most N configs per valid graph (0: all)\n"
+		"      --checkpoint FILE    save the training state after every epoch\n"
+		"      --resume             continue from --checkpoint (same options, same result)\n"
+		"      --stop-after N       stop after epoch N, as if killed (then --resume)\n"
+		"      --log FILE           one JSON line per epoch (loss, score, seconds ...)\n"
+		"  -q, --quiet              no progress lines on stderr\n"
+		"\n"
+		"Model:\n"
+		"      --hidden N           hidden size (default 64)\n"
+		"      --layers N           SAGEConv layers (default 3)\n"
+		"      --op-dim N           opcode embedding size (default 16)\n"
+		"      --cfg-dim N          layout config embedding size per symbol (default 4)\n"
+		"      --pool mean|mean+max pooling over nodes (default mean+max)\n"
+		"      --se on|off          squeeze-excitation channel attention (default on)\n"
+		"      --se-dim N           its bottleneck (default 16)\n"
+		"      --xattn on|off       cross-config attention (default off)\n"
+		"\n"
+		"Training:\n"
+		"  -e, --epochs N           epochs (default 10)\n"
+		"  -b, --configs-per-graph N  configs sampled per graph per step (default 64)\n"
+		"      --graphs-per-step N  graphs per optimiser step (default: layout 1, tile 8)\n"
+		"      --loss hinge|listmle|mixed  ranking loss (default mixed)\n"
+		"      --mix W              mixed: W * hinge + (1 - W) * listmle (default 0.5)\n"
+		"      --margin M           hinge margin (default 0.1)\n"
+		"      --lr X               peak learning rate (default 0.003)\n"
+		"      --lr-min X           final learning rate of the cosine (default 1e-5)\n"
+		"      --warmup N           warm-up steps (default: 5%% of all steps)\n"
+		"      --weight-decay X     AdamW decay of 2-d weights (default 1e-4)\n"
+		"      --clip X             clip the gradient norm to X (0: off; default 1)\n"
+		"  -s, --seed N             random seed (default 1)\n"
+		"  -t, --threads N          threads (default: all cores); results are\n"
+		"                           deterministic for a given seed and thread count\n"
+		"      --mem MB             activation memory per micro-batch (default 4096)\n"
+		"  -h, --help               this help\n"
+		"  -V, --version            print the version\n"
+		"\n"
+		"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n");
+}
+
+static _Noreturn void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s: ", argv0);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_line);
+	exit(EX_USAGE);
+}
+
+static int parse_onoff(const char *o, const char *s)
+{
+	if (strcmp(s, "on") == 0)
+		return 1;
+	if (strcmp(s, "off") == 0)
+		return 0;
+	usage_error("%s: want on or off", o);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- evaluation ---- */
+
+/* Score every config of g in batches of the model's batch size. */
+static void score_graph(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+			float *scores, uint8_t *sym, float *tf)
+{
+	size_t B = (size_t)m->hp.batch, w3 = (size_t)g->nc * SAGE_NCODE;
+	for (size_t c0 = 0; c0 < g->nconf; c0 += B) {
+		size_t nb = g->nconf - c0 < B ? g->nconf - c0 : B;
+		sage_batch_t b = { nb, NULL, NULL };
+		if (m->hp.kind == SAGE_LAYOUT) {
+			sage_symbols(sym, g->codes + c0 * w3, nb * w3);
+			b.sym = sym;
+		} else {
+			memcpy(tf, g->tfeat + c0 * SAGE_NTILE, nb * SAGE_NTILE * sizeof *tf);
+			b.tfeat = tf;
+		}
+		sage_forward(m, w, g, &b, scores + c0, 0);
+	}
+}
+
+/* Mean over graphs of Kendall tau (layout) or 2 - top-5 ratio (tile). */
+static double evaluate(sage_model_t *m, sage_work_t *w, const sage_set_t *vs)
+{
+	size_t maxc = 0, maxnc = 0, B = (size_t)m->hp.batch;
+	for (size_t i = 0; i < vs->n; i++) {
+		if (vs->g[i].nconf > maxc)
+			maxc = vs->g[i].nconf;
+		if ((size_t)vs->g[i].nc > maxnc)
+			maxnc = (size_t)vs->g[i].nc;
+	}
+	float *scores = xmallocarray(maxc + 1, sizeof *scores);
+	double *x = xmallocarray(maxc + 1, sizeof *x);
+	uint8_t *sym = xmallocarray(B * maxnc * SAGE_NSLOT + 1, 1);
+	float *tf = xmallocarray(B * SAGE_NTILE, sizeof *tf);
+	double sum = 0.0;
+	size_t n = 0;
+	for (size_t i = 0; i < vs->n; i++) {
+		const sage_graph_t *g = &vs->g[i];
+		if (g->nconf == 0)
+			continue;
+		score_graph(m, w, g, scores, sym, tf);
+		for (size_t c = 0; c < g->nconf; c++)
+			x[c] = scores[c];
+		/* the Kaggle score of the graph, exactly as rank-eval computes it */
+		metrics_graph_t mg;
+		metrics_score_graph(g->target, g->cidx, x, g->nconf, m->hp.kind == SAGE_TILE,
+				    g->nconf, &mg);
+		double v = mg.v[M_SCORE];
+		sum += isnan(v) ? 0.0 : v;   /* undefined: no information */
+		n++;
+	}
+	free(scores);
+	free(x);
+	free(sym);
+	free(tf);
+	return n ? sum / (double)n : NAN;
+}
+
+/* ---- the training state, for checkpoints ---- */
+
+typedef struct {
+	long epoch, step;           /* completed */
+	double best;                /* best valid score (NaN: none yet) */
+	long best_epoch;
+	float *m, *v, *best_params; /* (nparams) */
+	double *hist;               /* (epochs, NHIST) */
+} state_t;
+
+enum { H_LOSS, H_VALID, H_SECONDS, H_TRAIN, H_CPS, H_LR, NHIST };
+
+/* Options that must match for --resume to continue the same run. */
+static void fingerprint(record_t *r, const sage_set_t *train, const sage_set_t *valid)
+{
+	rec_set_int(r, "seed", (int64_t)opt.seed);
+	rec_set_int(r, "threads", opt.threads);
+	rec_set_int(r, "epochs", opt.epochs);
+	rec_set_int(r, "configs_per_graph", opt.cpg);
+	rec_set_int(r, "graphs_per_step", opt.gps);
+	rec_set_int(r, "warmup", opt.warmup);
+	rec_set_str(r, "loss", loss_names[opt.loss]);
+	rec_set_float(r, "mix", opt.mix);
+	rec_set_float(r, "margin", opt.margin);
+	rec_set_float(r, "lr", opt.lr);
+	rec_set_float(r, "lr_min", opt.lr_min);
+	rec_set_float(r, "weight_decay", opt.wd);
+	rec_set_float(r, "clip", opt.clip);
+	rec_set_int(r, "valid_configs", opt.valid_configs);
+	rec_set_int(r, "train_graphs", (int64_t)train->n);
+	rec_set_int(r, "train_configs", (int64_t)train->nconf);
+	rec_set_int(r, "valid_graphs", valid ? (int64_t)valid->n : 0);
+}
+
+static tensor_t *f32_tensor(const float *x, size_t n)
+{
+	tensor_t *t = tensor_new1(DT_F32, (int64_t)n);
+	memcpy(t->data, x, n * sizeof *x);
+	return t;
+}
+
+static void save_checkpoint(const sage_model_t *m, const state_t *st, const sage_set_t *train,
+			    const sage_set_t *valid, int argc, char **argv)
+{
+	record_t *r = rec_new("train_state");
+	rec_set_int(r, "epoch", st->epoch);
+	rec_set_int(r, "step", st->step);
+	rec_set_float(r, "best", st->best);
+	rec_set_int(r, "best_epoch", st->best_epoch);
+	fingerprint(r, train, valid);
+	rec_set_tensor(r, "adam_m", f32_tensor(st->m, m->nparams));
+	rec_set_tensor(r, "adam_v", f32_tensor(st->v, m->nparams));
+	rec_set_tensor(r, "best_params", f32_tensor(st->best_params, m->nparams));
+	tensor_t *h = tensor_new2(DT_F64, opt.epochs, NHIST);
+	memcpy(h->data, st->hist, h->nbytes);
+	rec_set_tensor(r, "history", h);
+	sage_save(opt.checkpoint, m, m->params, &r, 1, argv0, argc, argv);
+	rec_free(r);
+}
+
+static void same_or_die(const record_t *ck, const record_t *now_, const char *key)
+{
+	const field_t *a = rec_get(ck, key), *b = rec_get(now_, key);
+	char va[64] = "?", vb[64] = "?";
+	int same = a && b && a->kind == b->kind;
+	if (same && a->kind == V_INT)
+		same = a->v.i == b->v.i;
+	else if (same && a->kind == V_FLOAT)
+		same = a->v.f == b->v.f;
+	else if (same && a->kind == V_STR)
+		same = strcmp(a->v.s, b->v.s) == 0;
+	if (same)
+		return;
+	if (a && a->kind == V_INT) snprintf(va, sizeof va, "%lld", (long long)a->v.i);
+	if (a && a->kind == V_FLOAT) snprintf(va, sizeof va, "%g", a->v.f);
+	if (a && a->kind == V_STR) snprintf(va, sizeof va, "%s", a->v.s);
+	if (b && b->kind == V_INT) snprintf(vb, sizeof vb, "%lld", (long long)b->v.i);
+	if (b && b->kind == V_FLOAT) snprintf(vb, sizeof vb, "%g", b->v.f);
+	if (b && b->kind == V_STR) snprintf(vb, sizeof vb, "%s", b->v.s);
+	die(EX_USAGE, "%s: made with %s = %s, this run has %s: resume with the same "
+	    "options and data, or drop --resume", opt.checkpoint, key, va, vb);
+}
+
+static float *take_f32(record_t *r, const char *key, size_t n)
+{
+	tensor_t *t = rec_need_tensor(r, key, DT_F32, 1);
+	if ((size_t)t->shape[0] != n)
+		rec_die(r, "%s has %lld values, want %zu", key, (long long)t->shape[0], n);
+	float *x = xmallocarray(n, sizeof *x);
+	memcpy(x, t->data, n * sizeof *x);
+	return x;
+}
+
+/* Load the checkpoint into m and st; 0 when there is none yet. */
+static int load_checkpoint(sage_model_t *m, state_t *st, const sage_set_t *train,
+			   const sage_set_t *valid)
+{
+	if (access(opt.checkpoint, F_OK) != 0)
+		return 0;
+	record_t **extra = NULL;
+	size_t nextra = 0;
+	sage_model_t *ck = sage_load(opt.checkpoint, &extra, &nextra);
+	if (memcmp(&ck->hp, &m->hp, sizeof ck->hp) != 0)
+		die(EX_USAGE, "%s: made with other model options (hidden %d, layers %d, ...): "
+		    "resume with the same options, or drop --resume", opt.checkpoint,
+		    ck->hp.hidden, ck->hp.layers);
+	record_t *r = NULL;
+	for (size_t i = 0; i < nextra; i++)
+		if (rec_is(extra[i], "train_state"))
+			r = extra[i];
+	if (!r)
+		die(EX_DATA, "%s: not a checkpoint (no train_state record)", opt.checkpoint);
+	record_t *cur = rec_new("now");
+	fingerprint(cur, train, valid);
+	for (size_t i = 0; i < cur->n; i++)
+		same_or_die(r, cur, cur->f[i].key);
+	rec_free(cur);
+	memcpy(m->params, ck->params, m->nparams * sizeof *m->params);
+	memcpy(m->feat_mean, ck->feat_mean, sizeof m->feat_mean);
+	memcpy(m->feat_std, ck->feat_std, sizeof m->feat_std);
+	memcpy(m->tile_mean, ck->tile_mean, sizeof m->tile_mean);
+	memcpy(m->tile_std, ck->tile_std, sizeof m->tile_std);
+	st->epoch = (long)rec_need_int(r, "epoch");
+	st->step = (long)rec_need_int(r, "step");
+	st->best_epoch = (long)rec_need_int(r, "best_epoch");
+	if (!rec_float(r, "best", &st->best))
+		rec_die(r, "no best score");
+	free(st->m);
+	free(st->v);
+	free(st->best_params);
+	st->m = take_f32(r, "adam_m", m->nparams);
+	st->v = take_f32(r, "adam_v", m->nparams);
+	st->best_params = take_f32(r, "best_params", m->nparams);
+	tensor_t *h = rec_need_tensor(r, "history", DT_F64, 2);
+	if (h->shape[0] != opt.epochs || h->shape[1] != NHIST)
+		rec_die(r, "history has the wrong shape");
+	memcpy(st->hist, h->data, h->nbytes);
+	for (size_t i = 0; i < nextra; i++)
+		rec_free(extra[i]);
+	free(extra);
+	sage_free(ck);
+	return 1;
+}
+
+/* ---- the log ---- */
+
+static void log_line(FILE *fp, long epoch, const double *h, const state_t *st)
+{
+	const char *metric = opt.hp.kind == SAGE_TILE ? "top5_score" : "kendall";
+	fprintf(fp, "{\"epoch\": %ld, \"loss\": %.6g, \"lr\": %.6g, \"metric\": \"%s\", ",
+		epoch, h[H_LOSS], h[H_LR], metric);
+	if (isnan(h[H_VALID]))
+		fprintf(fp, "\"valid\": null, ");
+	else
+		fprintf(fp, "\"valid\": %.6g, ", h[H_VALID]);
+	if (isnan(st->best))
+		fprintf(fp, "\"best\": null, \"best_epoch\": null, ");
+	else
+		fprintf(fp, "\"best\": %.6g, \"best_epoch\": %ld, ", st->best, st->best_epoch);
+	fprintf(fp, "\"seconds\": %.3f, \"train_seconds\": %.3f, \"configs_per_s\": %.1f}\n",
+		h[H_SECONDS], h[H_TRAIN], h[H_CPS]);
+}
+
+/* Rewrite the whole log from the history (so a resumed run's log is the
+ * same as an uninterrupted one's, timings aside). */
+static void write_log(const state_t *st, long upto)
+{
+	if (!opt.log)
+		return;
+	FILE *fp = fopen(opt.log, "w");
+	if (!fp)
+		edie(EX_IO, "%s", opt.log);
+	state_t s = *st;
+	s.best = NAN;
+	for (long e = 0; e < upto; e++) {
+		const double *h = st->hist + e * NHIST;
+		if (!isnan(h[H_VALID]) && (isnan(s.best) || h[H_VALID] > s.best)) {
+			s.best = h[H_VALID];
+			s.best_epoch = e + 1;
+		}
+		log_line(fp, e + 1, h, &s);
+	}
+	if (fclose(fp) != 0)
+		edie(EX_IO, "%s: write error", opt.log);
+}
+
+/* ---- training ---- */
+
+int main(int argc, char **argv)
+{
+	enum { O_VALID_CONFIGS = 256, O_CHECKPOINT, O_RESUME, O_LOG, O_HIDDEN, O_LAYERS,
+	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_GPS, O_LOSS, O_MIX,
+	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP };
+	static const struct option longopts[] = {
+		{"cfg-dim", required_argument, NULL, O_CFG_DIM},
+		{"checkpoint", required_argument, NULL, O_CHECKPOINT},
+		{"clip", required_argument, NULL, O_CLIP},
+		{"configs-per-graph", required_argument, NULL, 'b'},
+		{"epochs", required_argument, NULL, 'e'},
+		{"graphs-per-step", required_argument, NULL, O_GPS},
+		{"help", no_argument, NULL, 'h'},
+		{"hidden", required_argument, NULL, O_HIDDEN},
+		{"layers", required_argument, NULL, O_LAYERS},
+		{"log", required_argument, NULL, O_LOG},
+		{"loss", required_argument, NULL, O_LOSS},
+		{"lr", required_argument, NULL, O_LR},
+		{"lr-min", required_argument, NULL, O_LR_MIN},
+		{"margin", required_argument, NULL, O_MARGIN},
+		{"mem", required_argument, NULL, O_MEM},
+		{"mix", required_argument, NULL, O_MIX},
+		{"op-dim", required_argument, NULL, O_OP_DIM},
+		{"out", required_argument, NULL, 'o'},
+		{"pool", required_argument, NULL, O_POOL},
+		{"quiet", no_argument, NULL, 'q'},
+		{"resume", no_argument, NULL, O_RESUME},
+		{"se", required_argument, NULL, O_SE},
+		{"se-dim", required_argument, NULL, O_SE_DIM},
+		{"seed", required_argument, NULL, 's'},
+		{"stop-after", required_argument, NULL, O_STOP},
+		{"threads", required_argument, NULL, 't'},
+		{"valid", required_argument, NULL, 'v'},
+		{"valid-configs", required_argument, NULL, O_VALID_CONFIGS},
+		{"version", no_argument, NULL, 'V'},
+		{"warmup", required_argument, NULL, O_WARMUP},
+		{"weight-decay", required_argument, NULL, O_WD},
+		{"xattn", required_argument, NULL, O_XATTN},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = "-";
+	int c;
+
+	nn_exec_env(argv);   /* may execute the program again, see nn.h */
+	setprogname(argv[0]);
+	sage_hp_default(&opt.hp, SAGE_LAYOUT);
+	opt.epochs = 10;
+	opt.cpg = 64;
+	opt.gps = 0;
+	opt.warmup = -1;
+	opt.mem_mb = 4096;
+	opt.loss = LOSS_MIXED;
+	opt.mix = 0.5;
+	opt.margin = 0.1;
+	opt.lr = 3e-3;
+	opt.lr_min = 1e-5;
+	opt.wd = 1e-4;
+	opt.clip = 1.0;
+	opt.seed = 1;
+	while ((c = getopt_long(argc, argv, "b:e:ho:qs:t:v:V", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': opt.cpg = parse_ll("--configs-per-graph", optarg, 2, 100000); break;
+		case 'e': opt.epochs = parse_ll("--epochs", optarg, 1, 1000000); break;
+		case 'h':
+			usage(stdout);
+			close_stdout();
+			return EX_OK;
+		case 'o': opt.out = optarg; break;
+		case 'q': opt.quiet = 1; break;
+		case 's': opt.seed = (uint64_t)parse_ll("--seed", optarg, 0, INT64_MAX); break;
+		case 't': opt.threads = (int)parse_ll("--threads", optarg, 1, 1024); break;
+		case 'v': opt.valid = optarg; break;
+		case 'V': print_version();
+		case O_VALID_CONFIGS:
+			opt.valid_configs = parse_ll("--valid-configs", optarg, 0, INT64_MAX);
+			break;
+		case O_CHECKPOINT: opt.checkpoint = optarg; break;
+		case O_RESUME: opt.resume = 1; break;
+		case O_LOG: opt.log = optarg; break;
+		case O_HIDDEN: opt.hp.hidden = (int)parse_ll("--hidden", optarg, 1, 4096); break;
+		case O_LAYERS: opt.hp.layers = (int)parse_ll("--layers", optarg, 0, SAGE_MAX_LAYERS); break;
+		case O_OP_DIM: opt.hp.op_dim = (int)parse_ll("--op-dim", optarg, 1, 1024); break;
+		case O_CFG_DIM: opt.hp.cfg_dim = (int)parse_ll("--cfg-dim", optarg, 1, 256); break;
+		case O_POOL:
+			if (strcmp(optarg, "mean") == 0)
+				opt.hp.pool_max = 0;
+			else if (strcmp(optarg, "mean+max") == 0)
+				opt.hp.pool_max = 1;
+			else
+				usage_error("%s: want mean or mean+max", "--pool");
+			break;
+		case O_SE: opt.hp.se = parse_onoff("--se", optarg); break;
+		case O_SE_DIM: opt.hp.se_dim = (int)parse_ll("--se-dim", optarg, 1, 4096); break;
+		case O_XATTN: opt.hp.xattn = parse_onoff("--xattn", optarg); break;
+		case O_GPS: opt.gps = parse_ll("--graphs-per-step", optarg, 1, 100000); break;
+		case O_LOSS:
+			for (opt.loss = 0; opt.loss < 3; opt.loss++)
+				if (strcmp(optarg, loss_names[opt.loss]) == 0)
+					break;
+			if (opt.loss == 3)
+				usage_error("%s: want hinge, listmle or mixed", "--loss");
+			break;
+		case O_MIX: opt.mix = parse_double("--mix", optarg, 0, 1); break;
+		case O_MARGIN: opt.margin = parse_double("--margin", optarg, 0, 1e6); break;
+		case O_LR: opt.lr = parse_double("--lr", optarg, 0, 10); break;
+		case O_LR_MIN: opt.lr_min = parse_double("--lr-min", optarg, 0, 10); break;
+		case O_WARMUP: opt.warmup = parse_ll("--warmup", optarg, 0, INT64_MAX); break;
+		case O_WD: opt.wd = parse_double("--weight-decay", optarg, 0, 10); break;
+		case O_CLIP: opt.clip = parse_double("--clip", optarg, 0, 1e12); break;
+		case O_MEM: opt.mem_mb = parse_ll("--mem", optarg, 1, 1L << 30); break;
+		case O_STOP: opt.stop_after = parse_ll("--stop-after", optarg, 1, INT64_MAX); break;
+		default:
+			fprintf(stderr, "%s", usage_line);
+			return EX_USAGE;
+		}
+	}
+	if (!opt.out)
+		usage_error("%s", "--out MODEL is required");
+	if (opt.resume && !opt.checkpoint)
+		usage_error("%s", "--resume needs --checkpoint FILE");
+	if (opt.stop_after && !opt.checkpoint)
+		usage_error("%s", "--stop-after needs --checkpoint FILE");
+	if (argc - optind > 1)
+		usage_error("%s", "at most one input stream");
+	if (optind < argc)
+		path = argv[optind];
+	opt.hp.batch = (int)opt.cpg;
+	opt.threads = nn_set_threads(opt.threads);
+
+	/* ---- data ---- */
+	double t0 = now();
+	sage_set_t train, valid;
+	sage_set_read(&train, path, -1, 0, opt.seed);
+	if (train.n == 0)
+		die(EX_DATA, "%s: no graphs in the training stream", strcmp(path, "-") ? path : "stdin");
+	opt.hp.kind = train.kind;
+	if (opt.gps == 0)   /* small tile kernels: several per step */
+		opt.gps = train.kind == SAGE_TILE ? 8 : 1;
+	const char *err = NULL;
+	sage_model_t *m = sage_new(&opt.hp, &err);
+	if (!m)
+		die(EX_USAGE, "%s", err);
+	sage_set_fit_stats(&train, m);
+	sage_set_standardize(&train, m);
+	if (opt.valid) {
+		sage_set_read(&valid, opt.valid, train.kind, (size_t)opt.valid_configs, opt.seed);
+		sage_set_standardize(&valid, m);
+	}
+	if (!opt.quiet) {
+		fprintf(stderr, "%s: train: %zu %s graphs, %zu configs, %.1f MiB in memory "
+			"(packed; %.1f MiB as floats)", argv0, train.n,
+			train.kind == SAGE_TILE ? "tile" : "layout", train.nconf,
+			(double)sage_set_bytes(&train) / 1048576.0,
+			(double)sage_set_float_bytes(&train) / 1048576.0);
+		if (opt.valid)
+			fprintf(stderr, "; valid: %zu graphs, %zu configs", valid.n, valid.nconf);
+		fprintf(stderr, "; read in %.1f s\n", now() - t0);
+		fprintf(stderr, "%s: model: %zu parameters, %d threads\n", argv0, m->nparams,
+			opt.threads);
+	}
+
+	/* ---- schedule ---- */
+	size_t *usable = xmallocarray(train.n, sizeof *usable);
+	size_t *order = xmallocarray(train.n, sizeof *order);
+	size_t ntrain = 0;          /* graphs with at least 2 configs */
+	for (size_t i = 0; i < train.n; i++)
+		if (train.g[i].nconf >= 2)
+			usable[ntrain++] = i;
+	if (ntrain == 0)
+		die(EX_DATA, "no training graph has two or more configs to rank");
+	long steps_per_epoch = (long)((ntrain + (size_t)opt.gps - 1) / (size_t)opt.gps);
+	long total = steps_per_epoch * opt.epochs;
+	if (opt.warmup < 0)
+		opt.warmup = total / 20;
+	double w_hinge = opt.loss == LOSS_HINGE ? 1.0 : opt.loss == LOSS_MIXED ? opt.mix : 0.0;
+	double w_listmle = opt.loss == LOSS_LISTMLE ? 1.0 : opt.loss == LOSS_MIXED ? 1.0 - opt.mix : 0.0;
+	nn_adamw_t adam = { opt.lr, 0.9, 0.999, 1e-8, opt.wd };
+
+	state_t st;
+	memset(&st, 0, sizeof st);
+	st.best = NAN;
+	st.m = xcalloc(m->nparams, sizeof *st.m);
+	st.v = xcalloc(m->nparams, sizeof *st.v);
+	st.best_params = xcalloc(m->nparams, sizeof *st.best_params);
+	st.hist = xcalloc((size_t)opt.epochs * NHIST, sizeof *st.hist);
+	sage_init(m, opt.seed);
+	if (opt.resume && load_checkpoint(m, &st, &train, opt.valid ? &valid : NULL)) {
+		if (!opt.quiet)
+			fprintf(stderr, "%s: resuming from %s after epoch %ld\n", argv0,
+				opt.checkpoint, st.epoch);
+	} else if (opt.resume && !opt.quiet) {
+		fprintf(stderr, "%s: %s does not exist yet: starting afresh\n", argv0, opt.checkpoint);
+	}
+	write_log(&st, st.epoch);
+
+	/* ---- buffers ---- */
+	size_t B = (size_t)opt.cpg, maxnc = 0, maxc = 0;
+	for (size_t i = 0; i < train.n; i++) {
+		if ((size_t)train.g[i].nc > maxnc)
+			maxnc = (size_t)train.g[i].nc;
+		if (train.g[i].nconf > maxc)
+			maxc = train.g[i].nconf;
+	}
+	sage_work_t *w = sage_work_new((size_t)opt.mem_mb);
+	size_t *pick = xmallocarray(maxc, sizeof *pick);
+	uint8_t *sym = xmallocarray(B * maxnc * SAGE_NSLOT + 1, 1);
+	float *tf = xmallocarray(B * SAGE_NTILE, sizeof *tf);
+	float *scores = xmallocarray(B, sizeof *scores), *ds = xmallocarray(B, sizeof *ds);
+	double *y = xmallocarray(B, sizeof *y);
+	const char *metric = train.kind == SAGE_TILE ? "top-5 score" : "kendall";
+
+	for (long epoch = st.epoch; epoch < opt.epochs; epoch++) {
+		double te = now(), loss_sum = 0.0, lr = opt.lr;
+		size_t nconfigs = 0;
+		rng_t ro;
+		rng_derive(&ro, opt.seed, RS_ORDER, (uint64_t)epoch, 0);
+		memcpy(order, usable, ntrain * sizeof *order);   /* a fixed start */
+		rng_shuffle(&ro, order, ntrain, sizeof *order);
+		for (long s = 0; s < steps_per_epoch; s++) {
+			size_t g0 = (size_t)s * (size_t)opt.gps;
+			size_t g1 = g0 + (size_t)opt.gps < ntrain ? g0 + (size_t)opt.gps : ntrain;
+			double inv = 1.0 / (double)(g1 - g0), step_loss = 0.0;
+			sage_zero_grad(m);
+			for (size_t k = g0; k < g1; k++) {
+				size_t gi = order[k];
+				const sage_graph_t *g = &train.g[gi];
+				size_t n = g->nconf, nb = n < B ? n : B;
+				rng_t rs;
+				rng_derive(&rs, opt.seed, RS_SAMPLE, (uint64_t)epoch, gi);
+				for (size_t i = 0; i < n; i++)
+					pick[i] = i;
+				for (size_t i = 0; i < nb; i++) {   /* partial Fisher-Yates */
+					size_t j = i + (size_t)rng_int(&rs, 0, (int64_t)(n - i - 1));
+					size_t t = pick[i];
+					pick[i] = pick[j];
+					pick[j] = t;
+				}
+				sage_batch_t b = { nb, NULL, NULL };
+				size_t w3 = (size_t)g->nc * SAGE_NCODE;
+				for (size_t i = 0; i < nb; i++) {
+					if (train.kind == SAGE_LAYOUT)
+						sage_symbols(sym + i * w3 * 6, g->codes + pick[i] * w3, w3);
+					else
+						memcpy(tf + i * SAGE_NTILE, g->tfeat + pick[i] * SAGE_NTILE,
+						       SAGE_NTILE * sizeof *tf);
+					y[i] = g->target[pick[i]];
+				}
+				b.sym = sym;
+				b.tfeat = tf;
+				sage_forward(m, w, g, &b, scores, 1);
+				memset(ds, 0, nb * sizeof *ds);
+				step_loss += inv * nn_rank_loss(ds, scores, y, nb, opt.margin,
+								w_hinge * inv, w_listmle * inv);
+				sage_backward(m, w, g, &b, ds);
+				nconfigs += nb;
+			}
+			if (opt.clip > 0)
+				nn_grad_clip(m->grads, m->nparams, opt.clip);
+			lr = nn_lr_cosine(st.step, total, opt.warmup, opt.lr, opt.lr_min);
+			adam.lr = lr;
+			st.step++;
+			for (size_t t = 0; t < m->ntab; t++) {
+				const sage_ptab_t *pt = &m->tab[t];
+				nn_adamw_update(m->params + pt->off, m->grads + pt->off, st.m + pt->off,
+						st.v + pt->off, pt->size, &adam, pt->decay ? opt.wd : 0.0,
+						st.step);
+			}
+			loss_sum += step_loss;
+		}
+		double ttrain = now() - te;
+		double score = opt.valid ? evaluate(m, w, &valid) : NAN;
+		double *h = st.hist + epoch * NHIST;
+		h[H_LOSS] = loss_sum / (double)steps_per_epoch;
+		h[H_VALID] = score;
+		h[H_SECONDS] = now() - te;
+		h[H_TRAIN] = ttrain;
+		h[H_CPS] = ttrain > 0 ? (double)nconfigs / ttrain : 0.0;
+		h[H_LR] = lr;
+		st.epoch = epoch + 1;
+		if (!opt.valid || (!isnan(score) && (isnan(st.best) || score > st.best))) {
+			st.best = opt.valid ? score : NAN;
+			st.best_epoch = epoch + 1;
+			memcpy(st.best_params, m->params, m->nparams * sizeof *m->params);
+		}
+		if (!opt.quiet) {
+			fprintf(stderr, "%s: epoch %ld/%ld  loss %.4f", argv0, epoch + 1, opt.epochs,
+				h[H_LOSS]);
+			if (opt.valid)
+				fprintf(stderr, "  valid %s %.4f (best %.4f @%ld)", metric, score,
+					st.best, st.best_epoch);
+			fprintf(stderr, "  %.1f s  %.0f configs/s\n", h[H_SECONDS], h[H_CPS]);
+		}
+		if (opt.checkpoint)
+			save_checkpoint(m, &st, &train, opt.valid ? &valid : NULL, argc, argv);
+		write_log(&st, st.epoch);
+		if (opt.stop_after && st.epoch >= opt.stop_after && st.epoch < opt.epochs) {
+			if (!opt.quiet)
+				fprintf(stderr, "%s: stopping after epoch %ld; continue with --resume\n",
+					argv0, st.epoch);
+			exit(EX_OK);
+		}
+	}
+
+	/* ---- the model ---- */
+	if (st.best_epoch == 0)   /* resumed after the last epoch without a best */
+		memcpy(st.best_params, m->params, m->nparams * sizeof *m->params);
+	record_t *info = rec_new("training");
+	rec_set_int(info, "epochs", opt.epochs);
+	rec_set_int(info, "best_epoch", st.best_epoch);
+	rec_set_str(info, "metric", train.kind == SAGE_TILE ? "top5_score" : "kendall");
+	if (opt.valid)
+		rec_set_float(info, "valid", st.best);
+	rec_set_int(info, "train_graphs", (int64_t)train.n);
+	rec_set_int(info, "train_configs", (int64_t)train.nconf);
+	rec_set_int(info, "seed", (int64_t)opt.seed);
+	rec_set_int(info, "threads", opt.threads);
+	sage_save(opt.out, m, st.best_params, &info, 1, argv0, argc, argv);
+	rec_free(info);
+	if (!opt.quiet)
+		fprintf(stderr, "%s: wrote %s (epoch %ld%s%s); activations %.1f MiB; total %.1f s\n",
+			argv0, opt.out, st.best_epoch, opt.valid ? ", best valid " : "",
+			opt.valid ? metric : "", (double)sage_work_bytes(w) / 1048576.0, now() - t0);
+
+	free(usable);
+	free(order);
+	free(pick);
+	free(sym);
+	free(tf);
+	free(scores);
+	free(ds);
+	free(y);
+	free(st.m);
+	free(st.v);
+	free(st.best_params);
+	free(st.hist);
+	sage_work_free(w);
+	sage_free(m);
+	sage_set_free(&train);
+	if (opt.valid)
+		sage_set_free(&valid);
+	close_stdout();
+	return EX_OK;
+}

@@ -1,0 +1,1389 @@
+/* nn: see nn.h */
+/* Floating-point exceptions are never trapped here; saying so lets GCC
+ * if-convert the clamps in exp_f and vectorise the loops that call it. */
+#pragma GCC optimize("no-trapping-math")
+
+#include "nn.h"
+#include "err.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Below this many multiply-adds a kernel runs on one thread: the fork costs
+ * more than it saves. */
+#define PAR_MIN_WORK ((size_t)1 << 15)
+
+static int nthreads = 1;
+
+void nn_exec_env(char **argv)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	if (getenv("OMP_WAIT_POLICY"))
+		return;
+	/* under valgrind the new image would run outside it */
+	if (pre && (strstr(pre, "valgrind") || strstr(pre, "vgpreload")))
+		return;
+	/* the binary's own path, so that ps and top still show its name */
+	char self[4096];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (len <= 0 || (size_t)len >= sizeof self - 1)
+		return;
+	self[len] = '\0';
+	if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+		return;
+	execv(self, argv);
+	/* exec failed: carry on as we are */
+}
+
+int nn_set_threads(int n)
+{
+	if (n > 0) {
+		omp_set_num_threads(n);
+		nthreads = n;
+	} else {
+		nthreads = omp_get_max_threads();
+	}
+	/* One pool: BLAS calls run inside our OpenMP slabs, single-threaded. */
+	openblas_set_num_threads(1);
+	return nthreads;
+}
+
+int nn_threads(void)
+{
+	return nthreads;
+}
+
+static int team(size_t work)
+{
+	return work < PAR_MIN_WORK ? 1 : nthreads;
+}
+
+/* team() for a loop over `rows` independent rows: no more threads than rows. */
+static int team_rows(size_t work, size_t rows)
+{
+	int nt = team(work);
+	if ((size_t)nt > rows)
+		nt = rows ? (int)rows : 1;
+	return nt;
+}
+
+/* Rows [*r0, *r1) of n for thread t of nt. */
+static void slab(size_t n, int t, int nt, size_t *r0, size_t *r1)
+{
+	*r0 = n * (size_t)t / (size_t)nt;
+	*r1 = n * (size_t)(t + 1) / (size_t)nt;
+}
+
+/* ------------------------------------------------------------------ */
+/* linear */
+
+void nn_linear_forward(float *out, const float *in, const float *W,
+		       const float *b, size_t M, size_t K, size_t O)
+{
+	if (M == 0 || O == 0)
+		return;
+	#pragma omp parallel num_threads(team(M * K * O))
+	{
+		size_t r0, r1;
+		slab(M, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
+		if (r1 > r0) {
+			float beta = 0.0f;
+			if (b) {
+				for (size_t r = r0; r < r1; r++)
+					memcpy(out + r * O, b, O * sizeof *b);
+				beta = 1.0f;
+			} else if (K == 0) {
+				memset(out + r0 * O, 0, (r1 - r0) * O * sizeof *out);
+			}
+			if (K > 0)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+					    (int)(r1 - r0), (int)O, (int)K, 1.0f,
+					    in + r0 * K, (int)K, W, (int)K, beta,
+					    out + r0 * O, (int)O);
+		}
+	}
+}
+
+/* The linear backward; din_beta 0 writes din instead of adding to it. */
+static void linear_backward(float *din, float din_beta, float *dW, float *db,
+			    const float *dout, const float *in, const float *W,
+			    size_t M, size_t K, size_t O)
+{
+	if (M == 0 || O == 0)
+		return;
+	int nt = team(M * K * O);
+	if (din && K > 0) {
+		#pragma omp parallel num_threads(nt)
+		{
+			size_t r0, r1;
+			slab(M, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
+			if (r1 > r0)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+					    (int)(r1 - r0), (int)K, (int)O, 1.0f,
+					    dout + r0 * O, (int)O, W, (int)K, din_beta,
+					    din + r0 * K, (int)K);
+		}
+	}
+	if (dW && K > 0 && nt > 1 && M >= 8 * (O + K)) {
+		/* Many rows (nodes x configs): each thread sums its slab of rows
+		 * into a private dW, then the partials are added in thread order.
+		 * Every thread reads only its own rows of dout and in. */
+		float *part = xmallocarray((size_t)nt * O * K, sizeof *part);
+		int used = 1;
+		#pragma omp parallel num_threads(nt)
+		{
+			int t = omp_get_thread_num(), n = omp_get_num_threads();
+			size_t r0, r1;
+			slab(M, t, n, &r0, &r1);
+			#pragma omp single
+			used = n;
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+				    (int)O, (int)K, (int)(r1 - r0), 1.0f,
+				    dout + r0 * O, (int)O, in + r0 * K, (int)K, 0.0f,
+				    part + (size_t)t * O * K, (int)K);
+		}
+		for (int t = 0; t < used; t++) {
+			const float *pt = part + (size_t)t * O * K;
+			#pragma omp simd
+			for (size_t i = 0; i < O * K; i++)
+				dW[i] += pt[i];
+		}
+		free(part);
+	} else if (dW && K > 0) {
+		/* Split dW by its rows (or columns when it has few rows): each
+		 * thread owns its part of dW, no reduction across threads. */
+		int by_rows = O >= K;
+		#pragma omp parallel num_threads(nt)
+		{
+			size_t c0, c1;
+			slab(by_rows ? O : K, omp_get_thread_num(), omp_get_num_threads(),
+			     &c0, &c1);
+			if (c1 > c0 && by_rows)
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+					    (int)(c1 - c0), (int)K, (int)M, 1.0f,
+					    dout + c0, (int)O, in, (int)K, 1.0f,
+					    dW + c0 * K, (int)K);
+			else if (c1 > c0)
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+					    (int)O, (int)(c1 - c0), (int)M, 1.0f,
+					    dout, (int)O, in + c0, (int)K, 1.0f,
+					    dW + c0, (int)K);
+		}
+	}
+	if (db) {
+		#pragma omp parallel num_threads(team(M * O))
+		{
+			size_t o0, o1;
+			slab(O, omp_get_thread_num(), omp_get_num_threads(), &o0, &o1);
+			if (o1 > o0) {
+				double *acc = xcalloc(o1 - o0, sizeof *acc);
+				for (size_t m = 0; m < M; m++) {
+					const float *d = dout + m * O;
+					for (size_t o = o0; o < o1; o++)
+						acc[o - o0] += d[o];
+				}
+				for (size_t o = o0; o < o1; o++)
+					db[o] += (float)acc[o - o0];
+				free(acc);
+			}
+		}
+	}
+}
+
+void nn_linear_backward(float *din, float *dW, float *db, const float *dout,
+			const float *in, const float *W, size_t M, size_t K, size_t O)
+{
+	linear_backward(din, 1.0f, dW, db, dout, in, W, M, K, O);
+}
+
+void nn_linear_forward_naive(double *out, const double *in, const double *W,
+			     const double *b, size_t M, size_t K, size_t O)
+{
+	for (size_t m = 0; m < M; m++)
+		for (size_t o = 0; o < O; o++) {
+			double s = b ? b[o] : 0.0;
+			for (size_t i = 0; i < K; i++)
+				s += in[m * K + i] * W[o * K + i];
+			out[m * O + o] = s;
+		}
+}
+
+void nn_linear_backward_naive(double *din, double *dW, double *db,
+			      const double *dout, const double *in, const double *W,
+			      size_t M, size_t K, size_t O)
+{
+	for (size_t m = 0; m < M; m++)
+		for (size_t o = 0; o < O; o++) {
+			double d = dout[m * O + o];
+			if (db)
+				db[o] += d;
+			for (size_t i = 0; i < K; i++) {
+				if (din)
+					din[m * K + i] += d * W[o * K + i];
+				if (dW)
+					dW[o * K + i] += d * in[m * K + i];
+			}
+		}
+}
+
+/* ------------------------------------------------------------------ */
+/* embedding */
+
+NN_CLONES void nn_embedding_forward(float *out, const uint8_t *idx, const float *table,
+			  size_t M, size_t D)
+{
+	#pragma omp parallel for schedule(static) num_threads(team(M * D))
+	for (size_t m = 0; m < M; m++)
+		memcpy(out + m * D, table + (size_t)idx[m] * D, D * sizeof *out);
+}
+
+NN_CLONES void nn_embedding_backward(float *dtable, const float *dout, const uint8_t *idx,
+			   size_t M, size_t D, size_t rows)
+{
+	/* Each thread owns a range of table rows and scans every index: no
+	 * two threads write the same row, and each row sums in index order. */
+	#pragma omp parallel num_threads(team_rows(M * D, rows))
+	{
+		size_t r0, r1;
+		slab(rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
+		for (size_t m = 0; m < M; m++) {
+			size_t r = idx[m];
+			if (r < r0 || r >= r1)
+				continue;
+			float *dt = dtable + r * D;
+			const float *d = dout + m * D;
+			#pragma omp simd
+			for (size_t k = 0; k < D; k++)
+				dt[k] += d[k];
+		}
+	}
+}
+
+void nn_embedding_forward_naive(double *out, const uint8_t *idx,
+				const double *table, size_t M, size_t D)
+{
+	for (size_t m = 0; m < M; m++)
+		for (size_t k = 0; k < D; k++)
+			out[m * D + k] = table[(size_t)idx[m] * D + k];
+}
+
+void nn_embedding_backward_naive(double *dtable, const double *dout,
+				 const uint8_t *idx, size_t M, size_t D)
+{
+	for (size_t m = 0; m < M; m++)
+		for (size_t k = 0; k < D; k++)
+			dtable[(size_t)idx[m] * D + k] += dout[m * D + k];
+}
+
+int nn_base7_decode(uint8_t *sym, const uint32_t *codes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = codes[i];
+		if (c >= 117649u)   /* 7^6 */
+			return -1;
+		for (int s = 0; s < 6; s++) {
+			sym[i * 6 + s] = (uint8_t)(c % 7u);
+			c /= 7u;
+		}
+	}
+	return 0;
+}
+
+int nn_layout_symbols(uint8_t *sym, const float *vals, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float v = vals[i];
+		if (!(v >= -1.0f && v <= 5.0f) || v != floorf(v))
+			return -1;
+		sym[i] = (uint8_t)(int)(v + 1.0f);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* instance norm */
+
+/* Instance norm works on tasks of (config, 16 channels): enough tasks for
+ * every thread even when a cache block holds one config, and each task's
+ * statistics stay in registers. */
+#define NORM_CB 16
+
+NN_CLONES void nn_instnorm_forward(float *out, float *mean, float *rstd, const float *in,
+			 const float *gamma, const float *beta,
+			 size_t B, size_t N, size_t H)
+{
+	size_t nblk = (H + NORM_CB - 1) / NORM_CB;
+	#pragma omp parallel for schedule(static) num_threads(team_rows(B * N * H, B * nblk))
+	for (size_t t = 0; t < B * nblk; t++) {
+		size_t b = t / nblk, c0 = (t % nblk) * NORM_CB;
+		size_t w = H - c0 < NORM_CB ? H - c0 : NORM_CB;
+		const float *x = in + b * N * H + c0;
+		float *y = out + b * N * H + c0;
+		double acc[NORM_CB];
+		float mu[NORM_CB], rs[NORM_CB], sc[NORM_CB], sh[NORM_CB];
+		for (size_t h = 0; h < w; h++)
+			acc[h] = 0.0;
+		for (size_t n = 0; n < N; n++)
+			#pragma omp simd
+			for (size_t h = 0; h < w; h++)
+				acc[h] += x[n * H + h];
+		for (size_t h = 0; h < w; h++) {
+			mu[h] = (float)(acc[h] / (double)N);
+			acc[h] = 0.0;
+		}
+		for (size_t n = 0; n < N; n++)
+			#pragma omp simd
+			for (size_t h = 0; h < w; h++) {
+				float d = x[n * H + h] - mu[h];
+				acc[h] += d * d;
+			}
+		for (size_t h = 0; h < w; h++) {
+			rs[h] = (float)(1.0 / sqrt(acc[h] / (double)N + NN_NORM_EPS));
+			mean[b * H + c0 + h] = mu[h];
+			rstd[b * H + c0 + h] = rs[h];
+			sc[h] = gamma[c0 + h];
+			sh[h] = beta[c0 + h];
+		}
+		for (size_t n = 0; n < N; n++)
+			#pragma omp simd
+			for (size_t h = 0; h < w; h++)
+				y[n * H + h] = sc[h] * ((x[n * H + h] - mu[h]) * rs[h]) + sh[h];
+	}
+}
+
+NN_CLONES void nn_instnorm_backward(float *din, float *dgamma, float *dbeta,
+			  const float *dout, const float *in, const float *mean,
+			  const float *rstd, const float *gamma,
+			  size_t B, size_t N, size_t H)
+{
+	/* Per-config partial sums of dgamma/dbeta, summed over b in order. */
+	double *pg = xcalloc(B * H, sizeof *pg), *pb = xcalloc(B * H, sizeof *pb);
+	size_t nblk = (H + NORM_CB - 1) / NORM_CB;
+	#pragma omp parallel for schedule(static) num_threads(team_rows(B * N * H, B * nblk))
+	for (size_t t = 0; t < B * nblk; t++) {
+		size_t b = t / nblk, c0 = (t % nblk) * NORM_CB;
+		size_t w = H - c0 < NORM_CB ? H - c0 : NORM_CB;
+		const float *x = in + b * N * H + c0, *dy = dout + b * N * H + c0;
+		double g[NORM_CB], be[NORM_CB];
+		float mu[NORM_CB], rs[NORM_CB], c1[NORM_CB], c2[NORM_CB], ga[NORM_CB];
+		for (size_t h = 0; h < w; h++) {
+			g[h] = be[h] = 0.0;
+			mu[h] = mean[b * H + c0 + h];
+			rs[h] = rstd[b * H + c0 + h];
+			ga[h] = gamma[c0 + h];
+		}
+		for (size_t n = 0; n < N; n++)
+			#pragma omp simd
+			for (size_t h = 0; h < w; h++) {
+				float xh = (x[n * H + h] - mu[h]) * rs[h];
+				float d = dy[n * H + h];
+				be[h] += d;
+				g[h] += d * xh;
+			}
+		/* dxhat = dy * gamma: c1 = mean(dxhat), c2 = mean(dxhat * xhat) */
+		for (size_t h = 0; h < w; h++) {
+			c1[h] = (float)(be[h] * ga[h] / (double)N);
+			c2[h] = (float)(g[h] * ga[h] / (double)N);
+			pg[b * H + c0 + h] = g[h];
+			pb[b * H + c0 + h] = be[h];
+		}
+		if (din) {
+			float *dx = din + b * N * H + c0;
+			for (size_t n = 0; n < N; n++)
+				#pragma omp simd
+				for (size_t h = 0; h < w; h++) {
+					float xh = (x[n * H + h] - mu[h]) * rs[h];
+					float dxh = dy[n * H + h] * ga[h];
+					dx[n * H + h] += rs[h] * (dxh - c1[h] - xh * c2[h]);
+				}
+		}
+	}
+	for (size_t h = 0; h < H; h++) {
+		double sg = 0.0, sb = 0.0;
+		for (size_t b = 0; b < B; b++) {
+			sg += pg[b * H + h];
+			sb += pb[b * H + h];
+		}
+		if (dgamma)
+			dgamma[h] += (float)sg;
+		if (dbeta)
+			dbeta[h] += (float)sb;
+	}
+	free(pg);
+	free(pb);
+}
+
+void nn_instnorm_forward_naive(double *out, double *mean, double *rstd,
+			       const double *in, const double *gamma,
+			       const double *beta, size_t B, size_t N, size_t H)
+{
+	for (size_t b = 0; b < B; b++)
+		for (size_t h = 0; h < H; h++) {
+			double mu = 0.0, var = 0.0;
+			for (size_t n = 0; n < N; n++)
+				mu += in[(b * N + n) * H + h];
+			mu /= (double)N;
+			for (size_t n = 0; n < N; n++) {
+				double d = in[(b * N + n) * H + h] - mu;
+				var += d * d;
+			}
+			var /= (double)N;
+			double rs = 1.0 / sqrt(var + NN_NORM_EPS);
+			mean[b * H + h] = mu;
+			rstd[b * H + h] = rs;
+			for (size_t n = 0; n < N; n++)
+				out[(b * N + n) * H + h] =
+					gamma[h] * (in[(b * N + n) * H + h] - mu) * rs + beta[h];
+		}
+}
+
+void nn_instnorm_backward_naive(double *din, double *dgamma, double *dbeta,
+				const double *dout, const double *in,
+				const double *mean, const double *rstd,
+				const double *gamma, size_t B, size_t N, size_t H)
+{
+	for (size_t b = 0; b < B; b++)
+		for (size_t h = 0; h < H; h++) {
+			double mu = mean[b * H + h], rs = rstd[b * H + h];
+			double m1 = 0.0, m2 = 0.0;
+			for (size_t n = 0; n < N; n++) {
+				size_t i = (b * N + n) * H + h;
+				double xh = (in[i] - mu) * rs;
+				if (dgamma)
+					dgamma[h] += dout[i] * xh;
+				if (dbeta)
+					dbeta[h] += dout[i];
+				m1 += dout[i] * gamma[h];
+				m2 += dout[i] * gamma[h] * xh;
+			}
+			m1 /= (double)N;
+			m2 /= (double)N;
+			if (din)
+				for (size_t n = 0; n < N; n++) {
+					size_t i = (b * N + n) * H + h;
+					double xh = (in[i] - mu) * rs;
+					din[i] += rs * (dout[i] * gamma[h] - m1 - xh * m2);
+				}
+		}
+}
+
+/* ------------------------------------------------------------------ */
+/* adjacency */
+
+int nn_adj_build(nn_adj_t *a, size_t n, const int32_t *edges, size_t m)
+{
+	memset(a, 0, sizeof *a);
+	for (size_t e = 0; e < m; e++)
+		if (edges[2 * e] < 0 || (size_t)edges[2 * e] >= n ||
+		    edges[2 * e + 1] < 0 || (size_t)edges[2 * e + 1] >= n)
+			return -1;
+	if (n >= INT32_MAX || m >= INT32_MAX)
+		return -1;
+	a->n = n;
+	a->m = m;
+	a->in_ptr = xcalloc(n + 1, sizeof *a->in_ptr);
+	a->out_ptr = xcalloc(n + 1, sizeof *a->out_ptr);
+	a->in_idx = xmallocarray(m ? m : 1, sizeof *a->in_idx);
+	a->out_idx = xmallocarray(m ? m : 1, sizeof *a->out_idx);
+	a->in_inv = xmallocarray(n ? n : 1, sizeof *a->in_inv);
+	a->out_inv = xmallocarray(n ? n : 1, sizeof *a->out_inv);
+	for (size_t e = 0; e < m; e++) {
+		a->in_ptr[edges[2 * e] + 1]++;       /* u has producer v */
+		a->out_ptr[edges[2 * e + 1] + 1]++;  /* v has consumer u */
+	}
+	for (size_t i = 0; i < n; i++) {
+		a->in_ptr[i + 1] += a->in_ptr[i];
+		a->out_ptr[i + 1] += a->out_ptr[i];
+	}
+	int32_t *fi = xmallocarray(n ? n : 1, sizeof *fi);
+	int32_t *fo = xmallocarray(n ? n : 1, sizeof *fo);
+	memcpy(fi, a->in_ptr, n * sizeof *fi);
+	memcpy(fo, a->out_ptr, n * sizeof *fo);
+	for (size_t e = 0; e < m; e++) {
+		int32_t u = edges[2 * e], v = edges[2 * e + 1];
+		a->in_idx[fi[u]++] = v;
+		a->out_idx[fo[v]++] = u;
+	}
+	free(fi);
+	free(fo);
+	for (size_t i = 0; i < n; i++) {
+		int32_t di = a->in_ptr[i + 1] - a->in_ptr[i];
+		int32_t dout = a->out_ptr[i + 1] - a->out_ptr[i];
+		a->in_inv[i] = di ? 1.0f / (float)di : 0.0f;
+		a->out_inv[i] = dout ? 1.0f / (float)dout : 0.0f;
+	}
+	return 0;
+}
+
+void nn_adj_free(nn_adj_t *a)
+{
+	free(a->in_ptr);
+	free(a->in_idx);
+	free(a->out_ptr);
+	free(a->out_idx);
+	free(a->in_inv);
+	free(a->out_inv);
+	memset(a, 0, sizeof *a);
+}
+
+/* ------------------------------------------------------------------ */
+/* SAGEConv */
+
+NN_CLONES void nn_sage_aggregate_forward(float *y, const float *Z, const float *bias,
+			       const nn_adj_t *a, size_t B, size_t H)
+{
+	size_t N = a->n, H3 = 3 * H;
+	#pragma omp parallel for collapse(2) schedule(static) num_threads(team(B * (N + a->m) * H))
+	for (size_t b = 0; b < B; b++)
+		for (size_t u = 0; u < N; u++) {
+			const float *Zb = Z + b * N * H3;
+			float *yr = y + (b * N + u) * H;
+			const float *zs = Zb + u * H3;
+			#pragma omp simd
+			for (size_t h = 0; h < H; h++)
+				yr[h] = zs[h] + bias[h];
+			float inv = a->in_inv[u];
+			for (int32_t e = a->in_ptr[u]; e < a->in_ptr[u + 1]; e++) {
+				const float *zv = Zb + (size_t)a->in_idx[e] * H3 + H;
+				#pragma omp simd
+				for (size_t h = 0; h < H; h++)
+					yr[h] += inv * zv[h];
+			}
+			inv = a->out_inv[u];
+			for (int32_t e = a->out_ptr[u]; e < a->out_ptr[u + 1]; e++) {
+				const float *zw = Zb + (size_t)a->out_idx[e] * H3 + 2 * H;
+				#pragma omp simd
+				for (size_t h = 0; h < H; h++)
+					yr[h] += inv * zw[h];
+			}
+		}
+}
+
+NN_CLONES void nn_sage_aggregate_backward(float *dZ, float *dbias, const float *dy,
+				const nn_adj_t *a, size_t B, size_t H)
+{
+	size_t N = a->n, H3 = 3 * H;
+	/* dZ_in[v] = sum over consumers u of v of dy[u] / indeg(u), and
+	 * dZ_out[w] = sum over producers u of w of dy[u] / outdeg(u): gathers
+	 * through the other direction's CSR, so no two rows collide. */
+	#pragma omp parallel for collapse(2) schedule(static) num_threads(team(B * (N + a->m) * H))
+	for (size_t b = 0; b < B; b++)
+		for (size_t v = 0; v < N; v++) {
+			const float *dyb = dy + b * N * H;
+			float *dz = dZ + (b * N + v) * H3;
+			memcpy(dz, dyb + v * H, H * sizeof *dz);
+			float *di = dz + H, *dout = dz + 2 * H;
+			#pragma omp simd
+			for (size_t h = 0; h < H; h++)
+				di[h] = dout[h] = 0.0f;
+			for (int32_t e = a->out_ptr[v]; e < a->out_ptr[v + 1]; e++) {
+				int32_t u = a->out_idx[e];
+				float inv = a->in_inv[u];
+				const float *d = dyb + (size_t)u * H;
+				#pragma omp simd
+				for (size_t h = 0; h < H; h++)
+					di[h] += inv * d[h];
+			}
+			for (int32_t e = a->in_ptr[v]; e < a->in_ptr[v + 1]; e++) {
+				int32_t u = a->in_idx[e];
+				float inv = a->out_inv[u];
+				const float *d = dyb + (size_t)u * H;
+				#pragma omp simd
+				for (size_t h = 0; h < H; h++)
+					dout[h] += inv * d[h];
+			}
+		}
+	if (dbias) {
+		/* dbias = sum over all rows of dy: per-config partials first. */
+		double *part = xcalloc(B * H, sizeof *part);
+		#pragma omp parallel for schedule(static) num_threads(team(B * N * H))
+		for (size_t b = 0; b < B; b++) {
+			double *p = part + b * H;
+			for (size_t u = 0; u < N; u++) {
+				const float *d = dy + (b * N + u) * H;
+				#pragma omp simd
+				for (size_t h = 0; h < H; h++)
+					p[h] += d[h];
+			}
+		}
+		#pragma omp simd
+		for (size_t h = 0; h < H; h++) {
+			double s = 0.0;
+			for (size_t b = 0; b < B; b++)
+				s += part[b * H + h];
+			dbias[h] += (float)s;
+		}
+		free(part);
+	}
+}
+
+void nn_sage_aggregate_forward_naive(double *y, const double *Z,
+				     const double *bias, const nn_adj_t *a,
+				     size_t B, size_t H)
+{
+	size_t N = a->n, H3 = 3 * H;
+	for (size_t b = 0; b < B; b++)
+		for (size_t u = 0; u < N; u++)
+			for (size_t h = 0; h < H; h++) {
+				double s = Z[(b * N + u) * H3 + h] + bias[h];
+				int32_t din = a->in_ptr[u + 1] - a->in_ptr[u];
+				int32_t dout = a->out_ptr[u + 1] - a->out_ptr[u];
+				double acc = 0.0;
+				for (int32_t e = a->in_ptr[u]; e < a->in_ptr[u + 1]; e++)
+					acc += Z[(b * N + (size_t)a->in_idx[e]) * H3 + H + h];
+				if (din)
+					s += acc / din;
+				acc = 0.0;
+				for (int32_t e = a->out_ptr[u]; e < a->out_ptr[u + 1]; e++)
+					acc += Z[(b * N + (size_t)a->out_idx[e]) * H3 + 2 * H + h];
+				if (dout)
+					s += acc / dout;
+				y[(b * N + u) * H + h] = s;
+			}
+}
+
+void nn_sage_aggregate_backward_naive(double *dZ, double *dbias,
+				      const double *dy, const nn_adj_t *a,
+				      size_t B, size_t H)
+{
+	/* Scatter form (the transpose of the forward), unlike the fast gather. */
+	size_t N = a->n, H3 = 3 * H;
+	memset(dZ, 0, B * N * H3 * sizeof *dZ);
+	for (size_t b = 0; b < B; b++)
+		for (size_t u = 0; u < N; u++)
+			for (size_t h = 0; h < H; h++) {
+				double d = dy[(b * N + u) * H + h];
+				dZ[(b * N + u) * H3 + h] += d;
+				if (dbias)
+					dbias[h] += d;
+				int32_t din = a->in_ptr[u + 1] - a->in_ptr[u];
+				int32_t dout = a->out_ptr[u + 1] - a->out_ptr[u];
+				for (int32_t e = a->in_ptr[u]; e < a->in_ptr[u + 1]; e++)
+					dZ[(b * N + (size_t)a->in_idx[e]) * H3 + H + h] += d / din;
+				for (int32_t e = a->out_ptr[u]; e < a->out_ptr[u + 1]; e++)
+					dZ[(b * N + (size_t)a->out_idx[e]) * H3 + 2 * H + h] += d / dout;
+			}
+}
+
+void nn_sage_forward(float *y, float *Z, const float *h, const float *W,
+		     const float *bias, const nn_adj_t *a, size_t B, size_t H)
+{
+	nn_linear_forward(Z, h, W, NULL, B * a->n, H, 3 * H);  /* (B*N, 3H) */
+	nn_sage_aggregate_forward(y, Z, bias, a, B, H);
+}
+
+void nn_sage_backward(float *dh, float *dW, float *dbias, float *dZ,
+		      const float *dy, const float *h, const float *W,
+		      const nn_adj_t *a, size_t B, size_t H)
+{
+	nn_sage_aggregate_backward(dZ, dbias, dy, a, B, H);
+	linear_backward(dh, 0.0f, dW, NULL, dZ, h, W, B * a->n, H, 3 * H);   /* dh written */
+}
+
+/* ------------------------------------------------------------------ */
+/* GELU, tanh approximation */
+
+#define GELU_C 0.7978845608028654   /* sqrt(2 / pi) */
+#define GELU_A 0.044715
+
+/* e^x in float, within about 2 ulp, branch-free so that the loops calling
+ * it vectorise (libm's expf and tanhf do not, and were most of a training
+ * step).  Round x / ln 2 to n with the 1.5 * 2^23 trick, reduce with ln 2
+ * split in two, a degree-6 polynomial on [-ln2/2, ln2/2], scale by 2^n. */
+static inline float exp_f(float x)
+{
+	x = x < -87.3f ? -87.3f : x;
+	x = x > 88.3f ? 88.3f : x;
+	float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+	float r = x - n * 0.693145752f;
+	r = r - n * 1.42860677e-6f;
+	float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f +
+		  r * (0.00833333377f + r * 0.00138888892f)))));
+	uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+	float s;
+	memcpy(&s, &bits, sizeof s);
+	return p * s;
+}
+
+static inline float tanh_f(float u)
+{
+	return 1.0f - 2.0f / (exp_f(2.0f * u) + 1.0f);
+}
+
+static inline float gelu_f(float x)
+{
+	float u = (float)GELU_C * (x + (float)GELU_A * x * x * x);
+	return 0.5f * x * (1.0f + tanh_f(u));
+}
+
+static inline float gelu_grad_f(float x)
+{
+	float u = (float)GELU_C * (x + (float)GELU_A * x * x * x);
+	float t = tanh_f(u);
+	return 0.5f * (1.0f + t) +
+	       0.5f * x * (1.0f - t * t) * (float)GELU_C * (1.0f + 3.0f * (float)GELU_A * x * x);
+}
+
+static inline double gelu_d(double x)
+{
+	return 0.5 * x * (1.0 + tanh(GELU_C * (x + GELU_A * x * x * x)));
+}
+
+static inline double gelu_grad_d(double x)
+{
+	double t = tanh(GELU_C * (x + GELU_A * x * x * x));
+	return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_C * (1.0 + 3.0 * GELU_A * x * x);
+}
+
+NN_CLONES void nn_gelu_forward(float *out, const float *in, size_t n)
+{
+	#pragma omp parallel for simd schedule(static) num_threads(team(n * 16))
+	for (size_t i = 0; i < n; i++)
+		out[i] = gelu_f(in[i]);
+}
+
+NN_CLONES void nn_gelu_backward(float *din, const float *dout, const float *in, size_t n)
+{
+	#pragma omp parallel for simd schedule(static) num_threads(team(n * 16))
+	for (size_t i = 0; i < n; i++)
+		din[i] += dout[i] * gelu_grad_f(in[i]);
+}
+
+void nn_gelu_forward_naive(double *out, const double *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = gelu_d(in[i]);
+}
+
+void nn_gelu_backward_naive(double *din, const double *dout, const double *in,
+			    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		din[i] += dout[i] * gelu_grad_d(in[i]);
+}
+
+NN_CLONES void nn_residual_gelu_forward(float *out, float *grad, const float *x,
+			      const float *y, size_t n)
+{
+	if (!grad) {
+		#pragma omp parallel for simd schedule(static) num_threads(team(n * 16))
+		for (size_t i = 0; i < n; i++)
+			out[i] = gelu_f(x[i] + y[i]);
+		return;
+	}
+	#pragma omp parallel for simd schedule(static) num_threads(team(n * 16))
+	for (size_t i = 0; i < n; i++) {
+		float p = x[i] + y[i];
+		float u = (float)GELU_C * (p + (float)GELU_A * p * p * p);
+		float t = tanh_f(u);
+		out[i] = 0.5f * p * (1.0f + t);
+		grad[i] = 0.5f * (1.0f + t) +
+			  0.5f * p * (1.0f - t * t) * (float)GELU_C * (1.0f + 3.0f * (float)GELU_A * p * p);
+	}
+}
+
+NN_CLONES void nn_residual_gelu_backward(float *dx, float *dy, const float *dout,
+			       const float *grad, size_t n)
+{
+	/* one branch-free loop per case, so that each vectorises */
+	if (dx && dy) {
+		#pragma omp parallel for simd schedule(static) num_threads(team(n * 4))
+		for (size_t i = 0; i < n; i++) {
+			float d = dout[i] * grad[i];
+			dx[i] += d;
+			dy[i] += d;
+		}
+	} else if (dx || dy) {
+		float *dd = dx ? dx : dy;
+		#pragma omp parallel for simd schedule(static) num_threads(team(n * 4))
+		for (size_t i = 0; i < n; i++)
+			dd[i] += dout[i] * grad[i];
+	}
+}
+
+void nn_residual_gelu_forward_naive(double *out, double *grad, const double *x,
+				    const double *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[i] = gelu_d(x[i] + y[i]);
+		if (grad)
+			grad[i] = gelu_grad_d(x[i] + y[i]);
+	}
+}
+
+void nn_residual_gelu_backward_naive(double *dx, double *dy, const double *dout,
+				     const double *grad, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (dx)
+			dx[i] += dout[i] * grad[i];
+		if (dy)
+			dy[i] += dout[i] * grad[i];
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* pooling */
+
+NN_CLONES void nn_pool_forward(float *out, int32_t *argmax, const float *in,
+		     size_t B, size_t N, size_t H, int use_max)
+{
+	/* tasks of (config, 16 channels), as the instance norm */
+	size_t P = use_max ? 2 * H : H, nblk = (H + NORM_CB - 1) / NORM_CB;
+	#pragma omp parallel for schedule(static) num_threads(team_rows(B * N * H, B * nblk))
+	for (size_t t = 0; t < B * nblk; t++) {
+		size_t b = t / nblk, c0 = (t % nblk) * NORM_CB;
+		size_t w = H - c0 < NORM_CB ? H - c0 : NORM_CB;
+		const float *x = in + b * N * H + c0;
+		float *o = out + b * P + c0;
+		double acc[NORM_CB];
+		for (size_t h = 0; h < w; h++)
+			acc[h] = 0.0;
+		for (size_t n = 0; n < N; n++)
+			#pragma omp simd
+			for (size_t h = 0; h < w; h++)
+				acc[h] += x[n * H + h];
+		for (size_t h = 0; h < w; h++)
+			o[h] = (float)(acc[h] / (double)(N ? N : 1));
+		if (!use_max)
+			continue;
+		int32_t am[NORM_CB];
+		float mx[NORM_CB];
+		for (size_t h = 0; h < w; h++) {
+			mx[h] = N ? x[h] : 0.0f;
+			am[h] = 0;
+		}
+		for (size_t n = 1; n < N; n++)
+			#pragma omp simd
+			for (size_t h = 0; h < w; h++)
+				if (x[n * H + h] > mx[h]) {
+					mx[h] = x[n * H + h];
+					am[h] = (int32_t)n;
+				}
+		for (size_t h = 0; h < w; h++) {
+			o[H + h] = mx[h];
+			argmax[b * H + c0 + h] = am[h];
+		}
+	}
+}
+
+NN_CLONES void nn_pool_backward(float *din, const float *dout, const int32_t *argmax,
+		      size_t B, size_t N, size_t H, int use_max)
+{
+	size_t P = use_max ? 2 * H : H;
+	float invn = N ? 1.0f / (float)N : 0.0f;
+	#pragma omp parallel for schedule(static) num_threads(team(B * N * H))
+	for (size_t b = 0; b < B; b++) {
+		float *dx = din + b * N * H;
+		const float *d = dout + b * P;
+		for (size_t n = 0; n < N; n++)
+			#pragma omp simd
+			for (size_t h = 0; h < H; h++)
+				dx[n * H + h] += d[h] * invn;
+		if (use_max && N)
+			#pragma omp simd
+			for (size_t h = 0; h < H; h++)
+				dx[(size_t)argmax[b * H + h] * H + h] += d[H + h];
+	}
+}
+
+void nn_pool_forward_naive(double *out, int32_t *argmax, const double *in,
+			   size_t B, size_t N, size_t H, int use_max)
+{
+	size_t P = use_max ? 2 * H : H;
+	for (size_t b = 0; b < B; b++)
+		for (size_t h = 0; h < H; h++) {
+			double s = 0.0, mx = N ? in[b * N * H + h] : 0.0;
+			int32_t am = 0;
+			for (size_t n = 0; n < N; n++) {
+				double v = in[(b * N + n) * H + h];
+				s += v;
+				if (v > mx) {
+					mx = v;
+					am = (int32_t)n;
+				}
+			}
+			out[b * P + h] = N ? s / (double)N : 0.0;
+			if (use_max) {
+				out[b * P + H + h] = mx;
+				argmax[b * H + h] = am;
+			}
+		}
+}
+
+void nn_pool_backward_naive(double *din, const double *dout,
+			    const int32_t *argmax, size_t B, size_t N, size_t H,
+			    int use_max)
+{
+	size_t P = use_max ? 2 * H : H;
+	for (size_t b = 0; b < B; b++)
+		for (size_t h = 0; h < H; h++) {
+			for (size_t n = 0; n < N; n++)
+				din[(b * N + n) * H + h] += dout[b * P + h] / (double)N;
+			if (use_max && N)
+				din[(b * N + (size_t)argmax[b * H + h]) * H + h] += dout[b * P + H + h];
+		}
+}
+
+/* ------------------------------------------------------------------ */
+/* squeeze-and-excitation */
+
+static inline float sigmoid_f(float x)
+{
+	return 1.0f / (1.0f + exp_f(-x));
+}
+
+NN_CLONES void nn_se_forward(float *out, float *sq, float *a, float *s, const float *in,
+		   const float *W1, const float *b1, const float *W2,
+		   const float *b2, size_t B, size_t N, size_t H, size_t R)
+{
+	nn_pool_forward(sq, NULL, in, B, N, H, 0);         /* (B, H) */
+	nn_linear_forward(a, sq, W1, b1, B, H, R);          /* (B, R) */
+	float *z = xmallocarray(B * R, sizeof *z);
+	nn_gelu_forward(z, a, B * R);
+	nn_linear_forward(s, z, W2, b2, B, R, H);           /* (B, H) */
+	for (size_t i = 0; i < B * H; i++)
+		s[i] = sigmoid_f(s[i]);
+	free(z);
+	#pragma omp parallel for collapse(2) schedule(static) num_threads(team(B * N * H))
+	for (size_t b = 0; b < B; b++)
+		for (size_t n = 0; n < N; n++) {
+			const float *x = in + (b * N + n) * H, *sb = s + b * H;
+			float *o = out + (b * N + n) * H;
+			#pragma omp simd
+			for (size_t h = 0; h < H; h++)
+				o[h] = x[h] * sb[h];
+		}
+}
+
+NN_CLONES void nn_se_backward(float *din, float *dW1, float *db1, float *dW2, float *db2,
+		    const float *dout, const float *in, const float *sq,
+		    const float *a, const float *s, const float *W1,
+		    const float *W2, size_t B, size_t N, size_t H, size_t R)
+{
+	float *ds = xcalloc(B * H, sizeof *ds);     /* (B, H) */
+	float *dsq = xcalloc(B * H, sizeof *dsq);   /* (B, H) */
+	float *z = xmallocarray(B * R, sizeof *z);  /* (B, R) */
+	float *dz = xcalloc(B * R, sizeof *dz);
+	float *da = xcalloc(B * R, sizeof *da);
+	#pragma omp parallel num_threads(team(B * N * H))
+	{
+		double *acc = xmalloc(H * sizeof *acc);
+		#pragma omp for schedule(static)
+		for (size_t b = 0; b < B; b++) {
+			#pragma omp simd
+			for (size_t h = 0; h < H; h++)
+				acc[h] = 0.0;
+			for (size_t n = 0; n < N; n++) {
+				const float *d = dout + (b * N + n) * H, *x = in + (b * N + n) * H;
+				#pragma omp simd
+				for (size_t h = 0; h < H; h++)
+					acc[h] += d[h] * x[h];
+			}
+			#pragma omp simd
+			for (size_t h = 0; h < H; h++) {
+				float sv = s[b * H + h];
+				ds[b * H + h] = (float)acc[h] * sv * (1.0f - sv);  /* through the sigmoid */
+			}
+		}
+		free(acc);
+	}
+	nn_gelu_forward(z, a, B * R);
+	nn_linear_backward(dz, dW2, db2, ds, z, W2, B, R, H);
+	nn_gelu_backward(da, dz, a, B * R);
+	nn_linear_backward(dsq, dW1, db1, da, sq, W1, B, H, R);
+	if (din) {
+		float invn = N ? 1.0f / (float)N : 0.0f;
+		#pragma omp parallel for collapse(2) schedule(static) num_threads(team(B * N * H))
+		for (size_t b = 0; b < B; b++)
+			for (size_t n = 0; n < N; n++) {
+				const float *d = dout + (b * N + n) * H;
+				const float *sb = s + b * H, *qb = dsq + b * H;
+				float *dx = din + (b * N + n) * H;
+				#pragma omp simd
+				for (size_t h = 0; h < H; h++)
+					dx[h] += d[h] * sb[h] + qb[h] * invn;
+			}
+	}
+	free(ds);
+	free(dsq);
+	free(z);
+	free(dz);
+	free(da);
+}
+
+void nn_se_forward_naive(double *out, double *sq, double *a, double *s,
+			 const double *in, const double *W1, const double *b1,
+			 const double *W2, const double *b2,
+			 size_t B, size_t N, size_t H, size_t R)
+{
+	double *z = xmallocarray(B * R, sizeof *z);
+	nn_pool_forward_naive(sq, NULL, in, B, N, H, 0);
+	nn_linear_forward_naive(a, sq, W1, b1, B, H, R);
+	nn_gelu_forward_naive(z, a, B * R);
+	nn_linear_forward_naive(s, z, W2, b2, B, R, H);
+	for (size_t i = 0; i < B * H; i++)
+		s[i] = 1.0 / (1.0 + exp(-s[i]));
+	for (size_t b = 0; b < B; b++)
+		for (size_t n = 0; n < N; n++)
+			for (size_t h = 0; h < H; h++)
+				out[(b * N + n) * H + h] = in[(b * N + n) * H + h] * s[b * H + h];
+	free(z);
+}
+
+void nn_se_backward_naive(double *din, double *dW1, double *db1, double *dW2,
+			  double *db2, const double *dout, const double *in,
+			  const double *sq, const double *a, const double *s,
+			  const double *W1, const double *W2,
+			  size_t B, size_t N, size_t H, size_t R)
+{
+	double *ds = xcalloc(B * H, sizeof *ds), *dsq = xcalloc(B * H, sizeof *dsq);
+	double *z = xmallocarray(B * R, sizeof *z);
+	double *dz = xcalloc(B * R, sizeof *dz), *da = xcalloc(B * R, sizeof *da);
+	for (size_t b = 0; b < B; b++)
+		for (size_t h = 0; h < H; h++) {
+			double acc = 0.0, sv = s[b * H + h];
+			for (size_t n = 0; n < N; n++) {
+				size_t i = (b * N + n) * H + h;
+				acc += dout[i] * in[i];
+				if (din)
+					din[i] += dout[i] * sv;
+			}
+			ds[b * H + h] = acc * sv * (1.0 - sv);
+		}
+	nn_gelu_forward_naive(z, a, B * R);
+	nn_linear_backward_naive(dz, dW2, db2, ds, z, W2, B, R, H);
+	nn_gelu_backward_naive(da, dz, a, B * R);
+	nn_linear_backward_naive(dsq, dW1, db1, da, sq, W1, B, H, R);
+	if (din)
+		for (size_t b = 0; b < B; b++)
+			for (size_t n = 0; n < N; n++)
+				for (size_t h = 0; h < H; h++)
+					din[(b * N + n) * H + h] += dsq[b * H + h] / (double)N;
+	free(ds);
+	free(dsq);
+	free(z);
+	free(dz);
+	free(da);
+}
+
+/* ------------------------------------------------------------------ */
+/* cross-config attention */
+
+NN_CLONES void nn_xattn_forward(float *out, float *qkv, float *att, const float *in,
+		      const float *W, const float *b, size_t B, size_t D)
+{
+	size_t D3 = 3 * D;
+	float scale = 1.0f / sqrtf((float)D);
+	nn_linear_forward(qkv, in, W, b, B, D, D3);   /* (B, 3D) */
+	#pragma omp parallel for schedule(static) num_threads(team(B * B * D))
+	for (size_t i = 0; i < B; i++) {
+		const float *q = qkv + i * D3;
+		float *ar = att + i * B;
+		float mx = -INFINITY;
+		for (size_t j = 0; j < B; j++) {
+			const float *k = qkv + j * D3 + D;
+			float dot = 0.0f;
+			for (size_t d = 0; d < D; d++)
+				dot += q[d] * k[d];
+			ar[j] = dot * scale;
+			if (ar[j] > mx)
+				mx = ar[j];
+		}
+		double sum = 0.0;
+		for (size_t j = 0; j < B; j++) {
+			ar[j] = expf(ar[j] - mx);
+			sum += ar[j];
+		}
+		for (size_t j = 0; j < B; j++)
+			ar[j] = (float)(ar[j] / sum);
+		float *o = out + i * D;
+		memcpy(o, in + i * D, D * sizeof *o);
+		for (size_t j = 0; j < B; j++) {
+			const float *v = qkv + j * D3 + 2 * D;
+			for (size_t d = 0; d < D; d++)
+				o[d] += ar[j] * v[d];
+		}
+	}
+}
+
+NN_CLONES void nn_xattn_backward(float *din, float *dW, float *db, const float *dout,
+		       const float *in, const float *qkv, const float *att,
+		       const float *W, size_t B, size_t D)
+{
+	size_t D3 = 3 * D;
+	float scale = 1.0f / sqrtf((float)D);
+	float *dqkv = xcalloc(B * D3, sizeof *dqkv);   /* (B, 3D) */
+	float *dS = xmallocarray(B * B, sizeof *dS);   /* (B, B) score grads */
+	/* Rows of dS and dq: thread-local per query i. */
+	#pragma omp parallel for schedule(static) num_threads(team(B * B * D))
+	for (size_t i = 0; i < B; i++) {
+		const float *go = dout + i * D, *ar = att + i * B;
+		float *ds = dS + i * B;
+		double dot_sum = 0.0;
+		for (size_t j = 0; j < B; j++) {
+			const float *v = qkv + j * D3 + 2 * D;
+			float da = 0.0f;
+			for (size_t d = 0; d < D; d++)
+				da += go[d] * v[d];
+			ds[j] = da;
+			dot_sum += (double)ar[j] * da;
+		}
+		for (size_t j = 0; j < B; j++)
+			ds[j] = ar[j] * (ds[j] - (float)dot_sum) * scale;
+		float *dq = dqkv + i * D3;
+		for (size_t j = 0; j < B; j++) {
+			const float *k = qkv + j * D3 + D;
+			for (size_t d = 0; d < D; d++)
+				dq[d] += ds[j] * k[d];
+		}
+	}
+	/* dk[j] = sum_i dS[i,j] q[i];  dv[j] = sum_i att[i,j] dout[i]. */
+	#pragma omp parallel for schedule(static) num_threads(team(B * B * D))
+	for (size_t j = 0; j < B; j++) {
+		float *dk = dqkv + j * D3 + D, *dv = dqkv + j * D3 + 2 * D;
+		for (size_t i = 0; i < B; i++) {
+			const float *q = qkv + i * D3, *go = dout + i * D;
+			float sij = dS[i * B + j], aij = att[i * B + j];
+			for (size_t d = 0; d < D; d++) {
+				dk[d] += sij * q[d];
+				dv[d] += aij * go[d];
+			}
+		}
+	}
+	if (din)
+		for (size_t i = 0; i < B * D; i++)
+			din[i] += dout[i];   /* the residual */
+	nn_linear_backward(din, dW, db, dqkv, in, W, B, D, D3);
+	free(dqkv);
+	free(dS);
+}
+
+void nn_xattn_forward_naive(double *out, double *qkv, double *att,
+			    const double *in, const double *W, const double *b,
+			    size_t B, size_t D)
+{
+	size_t D3 = 3 * D;
+	nn_linear_forward_naive(qkv, in, W, b, B, D, D3);
+	for (size_t i = 0; i < B; i++) {
+		double mx = -INFINITY, sum = 0.0;
+		for (size_t j = 0; j < B; j++) {
+			double dot = 0.0;
+			for (size_t d = 0; d < D; d++)
+				dot += qkv[i * D3 + d] * qkv[j * D3 + D + d];
+			att[i * B + j] = dot / sqrt((double)D);
+			mx = fmax(mx, att[i * B + j]);
+		}
+		for (size_t j = 0; j < B; j++) {
+			att[i * B + j] = exp(att[i * B + j] - mx);
+			sum += att[i * B + j];
+		}
+		for (size_t j = 0; j < B; j++)
+			att[i * B + j] /= sum;
+		for (size_t d = 0; d < D; d++) {
+			double o = in[i * D + d];
+			for (size_t j = 0; j < B; j++)
+				o += att[i * B + j] * qkv[j * D3 + 2 * D + d];
+			out[i * D + d] = o;
+		}
+	}
+}
+
+void nn_xattn_backward_naive(double *din, double *dW, double *db,
+			     const double *dout, const double *in,
+			     const double *qkv, const double *att,
+			     const double *W, size_t B, size_t D)
+{
+	size_t D3 = 3 * D;
+	double *dqkv = xcalloc(B * D3, sizeof *dqkv);
+	double *datt = xcalloc(B * B, sizeof *datt);
+	for (size_t i = 0; i < B; i++)
+		for (size_t j = 0; j < B; j++)
+			for (size_t d = 0; d < D; d++) {
+				datt[i * B + j] += dout[i * D + d] * qkv[j * D3 + 2 * D + d];
+				dqkv[j * D3 + 2 * D + d] += att[i * B + j] * dout[i * D + d];
+			}
+	for (size_t i = 0; i < B; i++) {
+		double dot = 0.0;
+		for (size_t j = 0; j < B; j++)
+			dot += att[i * B + j] * datt[i * B + j];
+		for (size_t j = 0; j < B; j++) {
+			double ds = att[i * B + j] * (datt[i * B + j] - dot) / sqrt((double)D);
+			for (size_t d = 0; d < D; d++) {
+				dqkv[i * D3 + d] += ds * qkv[j * D3 + D + d];
+				dqkv[j * D3 + D + d] += ds * qkv[i * D3 + d];
+			}
+		}
+	}
+	if (din)
+		for (size_t i = 0; i < B * D; i++)
+			din[i] += dout[i];
+	nn_linear_backward_naive(din, dW, db, dqkv, in, W, B, D, D3);
+	free(dqkv);
+	free(datt);
+}
+
+/* ------------------------------------------------------------------ */
+/* losses */
+
+double nn_hinge_loss(float *ds, const float *s, const double *y, size_t n,
+		     double margin, double weight)
+{
+	size_t pairs = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			if (y[i] < y[j])
+				pairs++;
+	if (pairs == 0)
+		return 0.0;
+	double loss = 0.0, g = weight / (double)pairs;
+	double *acc = xcalloc(n, sizeof *acc);   /* the gradient, summed in double */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++) {
+			if (!(y[i] < y[j]))
+				continue;
+			/* i is faster: want s_i + margin <= s_j */
+			double l = margin - ((double)s[j] - (double)s[i]);
+			if (l > 0.0) {
+				loss += l;
+				acc[i] += g;
+				acc[j] -= g;
+			}
+		}
+	if (ds)
+		for (size_t i = 0; i < n; i++)
+			ds[i] += (float)acc[i];
+	free(acc);
+	return loss / (double)pairs;
+}
+
+/* Stable merge sort of idx (n) by key ascending. */
+static void sort_by_key(size_t *idx, size_t *tmp, const double *key, size_t n)
+{
+	if (n < 2)
+		return;
+	size_t h = n / 2;
+	sort_by_key(idx, tmp, key, h);
+	sort_by_key(idx + h, tmp, key, n - h);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		tmp[k++] = key[idx[j]] < key[idx[i]] ? idx[j++] : idx[i++];
+	while (i < h)
+		tmp[k++] = idx[i++];
+	while (j < n)
+		tmp[k++] = idx[j++];
+	memcpy(idx, tmp, n * sizeof *idx);
+}
+
+static double logaddexp(double a, double b)
+{
+	if (a == -INFINITY)
+		return b;
+	if (b == -INFINITY)
+		return a;
+	return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
+}
+
+double nn_listmle_loss(float *ds, const float *s, const double *y, size_t n,
+		       double weight)
+{
+	if (n == 0)
+		return 0.0;
+	size_t *pi = xmallocarray(n, sizeof *pi), *tmp = xmallocarray(n, sizeof *tmp);
+	double *lse = xmallocarray(n, sizeof *lse);
+	for (size_t i = 0; i < n; i++)
+		pi[i] = i;
+	sort_by_key(pi, tmp, y, n);
+	/* f = -s; lse[k] = log sum_{j >= k} exp f_pi(j), a stable suffix scan */
+	double acc = -INFINITY, loss = 0.0;
+	for (size_t k = n; k-- > 0;) {
+		acc = logaddexp(acc, -(double)s[pi[k]]);
+		lse[k] = acc;
+	}
+	for (size_t k = 0; k < n; k++)
+		loss += lse[k] + (double)s[pi[k]];
+	loss /= (double)n;
+	if (ds) {
+		/* dL/df_i = (1/n) (sum_{k <= pos(i)} exp(f_i - lse[k]) - 1), and
+		 * sum_{k <= p} exp(-lse[k]) = exp(C_p) by a running logaddexp. */
+		double c = -INFINITY;
+		for (size_t p = 0; p < n; p++) {
+			c = logaddexp(c, -lse[p]);
+			double f = -(double)s[pi[p]];
+			double df = (exp(f + c) - 1.0) / (double)n;
+			ds[pi[p]] += (float)(-df * weight);
+		}
+	}
+	free(pi);
+	free(tmp);
+	free(lse);
+	return loss;
+}
+
+double nn_rank_loss(float *ds, const float *s, const double *y, size_t n,
+		    double margin, double w_hinge, double w_listmle)
+{
+	double l = 0.0;
+	if (w_hinge != 0.0)
+		l += w_hinge * nn_hinge_loss(ds, s, y, n, margin, w_hinge);
+	if (w_listmle != 0.0)
+		l += w_listmle * nn_listmle_loss(ds, s, y, n, w_listmle);
+	return l;
+}
+
+/* ------------------------------------------------------------------ */
+/* optimisation */
+
+NN_CLONES void nn_adamw_update(float *p, const float *g, float *m, float *v, size_t n,
+		     const nn_adamw_t *o, double wd, long t)
+{
+	double bc1 = 1.0 - pow(o->beta1, (double)t);
+	double bc2 = 1.0 - pow(o->beta2, (double)t);
+	float decay = (float)(1.0 - o->lr * wd);
+	float b1 = (float)o->beta1, b2 = (float)o->beta2;
+	float c1 = (float)(1.0 - o->beta1), c2 = (float)(1.0 - o->beta2);
+	float step = (float)(o->lr / bc1), rbc2 = (float)(1.0 / sqrt(bc2));
+	float eps = (float)o->eps;
+	#pragma omp parallel for simd schedule(static) num_threads(team(n * 8))
+	for (size_t i = 0; i < n; i++) {
+		m[i] = b1 * m[i] + c1 * g[i];
+		v[i] = b2 * v[i] + c2 * g[i] * g[i];
+		p[i] = p[i] * decay - step * m[i] / (sqrtf(v[i]) * rbc2 + eps);
+	}
+}
+
+double nn_grad_norm(const float *g, size_t n)
+{
+	double s = 0.0;
+	for (size_t i = 0; i < n; i++)
+		s += (double)g[i] * g[i];
+	return sqrt(s);
+}
+
+double nn_grad_clip(float *g, size_t n, double max_norm)
+{
+	double norm = nn_grad_norm(g, n);
+	if (max_norm > 0.0 && norm > max_norm) {
+		float sc = (float)(max_norm / (norm + 1e-12));
+		for (size_t i = 0; i < n; i++)
+			g[i] *= sc;
+	}
+	return norm;
+}
+
+double nn_lr_cosine(long t, long total, long warmup, double lr, double lr_min)
+{
+	if (t < warmup)
+		return lr * (double)(t + 1) / (double)warmup;
+	long span = total - warmup;
+	if (span <= 0)
+		return lr;
+	double prog = (double)(t - warmup) / (double)span;
+	if (prog > 1.0)
+		prog = 1.0;
+	return lr_min + 0.5 * (lr - lr_min) * (1.0 + cos(M_PI * prog));
+}

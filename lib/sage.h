@@ -1,0 +1,263 @@
+/* sage: the GraphSAGE ranking model (docs/model.md).
+ *
+ * One graph, a batch of B of its configs, one score each (lower = predicted
+ * faster):
+ *
+ *   Pn = feat in_w^T + in_b + op_emb[opcode] op_w^T  (N, H)  once per graph
+ *       (a Linear over [standardised log features | opcode embedding])
+ *   x0[b] = Pn + config term                         (B, N, H)
+ *       layout: the 18 config symbols of each configurable node (base-7
+ *       digits 0..6) embedded with one shared 7-row table, concatenated
+ *       (18 C), projected to H and added at that node;
+ *       tile: the 24 log-scaled, standardised config features projected to
+ *       H and added to every node (early join)
+ *   L x  x = GELU(x + [SE](SAGEConv(InstanceNorm(x))))
+ *   pooled = mean over nodes [| max over nodes]      (B, P)
+ *   [pooled = pooled + CrossConfigAttention(pooled)]
+ *   score = Linear(GELU(Linear(pooled)))             (B)
+ *
+ * Parameters live in one float block carved by a size table (sage_ptab);
+ * gradients and AdamW moments mirror it, so zeroing, the update, the
+ * checkpoint and the model file are flat loops over one buffer.
+ *
+ * A model file is a stream (lib/stream.h): header, one `model` record
+ * (hyper-parameters, feature statistics), one `param` record per tensor
+ * ({name, tensor}), end.  mp-dump shows it. */
+#ifndef TPU_SAGE_H
+#define TPU_SAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn.h"
+#include "stream.h"
+
+#define SAGE_FORMAT "tpurank-sage"
+#define SAGE_VERSION 1
+
+#define SAGE_NFEAT 140       /* node features */
+#define SAGE_NOPS 128        /* opcode table rows; ids outside map to 0 */
+#define SAGE_NSYM 7          /* layout config symbols: value + 1 */
+#define SAGE_NSLOT 18        /* layout config values per configurable node */
+#define SAGE_NCODE 3         /* base-7 codes per configurable node */
+#define SAGE_NTILE 24        /* tile config features */
+#define SAGE_MAX_LAYERS 16
+
+enum { SAGE_LAYOUT = 0, SAGE_TILE = 1 };
+
+typedef struct {
+	int kind;        /* SAGE_LAYOUT or SAGE_TILE */
+	int hidden;      /* H */
+	int layers;      /* L, 0..SAGE_MAX_LAYERS */
+	int op_dim;      /* E: opcode embedding size */
+	int cfg_dim;     /* C: layout embedding size per config symbol */
+	int pool_max;    /* pool mean and max (P = 2H), else mean (P = H) */
+	int se;          /* squeeze-excitation after each SAGEConv */
+	int se_dim;      /* its bottleneck R */
+	int xattn;       /* cross-config attention before the head */
+	int batch;       /* configs scored together (the cross-attention sees
+			  * them all); the trainer's --configs-per-graph */
+} sage_hp_t;
+
+/* Defaults: H 64, L 3, E 16, C 4, mean+max pooling, SE on (R 16), cross
+ * attention off, batch 64. */
+void sage_hp_default(sage_hp_t *hp, int kind);
+/* NULL when valid, else a message naming the bad value. */
+const char *sage_hp_check(const sage_hp_t *hp);
+
+/* The named parameter tensors, pointers into one block. */
+typedef struct {
+	float *op_emb;              /* (NOPS, E) */
+	float *op_w;                /* (H, E): the opcode embedding's projection */
+	float *in_w, *in_b;         /* (H, F), (H): the features' projection */
+	float *cfg_emb;             /* layout (NSYM, C) */
+	float *cfg_w;               /* layout (H, NSLOT C); tile (H, NTILE) */
+	float *norm_g[SAGE_MAX_LAYERS], *norm_b[SAGE_MAX_LAYERS];   /* (H) */
+	float *sage_w[SAGE_MAX_LAYERS];                             /* (3H, H) */
+	float *sage_b[SAGE_MAX_LAYERS];                             /* (H) */
+	float *se_w1[SAGE_MAX_LAYERS], *se_b1[SAGE_MAX_LAYERS];     /* (R, H), (R) */
+	float *se_w2[SAGE_MAX_LAYERS], *se_b2[SAGE_MAX_LAYERS];     /* (H, R), (H) */
+	float *xa_w, *xa_b;         /* (3P, P), (3P) */
+	float *head_w1, *head_b1;   /* (H, P), (H) */
+	float *head_w2, *head_b2;   /* (1, H), (1) */
+} sage_params_t;
+
+/* One row of the size table. */
+typedef struct {
+	char name[24];
+	int ndim;
+	int64_t shape[2];
+	size_t off, size;   /* in floats, into the block */
+	int init;           /* SAGE_INIT_* */
+	float scale;        /* normal init's standard deviation */
+	int decay;          /* AdamW weight decay applies (2-d weights) */
+} sage_ptab_t;
+
+enum { SAGE_INIT_ZERO, SAGE_INIT_ONE, SAGE_INIT_NORMAL };
+
+typedef struct {
+	sage_hp_t hp;
+	sage_ptab_t *tab;
+	size_t ntab;
+	size_t nparams;
+	float *params, *grads;      /* (nparams) each */
+	sage_params_t p, g;         /* named views of params and grads */
+	/* node feature statistics of the training set (after the log) */
+	float feat_mean[SAGE_NFEAT], feat_std[SAGE_NFEAT];
+	/* tile config feature statistics (after the log) */
+	float tile_mean[SAGE_NTILE], tile_std[SAGE_NTILE];
+} sage_model_t;
+
+/* A model with parameters zeroed (statistics: mean 0, std 1); NULL and
+ * *err set when hp is invalid. */
+sage_model_t *sage_new(const sage_hp_t *hp, const char **err);
+void sage_free(sage_model_t *m);
+/* Random initialisation from seed (deterministic). */
+void sage_init(sage_model_t *m, uint64_t seed);
+void sage_zero_grad(sage_model_t *m);
+/* The size-table row named name, or NULL. */
+const sage_ptab_t *sage_find(const sage_model_t *m, const char *name);
+
+/* ---- feature transforms ---- */
+
+/* In place: x = sign(x) * log1p(|x|). */
+void sage_log_transform(float *x, size_t n);
+/* In place, for rows of width w: x = (x - mean) / std. */
+void sage_standardize(float *x, size_t rows, size_t w, const float *mean,
+		      const float *std);
+/* Running sums for statistics over many rows of width w (w <= 256). */
+typedef struct {
+	size_t w;
+	double n, sum[256], sumsq[256];
+} sage_stats_t;
+void sage_stats_add(sage_stats_t *s, const float *x, size_t rows);
+/* mean, std (std of a constant column is 1, so it standardises to 0). */
+void sage_stats_get(const sage_stats_t *s, float *mean, float *std);
+
+/* ---- one graph ---- */
+
+typedef struct {
+	char *id;
+	int32_t n;             /* nodes */
+	int32_t nc;            /* configurable nodes (layout) */
+	nn_adj_t adj;
+	float *feat;           /* (n, F) node features, transformed */
+	uint8_t *op;           /* (n) opcodes, clamped to the table */
+	int32_t *cfg_ids;      /* (nc) configurable node ids */
+	/* configs, held by the trainer in packed form */
+	size_t nconf;
+	uint32_t *codes;       /* layout (nconf, nc, 3) base-7 codes */
+	float *tfeat;          /* tile (nconf, 24), transformed */
+	double *target;        /* (nconf) runtime (tile: / normalizer) */
+	int64_t *cidx;         /* (nconf) original config_index */
+} sage_graph_t;
+
+/* Fill g's structure from a graph record (node_feat, node_opcode,
+ * edge_index, node_config_ids): features log-transformed only (the caller
+ * standardises).  Dies with rec_die on bad data. */
+void sage_graph_from_record(sage_graph_t *g, record_t *r, int kind);
+void sage_graph_free(sage_graph_t *g);
+/* Bytes g holds (for the trainer's memory report). */
+size_t sage_graph_bytes(const sage_graph_t *g);
+
+/* One `configs` chunk of graph g, converted: layout configs come as
+ * node_config_code u32 (count, nc, 3) (encode-base7) or as raw
+ * node_config_feat (count, nc, 18) with values -1..5, packed here; tile
+ * configs as config_feat f32 (count, 24), log-transformed here (the caller
+ * standardises).  target: config_runtime (tile: divided by
+ * config_runtime_normalizers), NULL when the chunk has no runtimes.
+ * dup_off/dup_idx: encode-base7 --dedup's mapping (the original indices
+ * each row stands for), NULL when absent.  Dies with rec_die on bad data. */
+typedef struct {
+	size_t count;
+	uint32_t *codes;      /* layout (count, nc, 3) */
+	float *tfeat;         /* tile (count, 24) */
+	double *target;       /* (count) or NULL */
+	int64_t *cidx;        /* (count) original config_index */
+	int64_t *dup_off;     /* (count + 1) or NULL */
+	int64_t *dup_idx;     /* (dup_off[count]) */
+} sage_chunk_t;
+
+void sage_chunk_from_record(sage_chunk_t *c, record_t *r, const sage_graph_t *g, int kind);
+void sage_chunk_free(sage_chunk_t *c);
+/* The kind a graph record is for: its collection ("tile:..." or
+ * "layout:..."), else whether it has node_config_ids. */
+int sage_record_kind(const record_t *r);
+
+/* A whole collection in memory, as the trainer holds it: graphs with their
+ * configs in packed form (base-7 codes, not floats). */
+typedef struct {
+	int kind;              /* SAGE_LAYOUT / SAGE_TILE */
+	sage_graph_t *g;
+	size_t n, cap;
+	size_t nconf;          /* configs, all graphs */
+} sage_set_t;
+
+/* Read every graph and config of the stream at path ("-": stdin).  kind -1:
+ * the kind of the first graph; a graph of the other kind dies.  Configs need
+ * runtimes.  max_configs > 0 keeps a random sample of that many configs per
+ * graph (seeded, stable).  Node features are log-transformed, not yet
+ * standardised. */
+void sage_set_read(sage_set_t *s, const char *path, int kind, size_t max_configs,
+		   uint64_t seed);
+void sage_set_free(sage_set_t *s);
+size_t sage_set_bytes(const sage_set_t *s);
+/* Bytes the configs would take as the stream's floats (for the report). */
+size_t sage_set_float_bytes(const sage_set_t *s);
+/* Fit the model's feature statistics on s (nodes, and tile configs). */
+void sage_set_fit_stats(const sage_set_t *s, sage_model_t *m);
+/* Standardise s's node (and tile config) features with m's statistics. */
+void sage_set_standardize(sage_set_t *s, const sage_model_t *m);
+
+/* Symbols (n * 6) of n base-7 codes (all < 7^6, as sage_chunk checks). */
+void sage_symbols(uint8_t *sym, const uint32_t *codes, size_t n);
+
+/* The configs of one batch, in the model's input form. */
+typedef struct {
+	size_t B;
+	const uint8_t *sym;    /* layout (B, nc, 18) symbols 0..6 */
+	const float *tfeat;    /* tile (B, 24) transformed */
+} sage_batch_t;
+
+/* ---- forward and backward ---- */
+
+/* Buffers for the forward and backward, grown as graphs need. */
+typedef struct sage_work sage_work_t;
+
+/* budget_mb: the activation memory one micro-batch may use; a batch that
+ * needs more is trained in micro-batches (the body is recomputed for the
+ * backward); 0 = no limit. */
+sage_work_t *sage_work_new(size_t budget_mb);
+void sage_work_free(sage_work_t *w);
+/* Bytes the work buffers hold now (their high-water mark). */
+size_t sage_work_bytes(const sage_work_t *w);
+
+/* scores (B) for batch b of graph g.  train: keep what sage_backward needs.
+ * Config-independent work (the node projection) is done once per call. */
+void sage_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+		  const sage_batch_t *b, float *scores, int train);
+/* After sage_forward(..., train = 1) on the same arguments: accumulate the
+ * parameter gradients of sum(dscores * scores) into m->grads. */
+void sage_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+		   const sage_batch_t *b, const float *dscores);
+
+/* ---- model files ---- */
+
+/* Write the model record and the param records of params (m->params or a
+ * copy of the same layout) to sw. */
+void sage_write(swriter_t *sw, const sage_model_t *m, const float *params);
+/* Read a model written by sage_write from sr (after its header).  Records
+ * other than the params are returned in *extra (caller frees each and the
+ * array) when extra is not NULL, else skipped.  Dies naming the file on a
+ * bad model. */
+sage_model_t *sage_read(sreader_t *sr, record_t ***extra, size_t *nextra);
+
+/* Write header (history + name/argv), model, params, extra records and end
+ * to path atomically (a temporary file renamed over it). */
+void sage_save(const char *path, const sage_model_t *m, const float *params,
+	       record_t *const *extra, size_t nextra, const char *prog,
+	       int argc, char **argv);
+/* Load a model file; extra as in sage_read. */
+sage_model_t *sage_load(const char *path, record_t ***extra, size_t *nextra);
+
+#endif
