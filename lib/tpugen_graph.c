@@ -412,6 +412,7 @@ static int reduce_window(tg_graph_t *g, int x, int init, int64_t w, int64_t s)
 static int slice(tg_graph_t *g, int x, const int64_t *start, const int64_t *limit)
 {
 	const tg_node_t *a = N(g, x);
+	const int rank0 = a->rank;  /* add() may move the node array */
 	int64_t d[TG_MAXRANK], st[TG_MAXRANK];
 	int v;
 	for (int i = 0; i < a->rank; i++) {
@@ -419,31 +420,33 @@ static int slice(tg_graph_t *g, int x, const int64_t *start, const int64_t *limi
 		st[i] = 1;
 	}
 	v = add(g, OP_SLICE, a->et, a->rank, d, 1, &x);
-	set_group2(F(g, v), 109, start, a->rank);
-	set_group2(F(g, v), 113, st, a->rank);
-	set_group2(F(g, v), 117, limit, a->rank);
+	set_group2(F(g, v), 109, start, rank0);
+	set_group2(F(g, v), 113, st, rank0);
+	set_group2(F(g, v), 117, limit, rank0);
 	return v;
 }
 
 static int dyn_slice(tg_graph_t *g, int x, int idx, const int64_t *size)
 {
 	const tg_node_t *a = N(g, x);
+	const int rank0 = a->rank;  /* add() may move the node array */
 	int ins[2] = {x, idx};
 	int v = add(g, OP_DYNAMIC_SLICE, a->et, a->rank, size, 2, ins);
-	set_group2(F(g, v), 121, size, a->rank);
+	set_group2(F(g, v), 121, size, rank0);
 	return v;
 }
 
 static int pad(tg_graph_t *g, int x, int val, const int64_t *lo, const int64_t *hi)
 {
 	const tg_node_t *a = N(g, x);
+	const int rank0 = a->rank;  /* add() may move the node array */
 	int64_t d[TG_MAXRANK];
 	int ins[2] = {x, val}, v;
 	for (int i = 0; i < a->rank; i++)
 		d[i] = a->dims[i] + lo[i] + hi[i];
 	v = add(g, OP_PAD, a->et, a->rank, d, 2, ins);
-	set_group2(F(g, v), 125, lo, a->rank);
-	set_group2(F(g, v), 129, hi, a->rank);
+	set_group2(F(g, v), 125, lo, rank0);
+	set_group2(F(g, v), 129, hi, rank0);
 	return v;
 }
 
@@ -678,7 +681,9 @@ static int conv_layer(ctx_t *c, convlist_t *cl, int x, int64_t kw, int64_t cout,
 static int conv_backward(ctx_t *c, const convrec_t *cr, int dy, int *dk)
 {
 	tg_graph_t *g = c->g;
-	const tg_node_t *x = N(g, cr->x), *k = N(g, cr->k), *y = N(g, cr->out);
+	/* copies: conv_dn adds nodes, which may move g->n under a pointer */
+	const tg_node_t xn = *N(g, cr->x), kn = *N(g, cr->k), yn = *N(g, cr->out);
+	const tg_node_t *x = &xn, *k = &kn, *y = &yn;
 	int64_t win[2] = {k->dims[0], k->dims[1]}, one[2] = {1, 1};
 	int64_t lo[2], hi[2], od[4], dil[2] = {cr->stride, cr->stride};
 	/* filter gradient: x (as N<->C swapped) with dy, window = dy spatial */
