@@ -11,9 +11,10 @@
  *   per step.  A NULL gradient pointer skips that gradient.  Where a backward
  *   writes (=) a scratch gradient instead, its comment says so.
  * - Kernels parallelise with OpenMP over rows (configs x nodes) using static
- *   schedules and fixed-order reductions, and dense products go through
- *   cblas_sgemm with OpenBLAS held to one thread (nn_set_threads): one thread
- *   pool, and results that depend only on the thread count.
+ *   schedules and fixed-order reductions; dense products go through the
+ *   register-tiled kernels of nn.c on AVX-512 CPUs, else cblas_sgemm with
+ *   OpenBLAS held to one thread (nn_set_threads): one thread pool, and
+ *   results that depend only on the thread count.
  * - Every fast kernel has a `_naive` twin in double precision: plain loops,
  *   no BLAS, no OpenMP.  The tests check the fast kernel against its twin,
  *   and both against central finite differences of the twin's forward.
@@ -25,13 +26,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Hot kernels are compiled twice, for baseline x86-64 and for x86-64-v3
- * (AVX2 + FMA), and the loader picks one for the CPU (GCC target_clones):
+/* Hot kernels are compiled three times, for baseline x86-64, x86-64-v3
+ * (AVX2 + FMA) and x86-64-v4 (AVX-512), and the loader picks one for the
+ * CPU (GCC target_clones):
  * portable binaries that still use the wide vectors where they exist.
  * -DNN_NO_CLONES turns it off. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
 	__GNUC__ >= 11 && !defined(NN_NO_CLONES)
-#define NN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define NN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define NN_CLONES
 #endif
@@ -52,6 +54,14 @@ void nn_exec_env(char **argv);
  * n <= 0: leave the OpenMP default.  Returns the number in effect. */
 int nn_set_threads(int n);
 int nn_threads(void);
+
+/* Who computes the dense products: NN_GEMM_AUTO (the default) uses the
+ * register-tiled kernels of nn.c on CPUs with AVX-512 and cblas_sgemm
+ * elsewhere; NN_GEMM_BLAS always cblas_sgemm (also chosen by nn_set_threads
+ * when the environment has NN_GEMM=blas).  Returns the previous mode
+ * (mode < 0: only asks). */
+enum { NN_GEMM_AUTO = 0, NN_GEMM_BLAS = 1 };
+int nn_gemm_mode(int mode);
 
 /* ---- linear: out = in W^T + b ---- */
 

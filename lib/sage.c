@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -647,10 +648,12 @@ struct sage_work {
 	/* chunk level (Bm configs): what the backward needs */
 	buf_t x[ML + 1], dg[ML], yr[ML], mean[ML], rstd[ML], sq[ML], sa[ML], ss[ML];
 	buf_t argmax, cfg_e;
-	/* block level (Bb configs): scratch */
+	/* block level (Bb configs), one set per thread: scratch */
 	buf_t h, Z, y, dX, dY, dh, cfg_p, dcfg_e, dcfg_p;
+	/* per thread: gradients and node-projection gradient */
+	buf_t tgrad, tdPn;
 	/* between forward and backward */
-	size_t B, Bm, Bb;
+	size_t B, Bm, Bb, nt;
 	int cached;
 };
 
@@ -717,15 +720,17 @@ static size_t chunk_configs(const sage_model_t *m, const sage_work_t *w,
 	return k < B ? k : B;
 }
 
-/* Size the chunk (Bm configs; only with train) and block (Bb) buffers. */
+/* Size the chunk (Bm configs; only with train) and block (Bb configs per
+ * thread, nt threads) buffers.  Without train the caches hold one block per
+ * thread. */
 static void ensure_body(const sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
 			size_t Bm, size_t Bb, int train)
 {
 	const sage_hp_t *hp = &m->hp;
 	size_t H = (size_t)hp->hidden, N = (size_t)g->n, L = (size_t)hp->layers;
 	size_t R = (size_t)hp->se_dim, nc = (size_t)g->nc;
-	size_t S = SAGE_NSLOT * (size_t)hp->cfg_dim;
-	size_t Bk = train ? Bm : Bb;          /* configs the caches hold */
+	size_t S = SAGE_NSLOT * (size_t)hp->cfg_dim, T = w->nt;
+	size_t Bk = train ? Bm : T * Bb;       /* configs the caches hold */
 	size_t nl = train ? L : (L ? 1 : 0);
 	NEEDF(w, x[0], Bk * N * H);
 	if (train)
@@ -745,25 +750,25 @@ static void ensure_body(const sage_model_t *m, sage_work_t *w, const sage_graph_
 		}
 	}
 	need(w, &w->argmax, Bk * H * sizeof(int32_t));
-	NEEDF(w, h, Bb * N * H);
-	NEEDF(w, Z, 3 * Bb * N * H);
-	NEEDF(w, y, Bb * N * H);
+	NEEDF(w, h, T * Bb * N * H);
+	NEEDF(w, Z, T * 3 * Bb * N * H);
+	NEEDF(w, y, T * Bb * N * H);
 	if (train) {
-		NEEDF(w, dX, Bb * N * H);
-		NEEDF(w, dY, Bb * N * H);
-		NEEDF(w, dh, Bb * N * H);
+		NEEDF(w, dX, T * Bb * N * H);
+		NEEDF(w, dY, T * Bb * N * H);
+		NEEDF(w, dh, T * Bb * N * H);
 	}
 	if (hp->kind == SAGE_LAYOUT) {
 		NEEDF(w, cfg_e, Bk * nc * S + 1);
-		NEEDF(w, cfg_p, Bb * nc * H + 1);
+		NEEDF(w, cfg_p, T * (Bb * nc * H + 1));
 		if (train) {
-			NEEDF(w, dcfg_e, Bb * nc * S + 1);
-			NEEDF(w, dcfg_p, Bb * nc * H + 1);
+			NEEDF(w, dcfg_e, T * (Bb * nc * S + 1));
+			NEEDF(w, dcfg_p, T * (Bb * nc * H + 1));
 		}
 	} else {
-		NEEDF(w, cfg_p, Bb * H);
+		NEEDF(w, cfg_p, T * Bb * H);
 		if (train)
-			NEEDF(w, dcfg_p, Bb * H);
+			NEEDF(w, dcfg_p, T * Bb * H);
 	}
 }
 
@@ -840,13 +845,15 @@ NN_CLONES static void norm_apply(float *h, const float *x, const float *mean, co
 }
 
 /* x0 (kb, N, H) = Pn + the config term, for configs [k0, k0 + kb) of the
- * batch; ce: their config embeddings (layout, (kb, nc, 18 C)). */
+ * batch; ce: their config embeddings (layout, (kb, nc, 18 C)); cp: scratch
+ * for their projections. */
 NN_CLONES static void input_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
-			  const sage_batch_t *bt, size_t k0, size_t kb, float *x0, float *ce)
+			  const sage_batch_t *bt, size_t k0, size_t kb, float *x0, float *ce,
+			  float *cp)
 {
 	const sage_hp_t *hp = &m->hp;
 	size_t H = (size_t)hp->hidden, N = (size_t)g->n, nc = (size_t)g->nc;
-	float *Pn = w->Pn.p, *cp = w->cfg_p.p;
+	float *Pn = w->Pn.p;
 	if (hp->kind == SAGE_LAYOUT) {
 		size_t C = (size_t)hp->cfg_dim, S = SAGE_NSLOT * C;
 		if (nc) {
@@ -881,48 +888,78 @@ NN_CLONES static void input_forward(sage_model_t *m, sage_work_t *w, const sage_
 	}
 }
 
-/* The body for configs [c0, c1) (one chunk), block by block: input,
- * layers, pooling into the pooled rows.  train: keep every layer's input,
- * GELU derivative, SE input and statistics at the config's place in the
- * chunk; else run each block in place. */
-static void body_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
-			 const sage_batch_t *bt, size_t c0, size_t c1, int train)
+/* One cache block, configs [k0, k0 + kb), through the body: input, layers,
+ * pooling into the pooled rows.  Its caches start at config slot o (train:
+ * its place in the chunk; else the thread's block); scratch of thread t. */
+static void block_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+			  const sage_batch_t *bt, size_t k0, size_t kb, size_t o, int t,
+			  int train)
 {
 	const sage_hp_t *hp = &m->hp;
 	const sage_params_t *p = &m->p;
 	size_t H = (size_t)hp->hidden, N = (size_t)g->n, R = (size_t)hp->se_dim;
-	size_t P = pooled_dim(hp), NH = N * H, Bb = w->Bb;
-	size_t S = (size_t)g->nc * SAGE_NSLOT * (size_t)hp->cfg_dim;
-	for (size_t k0 = c0; k0 < c1; k0 += Bb) {
-		size_t kb = c1 - k0 < Bb ? c1 - k0 : Bb, n = kb * NH;
-		size_t o = train ? k0 - c0 : 0;   /* the block's place in the caches */
-		float *x0 = (float *)w->x[0].p + o * NH;
-		input_forward(m, w, g, bt, k0, kb, x0, (float *)w->cfg_e.p + o * S);
-		for (int l = 0; l < hp->layers; l++) {
-			int lc = train ? l : 0;   /* cache slot */
-			float *xl = train ? (float *)w->x[l].p + o * NH : x0;
-			float *h = w->h.p, *Z = w->Z.p, *y = w->y.p;
-			float *mean = (float *)w->mean[lc].p + o * H, *rstd = (float *)w->rstd[lc].p + o * H;
-			nn_instnorm_forward(h, mean, rstd, xl, p->norm_g[l], p->norm_b[l], kb, N, H);
-			float *yagg = train && hp->se ? (float *)w->yr[l].p + o * NH : y;
-			nn_sage_forward(yagg, Z, h, p->sage_w[l], p->sage_b[l], &g->adj, kb, H);
-			float *ysum = yagg;
-			if (hp->se) {
-				float *out = train ? y : h;
-				nn_se_forward(out, (float *)w->sq[lc].p + o * H, (float *)w->sa[lc].p + o * R,
-					      (float *)w->ss[lc].p + o * H, yagg, p->se_w1[l], p->se_b1[l],
-					      p->se_w2[l], p->se_b2[l], kb, N, H, R);
-				ysum = out;
-			}
-			if (train)
-				nn_residual_gelu_forward((float *)w->x[l + 1].p + o * NH,
-							 (float *)w->dg[l].p + o * NH, xl, ysum, n);
-			else
-				nn_residual_gelu_forward(xl, NULL, xl, ysum, n);
+	size_t P = pooled_dim(hp), NH = N * H, Bb = w->Bb, n = kb * NH;
+	size_t nc = (size_t)g->nc, S = nc * SAGE_NSLOT * (size_t)hp->cfg_dim;
+	size_t cps = hp->kind == SAGE_LAYOUT ? Bb * nc * H + 1 : Bb * H;
+	float *h = (float *)w->h.p + (size_t)t * Bb * NH;
+	float *Z = (float *)w->Z.p + (size_t)t * 3 * Bb * NH;
+	float *y = (float *)w->y.p + (size_t)t * Bb * NH;
+	float *x0 = (float *)w->x[0].p + o * NH;
+	input_forward(m, w, g, bt, k0, kb, x0, (float *)w->cfg_e.p + o * S,
+		      (float *)w->cfg_p.p + (size_t)t * cps);
+	for (int l = 0; l < hp->layers; l++) {
+		int lc = train ? l : 0;   /* cache slot */
+		float *xl = train ? (float *)w->x[l].p + o * NH : x0;
+		float *mean = (float *)w->mean[lc].p + o * H, *rstd = (float *)w->rstd[lc].p + o * H;
+		nn_instnorm_forward(h, mean, rstd, xl, p->norm_g[l], p->norm_b[l], kb, N, H);
+		float *yagg = train && hp->se ? (float *)w->yr[l].p + o * NH : y;
+		nn_sage_forward(yagg, Z, h, p->sage_w[l], p->sage_b[l], &g->adj, kb, H);
+		float *ysum = yagg;
+		if (hp->se) {
+			float *out = train ? y : h;
+			nn_se_forward(out, (float *)w->sq[lc].p + o * H, (float *)w->sa[lc].p + o * R,
+				      (float *)w->ss[lc].p + o * H, yagg, p->se_w1[l], p->se_b1[l],
+				      p->se_w2[l], p->se_b2[l], kb, N, H, R);
+			ysum = out;
 		}
-		float *xL = train ? (float *)w->x[hp->layers].p + o * NH : x0;
-		nn_pool_forward((float *)w->pooled.p + k0 * P, (int32_t *)w->argmax.p + o * H, xL,
-				kb, N, H, hp->pool_max);
+		if (train)
+			nn_residual_gelu_forward((float *)w->x[l + 1].p + o * NH,
+						 (float *)w->dg[l].p + o * NH, xl, ysum, n);
+		else
+			nn_residual_gelu_forward(xl, NULL, xl, ysum, n);
+	}
+	float *xL = train ? (float *)w->x[hp->layers].p + o * NH : x0;
+	nn_pool_forward((float *)w->pooled.p + k0 * P, (int32_t *)w->argmax.p + o * H, xL,
+			kb, N, H, hp->pool_max);
+}
+
+/* Blocks run in parallel, one thread each, when there are enough of them
+ * (every kernel inside then runs on its thread alone: no barrier per
+ * kernel); else one after the other, each kernel using every thread. */
+static int blocks_parallel(const sage_work_t *w, size_t nblocks)
+{
+	return w->nt > 1 && nblocks >= w->nt;
+}
+
+/* The body for configs [c0, c1) (one chunk), block by block.  train: keep
+ * every layer's input, GELU derivative, SE input and statistics at the
+ * config's place in the chunk; else run each block in place. */
+static void body_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+			 const sage_batch_t *bt, size_t c0, size_t c1, int train)
+{
+	size_t Bb = w->Bb, nb = (c1 - c0 + Bb - 1) / Bb;
+	if (blocks_parallel(w, nb)) {
+		#pragma omp parallel for schedule(static) num_threads((int)w->nt)
+		for (size_t i = 0; i < nb; i++) {
+			int t = omp_get_thread_num();
+			size_t k0 = c0 + i * Bb, kb = c1 - k0 < Bb ? c1 - k0 : Bb;
+			block_forward(m, w, g, bt, k0, kb, train ? k0 - c0 : (size_t)t * Bb, t, train);
+		}
+	} else {
+		for (size_t i = 0; i < nb; i++) {
+			size_t k0 = c0 + i * Bb, kb = c1 - k0 < Bb ? c1 - k0 : Bb;
+			block_forward(m, w, g, bt, k0, kb, train ? k0 - c0 : 0, 0, train);
+		}
 	}
 }
 
@@ -947,7 +984,10 @@ void sage_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
 	if (B == 0)
 		return;
 	size_t Bm = chunk_configs(m, w, g, B, train);
+	w->nt = (size_t)nn_threads();
 	w->Bb = block_configs(&m->hp, (size_t)g->n, Bm);
+	if (w->nt > 1 && w->Bb * w->nt > Bm)   /* small graphs: a block per thread */
+		w->Bb = (Bm + w->nt - 1) / w->nt;
 	node_forward(m, w, g);
 	ensure_head(m, w, B, train);
 	w->cached = train && Bm >= B;
@@ -982,90 +1022,135 @@ static void head_backward(sage_model_t *m, sage_work_t *w, size_t B, const float
 	}
 }
 
-/* The backward of configs [c0, c1), one chunk whose caches body_forward
- * (train) filled, block by block through every layer down to the node
- * projection's gradient dPn and the config term's parameters. */
-NN_CLONES static void body_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
-			  const sage_batch_t *bt, size_t c0, size_t c1)
+/* The backward of one cache block, configs [k0, k0 + kb) at slot o of the
+ * chunk whose caches body_forward (train) filled, through every layer down
+ * to the node projection's gradient dPn and the config term's parameters;
+ * gradients into gr, scratch of thread t. */
+NN_CLONES static void block_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+				     const sage_batch_t *bt, size_t k0, size_t kb, size_t o,
+				     int t, const sage_params_t *gr, float *dPn)
 {
 	const sage_hp_t *hp = &m->hp;
 	const sage_params_t *p = &m->p;
-	const sage_params_t *gr = &m->g;
 	size_t H = (size_t)hp->hidden, N = (size_t)g->n, R = (size_t)hp->se_dim;
-	size_t nc = (size_t)g->nc, P = pooled_dim(hp), NH = N * H, Bb = w->Bb;
+	size_t nc = (size_t)g->nc, P = pooled_dim(hp), NH = N * H, Bb = w->Bb, n = kb * NH;
 	size_t C = (size_t)hp->cfg_dim, S = SAGE_NSLOT * C;
-	for (size_t k0 = c0; k0 < c1; k0 += Bb) {
-		size_t kb = c1 - k0 < Bb ? c1 - k0 : Bb, n = kb * NH, o = k0 - c0;
-		float *dX = w->dX.p, *dY = w->dY.p, *dh = w->dh.p, *h = w->h.p, *y = w->y.p;
-		memset(dX, 0, n * sizeof *dX);
-		nn_pool_backward(dX, (float *)w->dpooled.p + k0 * P, (int32_t *)w->argmax.p + o * H,
-				 kb, N, H, hp->pool_max);
-		for (int l = hp->layers - 1; l >= 0; l--) {
-			const float *xl = (float *)w->x[l].p + o * NH;
-			const float *mean = (float *)w->mean[l].p + o * H;
-			const float *rstd = (float *)w->rstd[l].p + o * H;
-			/* through the GELU: dY = dX * gelu'(x + y), written (the
-			 * residual_gelu backward without its zeroing pass) */
-			const float *dg = (float *)w->dg[l].p + o * NH;
-			#pragma omp parallel for simd schedule(static) if (n > 32768)
-			for (size_t i = 0; i < n; i++)
-				dY[i] = dX[i] * dg[i];
-			float *dagg = dY;
-			if (hp->se) {
-				memset(y, 0, n * sizeof *y);
-				nn_se_backward(y, gr->se_w1[l], gr->se_b1[l], gr->se_w2[l], gr->se_b2[l],
-					       dY, (float *)w->yr[l].p + o * NH, (float *)w->sq[l].p + o * H,
-					       (float *)w->sa[l].p + o * R, (float *)w->ss[l].p + o * H,
-					       p->se_w1[l], p->se_w2[l], kb, N, H, R);
-				dagg = y;
-			}
-			norm_apply(h, xl, mean, rstd, p->norm_g[l], p->norm_b[l], kb, N, H);
-			nn_sage_backward(dh, gr->sage_w[l], gr->sage_b[l], w->Z.p, dagg, h, p->sage_w[l],
-					 &g->adj, kb, H);
-			/* dY holds the residual's gradient; add the normalised branch's */
-			nn_instnorm_backward(dY, gr->norm_g[l], gr->norm_b[l], dh, xl, mean, rstd,
-					     p->norm_g[l], kb, N, H);
-			float *t = dX;
-			dX = dY;
-			dY = t;
+	size_t cps = hp->kind == SAGE_LAYOUT ? Bb * nc * H + 1 : Bb * H;
+	float *dX = (float *)w->dX.p + (size_t)t * Bb * NH;
+	float *dY = (float *)w->dY.p + (size_t)t * Bb * NH;
+	float *dh = (float *)w->dh.p + (size_t)t * Bb * NH;
+	float *h = (float *)w->h.p + (size_t)t * Bb * NH;
+	float *y = (float *)w->y.p + (size_t)t * Bb * NH;
+	float *Z = (float *)w->Z.p + (size_t)t * 3 * Bb * NH;
+	memset(dX, 0, n * sizeof *dX);
+	nn_pool_backward(dX, (float *)w->dpooled.p + k0 * P, (int32_t *)w->argmax.p + o * H,
+			 kb, N, H, hp->pool_max);
+	for (int l = hp->layers - 1; l >= 0; l--) {
+		const float *xl = (float *)w->x[l].p + o * NH;
+		const float *mean = (float *)w->mean[l].p + o * H;
+		const float *rstd = (float *)w->rstd[l].p + o * H;
+		/* through the GELU: dY = dX * gelu'(x + y), written (the
+		 * residual_gelu backward without its zeroing pass) */
+		const float *dg = (float *)w->dg[l].p + o * NH;
+		#pragma omp parallel for simd schedule(static) if (n > 32768 && !omp_in_parallel())
+		for (size_t i = 0; i < n; i++)
+			dY[i] = dX[i] * dg[i];
+		float *dagg = dY;
+		if (hp->se) {
+			memset(y, 0, n * sizeof *y);
+			nn_se_backward(y, gr->se_w1[l], gr->se_b1[l], gr->se_w2[l], gr->se_b2[l],
+				       dY, (float *)w->yr[l].p + o * NH, (float *)w->sq[l].p + o * H,
+				       (float *)w->sa[l].p + o * R, (float *)w->ss[l].p + o * H,
+				       p->se_w1[l], p->se_w2[l], kb, N, H, R);
+			dagg = y;
 		}
-		/* dX = d x0: to the node projection and the config term */
-		float *dPn = w->dPn.p, *dcp = w->dcfg_p.p;
-		#pragma omp parallel for schedule(static) if (NH * kb > 32768)
-		for (size_t u = 0; u < N; u++)
-			for (size_t b = 0; b < kb; b++) {
-				const float *d = dX + (b * N + u) * H;
+		norm_apply(h, xl, mean, rstd, p->norm_g[l], p->norm_b[l], kb, N, H);
+		nn_sage_backward(dh, gr->sage_w[l], gr->sage_b[l], Z, dagg, h, p->sage_w[l],
+				 &g->adj, kb, H);
+		/* dY holds the residual's gradient; add the normalised branch's */
+		nn_instnorm_backward(dY, gr->norm_g[l], gr->norm_b[l], dh, xl, mean, rstd,
+				     p->norm_g[l], kb, N, H);
+		float *tmp = dX;
+		dX = dY;
+		dY = tmp;
+	}
+	/* dX = d x0: to the node projection and the config term */
+	float *dcp = (float *)w->dcfg_p.p + (size_t)t * cps;
+	#pragma omp parallel for schedule(static) if (NH * kb > 32768 && !omp_in_parallel())
+	for (size_t u = 0; u < N; u++)
+		for (size_t b = 0; b < kb; b++) {
+			const float *d = dX + (b * N + u) * H;
+			#pragma omp simd
+			for (size_t k = 0; k < H; k++)
+				dPn[u * H + k] += d[k];
+		}
+	if (hp->kind == SAGE_LAYOUT) {
+		if (nc == 0)
+			return;
+		float *dce = (float *)w->dcfg_e.p + (size_t)t * (Bb * nc * S + 1);
+		for (size_t b = 0; b < kb; b++)
+			for (size_t k = 0; k < nc; k++)
+				memcpy(dcp + (b * nc + k) * H, dX + (b * N + (size_t)g->cfg_ids[k]) * H,
+				       H * sizeof *dcp);
+		memset(dce, 0, kb * nc * S * sizeof(float));
+		nn_linear_backward(dce, gr->cfg_w, NULL, dcp, (float *)w->cfg_e.p + o * nc * S,
+				   p->cfg_w, kb * nc, S, H);
+		nn_embedding_backward(gr->cfg_emb, dce, bt->sym + k0 * nc * SAGE_NSLOT,
+				      kb * nc * SAGE_NSLOT, C, SAGE_NSYM);
+	} else {
+		for (size_t b = 0; b < kb; b++) {
+			float *d = dcp + b * H;
+			#pragma omp simd
+			for (size_t k = 0; k < H; k++)
+				d[k] = 0.0f;
+			for (size_t u = 0; u < N; u++)
 				#pragma omp simd
 				for (size_t k = 0; k < H; k++)
-					dPn[u * H + k] += d[k];
-			}
-		if (hp->kind == SAGE_LAYOUT) {
-			if (nc == 0)
-				continue;
-			for (size_t b = 0; b < kb; b++)
-				for (size_t k = 0; k < nc; k++)
-					memcpy(dcp + (b * nc + k) * H, dX + (b * N + (size_t)g->cfg_ids[k]) * H,
-					       H * sizeof *dcp);
-			memset(w->dcfg_e.p, 0, kb * nc * S * sizeof(float));
-			nn_linear_backward(w->dcfg_e.p, gr->cfg_w, NULL, dcp,
-					   (float *)w->cfg_e.p + o * nc * S, p->cfg_w, kb * nc, S, H);
-			nn_embedding_backward(gr->cfg_emb, w->dcfg_e.p, bt->sym + k0 * nc * SAGE_NSLOT,
-					      kb * nc * SAGE_NSLOT, C, SAGE_NSYM);
-		} else {
-			#pragma omp parallel for schedule(static) if (NH * kb > 32768)
-			for (size_t b = 0; b < kb; b++) {
-				float *d = dcp + b * H;
-				#pragma omp simd
-				for (size_t k = 0; k < H; k++)
-					d[k] = 0.0f;
-				for (size_t u = 0; u < N; u++)
-					#pragma omp simd
-					for (size_t k = 0; k < H; k++)
-						d[k] += dX[(b * N + u) * H + k];
-			}
-			nn_linear_backward(NULL, gr->cfg_w, NULL, dcp, bt->tfeat + k0 * SAGE_NTILE,
-					   p->cfg_w, kb, SAGE_NTILE, H);
+					d[k] += dX[(b * N + u) * H + k];
 		}
+		nn_linear_backward(NULL, gr->cfg_w, NULL, dcp, bt->tfeat + k0 * SAGE_NTILE,
+				   p->cfg_w, kb, SAGE_NTILE, H);
+	}
+}
+
+/* The backward of configs [c0, c1), one chunk.  With blocks in parallel
+ * each thread sums its gradients and dPn privately; the private sums are
+ * added in thread order (a fixed order for a given thread count). */
+static void body_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+			  const sage_batch_t *bt, size_t c0, size_t c1)
+{
+	size_t Bb = w->Bb, nb = (c1 - c0 + Bb - 1) / Bb;
+	size_t NH = (size_t)g->n * (size_t)m->hp.hidden, T = w->nt;
+	if (!blocks_parallel(w, nb)) {
+		for (size_t i = 0; i < nb; i++) {
+			size_t k0 = c0 + i * Bb, kb = c1 - k0 < Bb ? c1 - k0 : Bb;
+			block_backward(m, w, g, bt, k0, kb, k0 - c0, 0, &m->g, w->dPn.p);
+		}
+		return;
+	}
+	float *tg = NEEDF(w, tgrad, T * m->nparams);
+	float *tdPn = NEEDF(w, tdPn, T * NH);
+	memset(tg, 0, T * m->nparams * sizeof *tg);
+	memset(tdPn, 0, T * NH * sizeof *tdPn);
+	sage_params_t *views = xcalloc(T, sizeof *views);
+	for (size_t t = 0; t < T; t++)
+		walk_params(&m->hp, NULL, tg + t * m->nparams, &views[t]);
+	#pragma omp parallel for schedule(static) num_threads((int)T)
+	for (size_t i = 0; i < nb; i++) {
+		int t = omp_get_thread_num();
+		size_t k0 = c0 + i * Bb, kb = c1 - k0 < Bb ? c1 - k0 : Bb;
+		block_backward(m, w, g, bt, k0, kb, k0 - c0, t, &views[t], tdPn + (size_t)t * NH);
+	}
+	free(views);
+	float *dPn = w->dPn.p;
+	for (size_t t = 0; t < T; t++) {
+		const float *a = tg + t * m->nparams, *d = tdPn + t * NH;
+		#pragma omp simd
+		for (size_t i = 0; i < m->nparams; i++)
+			m->grads[i] += a[i];
+		#pragma omp simd
+		for (size_t i = 0; i < NH; i++)
+			dPn[i] += d[i];
 	}
 }
 

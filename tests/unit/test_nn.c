@@ -178,6 +178,8 @@ static void run_linear(size_t M, size_t I, size_t O, int fd)
 
 static void test_linear(void)
 {
+	run_linear(37, 19, 45, 0);     /* edge tiles in every direction */
+	run_linear(64, 140, 64, 0);    /* the node projection's shape */
 	run_linear(5, 4, 3, 1);
 	run_linear(1, 7, 1, 1);
 	run_linear(3, 0, 2, 0);        /* no inputs: out = bias */
@@ -790,5 +792,13 @@ int main(void)
 	UT_RUN(test_adamw);
 	UT_RUN(test_clip_schedule);
 	UT_RUN(test_deterministic);
+	/* the same products through cblas_sgemm (the default elsewhere than
+	 * on AVX-512 CPUs) */
+	nn_gemm_mode(NN_GEMM_BLAS);
+	UT_RUN(test_linear);
+	UT_RUN(test_sage);
+	UT_RUN(test_xattn);
+	UT_RUN(test_deterministic);
+	nn_gemm_mode(NN_GEMM_AUTO);
 	return ut_done("test_nn");
 }

@@ -254,6 +254,56 @@ static void test_microbatch(void)
 	sage_free(m);
 }
 
+/* Blocks of configs in parallel (two threads) give the gradients and
+ * scores of the one-thread run, where the blocks go one after the other. */
+static void test_threads_agree(void)
+{
+	sage_hp_t hp;
+	sage_hp_default(&hp, SAGE_LAYOUT);
+	hp.hidden = 32;
+	hp.layers = 2;
+	hp.xattn = 1;
+	sage_model_t *m = sage_new(&hp, NULL);
+	sage_init(m, 9);
+	sage_graph_t g;
+	make_graph(&g, 3000, 30, SAGE_LAYOUT);   /* 2 configs per block: 6 blocks */
+	size_t B = 12;
+	batch_t bt;
+	make_batch(&bt, &g, B, SAGE_LAYOUT);
+	float d[12], s1[12], s2[12], e1[12], e2[12];
+	for (size_t i = 0; i < B; i++)
+		d[i] = (float)(urand() - 0.5);
+	float *g1 = xmallocarray(m->nparams, sizeof *g1);
+	for (int pass = 0; pass < 2; pass++) {
+		nn_set_threads(pass ? 2 : 1);
+		sage_work_t *w = sage_work_new(0);
+		sage_zero_grad(m);
+		sage_forward(m, w, &g, &bt.b, pass ? s2 : s1, 1);
+		sage_backward(m, w, &g, &bt.b, d);
+		sage_forward(m, w, &g, &bt.b, pass ? e2 : e1, 0);
+		if (!pass)
+			memcpy(g1, m->grads, m->nparams * sizeof *g1);
+		sage_work_free(w);
+	}
+	double num = 0, den = 1e-12;
+	for (size_t i = 0; i < m->nparams; i++) {
+		num = fmax(num, fabs((double)m->grads[i] - g1[i]));
+		den = fmax(den, fabs((double)g1[i]));
+	}
+	UT_CHECK(num / den < 1e-5);
+	int same = 1;
+	for (size_t i = 0; i < B; i++) {
+		same &= fabsf(s1[i] - s2[i]) <= 1e-5f * (1 + fabsf(s1[i]));
+		same &= fabsf(e1[i] - s1[i]) <= 1e-5f * (1 + fabsf(s1[i]));
+		same &= fabsf(e2[i] - s1[i]) <= 1e-5f * (1 + fabsf(s1[i]));
+	}
+	UT_CHECK(same);
+	free(g1);
+	free_batch(&bt);
+	sage_graph_free(&g);
+	sage_free(m);
+}
+
 /* Without cross-attention a config's score does not depend on its batch. */
 static void test_batch_independent(void)
 {
@@ -446,6 +496,7 @@ int main(int argc, char **argv)
 	UT_RUN(test_grad_tile);
 	UT_RUN(test_microbatch);
 	UT_RUN(test_batch_independent);
+	UT_RUN(test_threads_agree);
 	UT_RUN(test_save_load);
 	return ut_done("test_sage");
 }
