@@ -149,6 +149,7 @@ static void start_graph(sage_model_t *m, cur_t *c, record_t *r)
 			m->hp.kind == SAGE_TILE ? "tile" : "layout");
 	sage_graph_from_record(&c->g, r, kind);
 	sage_standardize(c->g.feat, (size_t)c->g.n, SAGE_NFEAT, m->feat_mean, m->feat_std);
+	sage_graph_set_pe(&c->g, m->hp.pe_k);
 	const char *coll = rec_str(r, "collection");
 	c->collection = coll ? xstrdup(coll) : NULL;
 	c->sym = xmallocarray(c->B * (size_t)c->g.nc * SAGE_NSLOT + 1, 1);

@@ -2,6 +2,7 @@
 #include "sage.h"
 #include "base7.h"
 #include "err.h"
+#include "gnn.h"
 #include "graph.h"
 #include "rng.h"
 
@@ -30,6 +31,26 @@ void sage_hp_default(sage_hp_t *hp, int kind)
 	hp->se_dim = 16;
 	hp->xattn = 0;
 	hp->batch = 64;
+	hp->arch = SAGE_ARCH_SAGE;
+	hp->heads = 4;
+	hp->appnp_k = 10;
+	hp->appnp_alpha = 0.1f;
+	hp->pe_k = 0;
+}
+
+static const char *const arch_names[SAGE_NARCH] = { "sage", "gat", "gin", "appnp", "gps", "mlp" };
+
+const char *sage_arch_name(int arch)
+{
+	return arch >= 0 && arch < SAGE_NARCH ? arch_names[arch] : NULL;
+}
+
+int sage_arch_parse(const char *s)
+{
+	for (int i = 0; i < SAGE_NARCH; i++)
+		if (strcmp(s, arch_names[i]) == 0)
+			return i;
+	return -1;
 }
 
 const char *sage_hp_check(const sage_hp_t *hp)
@@ -48,6 +69,19 @@ const char *sage_hp_check(const sage_hp_t *hp)
 		return "squeeze-excitation size must be in 1..4096";
 	if (hp->batch < 1 || hp->batch > 1000000)
 		return "batch must be in 1..1000000";
+	if (hp->arch < 0 || hp->arch >= SAGE_NARCH)
+		return "unknown arch";
+	if ((hp->arch == SAGE_ARCH_GAT || hp->arch == SAGE_ARCH_GPS) &&
+	    (hp->heads < 1 || hp->hidden % hp->heads != 0))
+		return "heads must be at least 1 and divide the hidden size";
+	if (hp->arch == SAGE_ARCH_APPNP) {
+		if (hp->appnp_k < 0 || hp->appnp_k > 1000)
+			return "APPNP steps must be in 0..1000";
+		if (!(hp->appnp_alpha > 0.0f && hp->appnp_alpha <= 1.0f))
+			return "APPNP alpha must be in (0, 1]";
+	}
+	if (hp->pe_k < 0 || hp->pe_k > SAGE_MAX_PE)
+		return "positional encoding size must be in 0..64";
 	return NULL;
 }
 
@@ -102,6 +136,8 @@ static size_t walk_params(const sage_hp_t *hp, tabb_t *tb, float *base, sage_par
 	ADD(op_w, "op_w", H, E, SAGE_INIT_NORMAL, 1.0 / sqrt((double)E));
 	ADD(in_w, "in_w", H, SAGE_NFEAT, SAGE_INIT_NORMAL, 1.0 / sqrt(SAGE_NFEAT));
 	ADD(in_b, "in_b", H, 0, SAGE_INIT_ZERO, 0);
+	if (hp->pe_k > 0)
+		ADD(pe_w, "pe_w", H, hp->pe_k, SAGE_INIT_NORMAL, 1.0 / sqrt((double)hp->pe_k));
 	if (hp->kind == SAGE_LAYOUT) {
 		ADD(cfg_emb, "cfg_emb", SAGE_NSYM, C, SAGE_INIT_NORMAL, 1.0);
 		ADD(cfg_w, "cfg_w", H, SAGE_NSLOT * C, SAGE_INIT_NORMAL,
@@ -114,10 +150,53 @@ static size_t walk_params(const sage_hp_t *hp, tabb_t *tb, float *base, sage_par
 		ADD(norm_g[l], nm, H, 0, SAGE_INIT_ONE, 0);
 		snprintf(nm, sizeof nm, "l%d.norm_b", l);
 		ADD(norm_b[l], nm, H, 0, SAGE_INIT_ZERO, 0);
-		snprintf(nm, sizeof nm, "l%d.sage_w", l);
-		ADD(sage_w[l], nm, 3 * H, H, SAGE_INIT_NORMAL, 1.0 / sqrt((double)H));
-		snprintf(nm, sizeof nm, "l%d.sage_b", l);
-		ADD(sage_b[l], nm, H, 0, SAGE_INIT_ZERO, 0);
+		double sH = 1.0 / sqrt((double)H);
+		switch (hp->arch) {
+		case SAGE_ARCH_SAGE:
+		case SAGE_ARCH_GPS:
+			snprintf(nm, sizeof nm, "l%d.sage_w", l);
+			ADD(sage_w[l], nm, 3 * H, H, SAGE_INIT_NORMAL, sH);
+			snprintf(nm, sizeof nm, "l%d.sage_b", l);
+			ADD(sage_b[l], nm, H, 0, SAGE_INIT_ZERO, 0);
+			if (hp->arch == SAGE_ARCH_SAGE)
+				break;
+			snprintf(nm, sizeof nm, "l%d.la_w", l);
+			ADD(la_w[l], nm, 3 * H, H, SAGE_INIT_NORMAL, sH);
+			snprintf(nm, sizeof nm, "l%d.la_b", l);
+			ADD(la_b[l], nm, 3 * H, 0, SAGE_INIT_ZERO, 0);
+			snprintf(nm, sizeof nm, "l%d.la_o", l);
+			ADD(la_o[l], nm, H, H, SAGE_INIT_NORMAL, sH);
+			snprintf(nm, sizeof nm, "l%d.la_ob", l);
+			ADD(la_ob[l], nm, H, 0, SAGE_INIT_ZERO, 0);
+			break;
+		case SAGE_ARCH_GAT:
+			snprintf(nm, sizeof nm, "l%d.gat_w", l);
+			ADD(conv_w[l], nm, H, H, SAGE_INIT_NORMAL, sH);
+			snprintf(nm, sizeof nm, "l%d.gat_a", l);
+			ADD(conv_a[l], nm, 4, H, SAGE_INIT_NORMAL,
+			    1.0 / sqrt((double)(H / hp->heads)));
+			snprintf(nm, sizeof nm, "l%d.gat_b", l);
+			ADD(conv_b[l], nm, H, 0, SAGE_INIT_ZERO, 0);
+			break;
+		case SAGE_ARCH_GIN:
+			snprintf(nm, sizeof nm, "l%d.gin_eps", l);
+			ADD(conv_a[l], nm, 1, 0, SAGE_INIT_ZERO, 0);
+			snprintf(nm, sizeof nm, "l%d.gin_w1", l);
+			ADD(conv_w[l], nm, H, H, SAGE_INIT_NORMAL, sH);
+			snprintf(nm, sizeof nm, "l%d.gin_b1", l);
+			ADD(conv_b[l], nm, H, 0, SAGE_INIT_ZERO, 0);
+			snprintf(nm, sizeof nm, "l%d.gin_w2", l);
+			ADD(conv_w2[l], nm, H, H, SAGE_INIT_NORMAL, sH);
+			snprintf(nm, sizeof nm, "l%d.gin_b2", l);
+			ADD(conv_b2[l], nm, H, 0, SAGE_INIT_ZERO, 0);
+			break;
+		default:   /* appnp, mlp: a node-wise Linear */
+			snprintf(nm, sizeof nm, "l%d.lin_w", l);
+			ADD(conv_w[l], nm, H, H, SAGE_INIT_NORMAL, sH);
+			snprintf(nm, sizeof nm, "l%d.lin_b", l);
+			ADD(conv_b[l], nm, H, 0, SAGE_INIT_ZERO, 0);
+			break;
+		}
 		if (hp->se) {
 			snprintf(nm, sizeof nm, "l%d.se_w1", l);
 			ADD(se_w1[l], nm, R, H, SAGE_INIT_NORMAL, 1.0 / sqrt((double)H));
@@ -256,6 +335,8 @@ void sage_graph_from_record(sage_graph_t *g, record_t *r, int kind)
 	memset(g, 0, sizeof *g);
 	graph_rec_check(r, &gr);
 	g->id = xstrdup(rec_need_str(r, "id"));
+	const char *coll = rec_str(r, "collection");
+	g->coll = coll ? xstrdup(coll) : NULL;
 	g->n = gr.n;
 	tensor_t *feat = rec_need_tensor(r, "node_feat", DT_F32, 2);
 	if (feat->shape[0] != gr.n || feat->shape[1] != SAGE_NFEAT)
@@ -288,9 +369,26 @@ void sage_graph_from_record(sage_graph_t *g, record_t *r, int kind)
 	}
 }
 
+void sage_graph_set_pe(sage_graph_t *g, int k)
+{
+	if (g->pe_k == k && (g->pe || k == 0))
+		return;
+	free(g->pe);
+	g->pe = NULL;
+	g->pe_k = 0;
+	if (k <= 0)
+		return;
+	g->pe = xmallocarray((size_t)g->n * (size_t)k + 1, sizeof *g->pe);
+	if (nn_rwpe(g->pe, &g->adj, (size_t)k) != 0)
+		die(EX_USAGE, "internal: positional encoding size %d out of range", k);
+	g->pe_k = k;
+}
+
 void sage_graph_free(sage_graph_t *g)
 {
 	free(g->id);
+	free(g->coll);
+	free(g->pe);
 	nn_adj_free(&g->adj);
 	free(g->feat);
 	free(g->op);
@@ -306,6 +404,7 @@ size_t sage_graph_bytes(const sage_graph_t *g)
 {
 	size_t n = (size_t)g->n, m = g->adj.m, c = g->nconf;
 	size_t b = n * SAGE_NFEAT * sizeof(float) + n + (size_t)g->nc * 4;
+	b += n * (size_t)g->pe_k * sizeof(float);
 	b += 2 * (n + 1 + m) * sizeof(int32_t) + 2 * n * sizeof(float);
 	if (g->codes)
 		b += c * (size_t)g->nc * SAGE_NCODE * sizeof(uint32_t);
@@ -650,10 +749,13 @@ struct sage_work {
 	buf_t argmax, cfg_e;
 	/* block level (Bb configs), one set per thread: scratch */
 	buf_t h, Z, y, dX, dY, dh, cfg_p, dcfg_e, dcfg_p;
+	buf_t ap, apo;             /* APPNP scratch and output */
+	buf_t pe_t;                /* graph level: the positional term (N, H) */
 	/* per thread: gradients and node-projection gradient */
 	buf_t tgrad, tdPn;
 	/* between forward and backward */
 	size_t B, Bm, Bb, nt;
+	size_t zf, af;             /* floats per thread of Z and ap */
 	int cached;
 };
 
@@ -720,6 +822,26 @@ static size_t chunk_configs(const sage_model_t *m, const sage_work_t *w,
 	return k < B ? k : B;
 }
 
+/* Floats of the layer scratch (Z) one thread needs for a block of Bb
+ * configs: the conv's, shared by its forward and backward. */
+static size_t conv_scratch(const sage_hp_t *hp, const sage_graph_t *g, size_t Bb)
+{
+	size_t H = (size_t)hp->hidden, N = (size_t)g->n, K = (size_t)hp->heads;
+	size_t BNH = Bb * N * H;
+	switch (hp->arch) {
+	case SAGE_ARCH_SAGE:
+		return 3 * BNH;
+	case SAGE_ARCH_GAT:
+		return nn_gat_scratch(Bb, N, g->adj.m, H, K);
+	case SAGE_ARCH_GIN:
+		return nn_gin_scratch(Bb, N, H);
+	case SAGE_ARCH_GPS:   /* SAGE's Z, the attention's output, its scratch */
+		return 3 * BNH + BNH + nn_linattn_scratch(Bb, N, H, K);
+	default:
+		return 1;
+	}
+}
+
 /* Size the chunk (Bm configs; only with train) and block (Bb configs per
  * thread, nt threads) buffers.  Without train the caches hold one block per
  * thread. */
@@ -751,7 +873,13 @@ static void ensure_body(const sage_model_t *m, sage_work_t *w, const sage_graph_
 	}
 	need(w, &w->argmax, Bk * H * sizeof(int32_t));
 	NEEDF(w, h, T * Bb * N * H);
-	NEEDF(w, Z, T * 3 * Bb * N * H);
+	w->zf = conv_scratch(hp, g, Bb);
+	NEEDF(w, Z, T * w->zf);
+	if (hp->arch == SAGE_ARCH_APPNP) {
+		w->af = nn_appnp_scratch(Bb, N, H);
+		NEEDF(w, ap, T * w->af);
+		NEEDF(w, apo, T * Bb * N * H);
+	}
 	NEEDF(w, y, T * Bb * N * H);
 	if (train) {
 		NEEDF(w, dX, T * Bb * N * H);
@@ -804,12 +932,25 @@ NN_CLONES static void node_forward(sage_model_t *m, sage_work_t *w, const sage_g
 	NEEDF(w, dPn, N * H);
 	nn_linear_forward(T, m->p.op_emb, m->p.op_w, NULL, SAGE_NOPS, E, H);
 	nn_linear_forward(Pn, g->feat, m->p.in_w, m->p.in_b, N, SAGE_NFEAT, H);
+	const float *pt = NULL;
+	if (m->hp.pe_k) {
+		if (g->pe_k != m->hp.pe_k)
+			die(EX_USAGE, "internal: graph %s has no positional encoding of size %d",
+			    g->id, m->hp.pe_k);
+		float *t = NEEDF(w, pe_t, N * H);
+		nn_linear_forward(t, g->pe, m->p.pe_w, NULL, N, (size_t)m->hp.pe_k, H);
+		pt = t;
+	}
 	#pragma omp parallel for schedule(static) if (N * H > 32768)
 	for (size_t n = 0; n < N; n++) {
 		const float *t = T + (size_t)g->op[n] * H;
 		#pragma omp simd
 		for (size_t k = 0; k < H; k++)
 			Pn[n * H + k] += t[k];
+		if (pt)
+			#pragma omp simd
+			for (size_t k = 0; k < H; k++)
+				Pn[n * H + k] += pt[n * H + k];
 	}
 }
 
@@ -825,6 +966,9 @@ NN_CLONES static void node_backward(sage_model_t *m, sage_work_t *w, const sage_
 			t[k] += dPn[n * H + k];
 	}
 	nn_linear_backward(NULL, m->g.in_w, m->g.in_b, dPn, g->feat, m->p.in_w, N, SAGE_NFEAT, H);
+	if (m->hp.pe_k)
+		nn_linear_backward(NULL, m->g.pe_w, NULL, dPn, g->pe, m->p.pe_w, N,
+				   (size_t)m->hp.pe_k, H);
 	nn_linear_backward(m->g.op_emb, m->g.op_w, NULL, dT, m->p.op_emb, m->p.op_w,
 			   SAGE_NOPS, E, H);
 }
@@ -854,6 +998,7 @@ NN_CLONES static void input_forward(sage_model_t *m, sage_work_t *w, const sage_
 	const sage_hp_t *hp = &m->hp;
 	size_t H = (size_t)hp->hidden, N = (size_t)g->n, nc = (size_t)g->nc;
 	float *Pn = w->Pn.p;
+	int prod = hp->arch == SAGE_ARCH_MLP;
 	if (hp->kind == SAGE_LAYOUT) {
 		size_t C = (size_t)hp->cfg_dim, S = SAGE_NSLOT * C;
 		if (nc) {
@@ -868,9 +1013,14 @@ NN_CLONES static void input_forward(sage_model_t *m, sage_work_t *w, const sage_
 			for (size_t k = 0; k < nc; k++) {
 				float *xr = xb + (size_t)g->cfg_ids[k] * H;
 				const float *c = cp + (b * nc + k) * H;
-				#pragma omp simd
-				for (size_t j = 0; j < H; j++)
-					xr[j] += c[j];
+				if (prod)   /* xr = Pn + c + Pn * c */
+					#pragma omp simd
+					for (size_t j = 0; j < H; j++)
+						xr[j] += c[j] * (1.0f + xr[j]);
+				else
+					#pragma omp simd
+					for (size_t j = 0; j < H; j++)
+						xr[j] += c[j];
 			}
 		}
 	} else {
@@ -881,10 +1031,85 @@ NN_CLONES static void input_forward(sage_model_t *m, sage_work_t *w, const sage_
 			float *xb = x0 + b * N * H;
 			const float *c = cp + b * H;
 			for (size_t n = 0; n < N; n++)
-				#pragma omp simd
-				for (size_t j = 0; j < H; j++)
-					xb[n * H + j] = Pn[n * H + j] + c[j];
+				if (prod)
+					#pragma omp simd
+					for (size_t j = 0; j < H; j++)
+						xb[n * H + j] = Pn[n * H + j] + c[j] * (1.0f + Pn[n * H + j]);
+				else
+					#pragma omp simd
+					for (size_t j = 0; j < H; j++)
+						xb[n * H + j] = Pn[n * H + j] + c[j];
 		}
+	}
+}
+
+/* Layer l's conv: y (kb, N, H) from h (kb, N, H); Z: the thread's scratch. */
+static void conv_forward(const sage_model_t *m, const sage_graph_t *g, int l, float *y,
+			 float *Z, const float *h, size_t kb)
+{
+	const sage_hp_t *hp = &m->hp;
+	const sage_params_t *p = &m->p;
+	size_t H = (size_t)hp->hidden, N = (size_t)g->n, K = (size_t)hp->heads;
+	switch (hp->arch) {
+	case SAGE_ARCH_SAGE:
+		nn_sage_forward(y, Z, h, p->sage_w[l], p->sage_b[l], &g->adj, kb, H);
+		break;
+	case SAGE_ARCH_GAT:
+		nn_gat_forward(y, Z, h, p->conv_w[l], p->conv_a[l], p->conv_b[l], &g->adj, kb, H, K);
+		break;
+	case SAGE_ARCH_GIN:
+		nn_gin_forward(y, Z, h, p->conv_a[l], p->conv_w[l], p->conv_b[l], p->conv_w2[l],
+			       p->conv_b2[l], &g->adj, kb, H);
+		break;
+	case SAGE_ARCH_GPS: {
+		size_t n = kb * N * H;
+		float *ya = Z + 3 * n;
+		nn_sage_forward(y, Z, h, p->sage_w[l], p->sage_b[l], &g->adj, kb, H);
+		nn_linattn_forward(ya, ya + n, h, p->la_w[l], p->la_b[l], p->la_o[l], p->la_ob[l],
+				   kb, N, H, K);
+		#pragma omp parallel for simd schedule(static) if (n > 32768 && !omp_in_parallel())
+		for (size_t i = 0; i < n; i++)
+			y[i] += ya[i];
+		break;
+	}
+	default:
+		nn_linear_forward(y, h, p->conv_w[l], p->conv_b[l], kb * N, H, H);
+		break;
+	}
+}
+
+/* Its backward: dh (kb, N, H) WRITTEN; parameter gradients into gr. */
+static void conv_backward(const sage_model_t *m, const sage_graph_t *g, int l, float *dh,
+			  const sage_params_t *gr, float *Z, const float *dy, const float *h,
+			  size_t kb)
+{
+	const sage_hp_t *hp = &m->hp;
+	const sage_params_t *p = &m->p;
+	size_t H = (size_t)hp->hidden, N = (size_t)g->n, K = (size_t)hp->heads;
+	size_t n = kb * N * H;
+	if (hp->arch == SAGE_ARCH_SAGE || hp->arch == SAGE_ARCH_GPS) {
+		nn_sage_backward(dh, gr->sage_w[l], gr->sage_b[l], Z, dy, h, p->sage_w[l],
+				 &g->adj, kb, H);
+		if (hp->arch == SAGE_ARCH_GPS)
+			nn_linattn_backward(dh, gr->la_w[l], gr->la_b[l], gr->la_o[l], gr->la_ob[l],
+					    Z + 4 * n, dy, h, p->la_w[l], p->la_b[l], p->la_o[l],
+					    p->la_ob[l], kb, N, H, K);
+		return;
+	}
+	memset(dh, 0, n * sizeof *dh);
+	switch (hp->arch) {
+	case SAGE_ARCH_GAT:
+		nn_gat_backward(dh, gr->conv_w[l], gr->conv_a[l], gr->conv_b[l], Z, dy, h,
+				p->conv_w[l], p->conv_a[l], p->conv_b[l], &g->adj, kb, H, K);
+		break;
+	case SAGE_ARCH_GIN:
+		nn_gin_backward(dh, gr->conv_a[l], gr->conv_w[l], gr->conv_b[l], gr->conv_w2[l],
+				gr->conv_b2[l], Z, dy, h, p->conv_a[l], p->conv_w[l], p->conv_b[l],
+				p->conv_w2[l], p->conv_b2[l], &g->adj, kb, H);
+		break;
+	default:
+		nn_linear_backward(dh, gr->conv_w[l], gr->conv_b[l], dy, h, p->conv_w[l], kb * N, H, H);
+		break;
 	}
 }
 
@@ -902,7 +1127,7 @@ static void block_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g
 	size_t nc = (size_t)g->nc, S = nc * SAGE_NSLOT * (size_t)hp->cfg_dim;
 	size_t cps = hp->kind == SAGE_LAYOUT ? Bb * nc * H + 1 : Bb * H;
 	float *h = (float *)w->h.p + (size_t)t * Bb * NH;
-	float *Z = (float *)w->Z.p + (size_t)t * 3 * Bb * NH;
+	float *Z = (float *)w->Z.p + (size_t)t * w->zf;
 	float *y = (float *)w->y.p + (size_t)t * Bb * NH;
 	float *x0 = (float *)w->x[0].p + o * NH;
 	input_forward(m, w, g, bt, k0, kb, x0, (float *)w->cfg_e.p + o * S,
@@ -913,7 +1138,7 @@ static void block_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g
 		float *mean = (float *)w->mean[lc].p + o * H, *rstd = (float *)w->rstd[lc].p + o * H;
 		nn_instnorm_forward(h, mean, rstd, xl, p->norm_g[l], p->norm_b[l], kb, N, H);
 		float *yagg = train && hp->se ? (float *)w->yr[l].p + o * NH : y;
-		nn_sage_forward(yagg, Z, h, p->sage_w[l], p->sage_b[l], &g->adj, kb, H);
+		conv_forward(m, g, l, yagg, Z, h, kb);
 		float *ysum = yagg;
 		if (hp->se) {
 			float *out = train ? y : h;
@@ -929,6 +1154,12 @@ static void block_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g
 			nn_residual_gelu_forward(xl, NULL, xl, ysum, n);
 	}
 	float *xL = train ? (float *)w->x[hp->layers].p + o * NH : x0;
+	if (hp->arch == SAGE_ARCH_APPNP) {
+		float *po = (float *)w->apo.p + (size_t)t * Bb * NH;
+		nn_appnp_forward(po, (float *)w->ap.p + (size_t)t * w->af, xL, &g->adj,
+				 hp->appnp_alpha, hp->appnp_k, kb, H);
+		xL = po;
+	}
 	nn_pool_forward((float *)w->pooled.p + k0 * P, (int32_t *)w->argmax.p + o * H, xL,
 			kb, N, H, hp->pool_max);
 }
@@ -1041,10 +1272,19 @@ NN_CLONES static void block_backward(sage_model_t *m, sage_work_t *w, const sage
 	float *dh = (float *)w->dh.p + (size_t)t * Bb * NH;
 	float *h = (float *)w->h.p + (size_t)t * Bb * NH;
 	float *y = (float *)w->y.p + (size_t)t * Bb * NH;
-	float *Z = (float *)w->Z.p + (size_t)t * 3 * Bb * NH;
+	float *Z = (float *)w->Z.p + (size_t)t * w->zf;
 	memset(dX, 0, n * sizeof *dX);
 	nn_pool_backward(dX, (float *)w->dpooled.p + k0 * P, (int32_t *)w->argmax.p + o * H,
 			 kb, N, H, hp->pool_max);
+	if (hp->arch == SAGE_ARCH_APPNP) {
+		/* the propagation is linear: its backward needs only dX */
+		memset(dY, 0, n * sizeof *dY);
+		nn_appnp_backward(dY, (float *)w->ap.p + (size_t)t * w->af, dX, &g->adj,
+				  hp->appnp_alpha, hp->appnp_k, kb, H);
+		float *tmp = dX;
+		dX = dY;
+		dY = tmp;
+	}
 	for (int l = hp->layers - 1; l >= 0; l--) {
 		const float *xl = (float *)w->x[l].p + o * NH;
 		const float *mean = (float *)w->mean[l].p + o * H;
@@ -1065,8 +1305,7 @@ NN_CLONES static void block_backward(sage_model_t *m, sage_work_t *w, const sage
 			dagg = y;
 		}
 		norm_apply(h, xl, mean, rstd, p->norm_g[l], p->norm_b[l], kb, N, H);
-		nn_sage_backward(dh, gr->sage_w[l], gr->sage_b[l], Z, dagg, h, p->sage_w[l],
-				 &g->adj, kb, H);
+		conv_backward(m, g, l, dh, gr, Z, dagg, h, kb);
 		/* dY holds the residual's gradient; add the normalised branch's */
 		nn_instnorm_backward(dY, gr->norm_g[l], gr->norm_b[l], dh, xl, mean, rstd,
 				     p->norm_g[l], kb, N, H);
@@ -1076,6 +1315,8 @@ NN_CLONES static void block_backward(sage_model_t *m, sage_work_t *w, const sage
 	}
 	/* dX = d x0: to the node projection and the config term */
 	float *dcp = (float *)w->dcfg_p.p + (size_t)t * cps;
+	const float *Pn = w->Pn.p;
+	int prod = hp->arch == SAGE_ARCH_MLP;
 	#pragma omp parallel for schedule(static) if (NH * kb > 32768 && !omp_in_parallel())
 	for (size_t u = 0; u < N; u++)
 		for (size_t b = 0; b < kb; b++) {
@@ -1088,21 +1329,56 @@ NN_CLONES static void block_backward(sage_model_t *m, sage_work_t *w, const sage
 		if (nc == 0)
 			return;
 		float *dce = (float *)w->dcfg_e.p + (size_t)t * (Bb * nc * S + 1);
-		for (size_t b = 0; b < kb; b++)
-			for (size_t k = 0; k < nc; k++)
-				memcpy(dcp + (b * nc + k) * H, dX + (b * N + (size_t)g->cfg_ids[k]) * H,
-				       H * sizeof *dcp);
+		if (prod) {
+			/* x = Pn + c + Pn c at configurable nodes: recompute c */
+			float *cp = (float *)w->cfg_p.p + (size_t)t * cps;
+			nn_linear_forward(cp, (float *)w->cfg_e.p + o * nc * S, p->cfg_w, NULL,
+					  kb * nc, S, H);
+			for (size_t b = 0; b < kb; b++)
+				for (size_t k = 0; k < nc; k++) {
+					size_t u = (size_t)g->cfg_ids[k];
+					const float *d = dX + (b * N + u) * H, *pn = Pn + u * H;
+					const float *c = cp + (b * nc + k) * H;
+					float *dc = dcp + (b * nc + k) * H;
+					for (size_t j = 0; j < H; j++) {
+						dPn[u * H + j] += d[j] * c[j];
+						dc[j] = d[j] * (1.0f + pn[j]);
+					}
+				}
+		} else {
+			for (size_t b = 0; b < kb; b++)
+				for (size_t k = 0; k < nc; k++)
+					memcpy(dcp + (b * nc + k) * H,
+					       dX + (b * N + (size_t)g->cfg_ids[k]) * H,
+					       H * sizeof *dcp);
+		}
 		memset(dce, 0, kb * nc * S * sizeof(float));
 		nn_linear_backward(dce, gr->cfg_w, NULL, dcp, (float *)w->cfg_e.p + o * nc * S,
 				   p->cfg_w, kb * nc, S, H);
 		nn_embedding_backward(gr->cfg_emb, dce, bt->sym + k0 * nc * SAGE_NSLOT,
 				      kb * nc * SAGE_NSLOT, C, SAGE_NSYM);
 	} else {
+		float *cp = (float *)w->cfg_p.p + (size_t)t * cps;
+		if (prod)   /* x = Pn + c + Pn c at every node: recompute c */
+			nn_linear_forward(cp, bt->tfeat + k0 * SAGE_NTILE, p->cfg_w, NULL, kb,
+					  SAGE_NTILE, H);
 		for (size_t b = 0; b < kb; b++) {
 			float *d = dcp + b * H;
 			#pragma omp simd
 			for (size_t k = 0; k < H; k++)
 				d[k] = 0.0f;
+			if (prod) {
+				const float *c = cp + b * H;
+				for (size_t u = 0; u < N; u++) {
+					const float *dx = dX + (b * N + u) * H, *pn = Pn + u * H;
+					#pragma omp simd
+					for (size_t k = 0; k < H; k++) {
+						d[k] += dx[k] * (1.0f + pn[k]);
+						dPn[u * H + k] += dx[k] * c[k];
+					}
+				}
+				continue;
+			}
 			for (size_t u = 0; u < N; u++)
 				#pragma omp simd
 				for (size_t k = 0; k < H; k++)
@@ -1203,6 +1479,11 @@ void sage_write(swriter_t *sw, const sage_model_t *m, const float *params)
 	rec_set_int(r, "se_dim", hp->se_dim);
 	rec_set_bool(r, "xattn", hp->xattn);
 	rec_set_int(r, "batch", hp->batch);
+	rec_set_str(r, "arch", sage_arch_name(hp->arch));
+	rec_set_int(r, "heads", hp->heads);
+	rec_set_int(r, "appnp_k", hp->appnp_k);
+	rec_set_float(r, "appnp_alpha", hp->appnp_alpha);
+	rec_set_int(r, "pe_k", hp->pe_k);
 	rec_set_int(r, "nfeat", SAGE_NFEAT);
 	rec_set_int(r, "nops", SAGE_NOPS);
 	rec_set_int(r, "nparams", (int64_t)m->nparams);
@@ -1254,9 +1535,9 @@ sage_model_t *sage_read(sreader_t *sr, record_t ***extra, size_t *nextra)
 	if (!fmt || strcmp(fmt, SAGE_FORMAT) != 0)
 		rec_die(r, "not a %s model (format '%s')", SAGE_FORMAT, fmt ? fmt : "");
 	int64_t ver = rec_need_int(r, "version");
-	if (ver != SAGE_VERSION)
-		rec_die(r, "model version %lld; this program reads version %d (retrain or use "
-			"the matching release)", (long long)ver, SAGE_VERSION);
+	if (ver < 1 || ver > SAGE_VERSION)
+		rec_die(r, "model version %lld; this program reads versions 1 to %d (retrain or "
+			"use the matching release)", (long long)ver, SAGE_VERSION);
 	if (model_int(r, "nfeat") != SAGE_NFEAT || model_int(r, "nops") != SAGE_NOPS)
 		rec_die(r, "model made for %lld node features and %lld opcodes, this program "
 			"uses %d and %d", (long long)model_int(r, "nfeat"),
@@ -1283,6 +1564,26 @@ sage_model_t *sage_read(sreader_t *sr, record_t ***extra, size_t *nextra)
 	hp.se_dim = (int)model_int(r, "se_dim");
 	hp.xattn = (int)model_int(r, "xattn");
 	hp.batch = (int)model_int(r, "batch");
+	/* version 1 models are GraphSAGE without positional encoding */
+	sage_hp_t dflt;
+	sage_hp_default(&dflt, hp.kind);
+	hp.arch = dflt.arch;
+	hp.heads = dflt.heads;
+	hp.appnp_k = dflt.appnp_k;
+	hp.appnp_alpha = dflt.appnp_alpha;
+	if (ver >= 2) {
+		const char *arch = rec_need_str(r, "arch");
+		hp.arch = sage_arch_parse(arch);
+		if (hp.arch < 0)
+			rec_die(r, "unknown arch '%s'", arch);
+		hp.heads = (int)model_int(r, "heads");
+		hp.appnp_k = (int)model_int(r, "appnp_k");
+		double alpha;
+		if (!rec_float(r, "appnp_alpha", &alpha))
+			rec_die(r, "appnp_alpha missing or not a number");
+		hp.appnp_alpha = (float)alpha;
+		hp.pe_k = (int)model_int(r, "pe_k");
+	}
 	const char *err = NULL;
 	sage_model_t *m = sage_new(&hp, &err);
 	if (!m)

@@ -33,7 +33,7 @@
 #include "stream.h"
 
 #define SAGE_FORMAT "tpurank-sage"
-#define SAGE_VERSION 1
+#define SAGE_VERSION 2      /* written; version 1 (GraphSAGE only) still reads */
 
 #define SAGE_NFEAT 140       /* node features */
 #define SAGE_NOPS 128        /* opcode table rows; ids outside map to 0 */
@@ -44,6 +44,24 @@
 #define SAGE_MAX_LAYERS 16
 
 enum { SAGE_LAYOUT = 0, SAGE_TILE = 1 };
+
+/* The message-passing layer of the body (--arch): every layer is
+ * x = GELU(x + [SE](CONV(InstanceNorm(x)))) with CONV one of
+ *   sage   SAGEConv, mean over producers and consumers, separate weights
+ *   gat    multi-head attention over self, producers and consumers (gnn.h)
+ *   gin    MLP over (1 + eps) self + sum of both directions' neighbours
+ *   appnp  a node-wise Linear; after the last layer, K propagation steps
+ *          with teleport alpha over the symmetric-normalised graph
+ *   gps    SAGEConv plus linear attention over all the nodes (global)
+ *   mlp    a node-wise Linear (no message passing), and the config term
+ *          joins the node term by sum and product: x0 = Pn + c + Pn * c */
+enum { SAGE_ARCH_SAGE, SAGE_ARCH_GAT, SAGE_ARCH_GIN, SAGE_ARCH_APPNP, SAGE_ARCH_GPS,
+       SAGE_ARCH_MLP, SAGE_NARCH };
+/* "sage", "gat", ... for an arch; NULL when out of range. */
+const char *sage_arch_name(int arch);
+/* The arch named s, or -1. */
+int sage_arch_parse(const char *s);
+#define SAGE_MAX_PE 64      /* --pe rwpe:K, K in 1..64 */
 
 typedef struct {
 	int kind;        /* SAGE_LAYOUT or SAGE_TILE */
@@ -57,10 +75,16 @@ typedef struct {
 	int xattn;       /* cross-config attention before the head */
 	int batch;       /* configs scored together (the cross-attention sees
 			  * them all); the trainer's --configs-per-graph */
+	int arch;        /* SAGE_ARCH_* */
+	int heads;       /* attention heads (gat, gps); divides hidden */
+	int appnp_k;     /* APPNP propagation steps */
+	float appnp_alpha; /* APPNP teleport probability */
+	int pe_k;        /* random-walk positional encoding size, 0 = none */
 } sage_hp_t;
 
 /* Defaults: H 64, L 3, E 16, C 4, mean+max pooling, SE on (R 16), cross
- * attention off, batch 64. */
+ * attention off, batch 64, arch sage, 4 heads, APPNP 10 steps alpha 0.1,
+ * no positional encoding. */
 void sage_hp_default(sage_hp_t *hp, int kind);
 /* NULL when valid, else a message naming the bad value. */
 const char *sage_hp_check(const sage_hp_t *hp);
@@ -70,11 +94,21 @@ typedef struct {
 	float *op_emb;              /* (NOPS, E) */
 	float *op_w;                /* (H, E): the opcode embedding's projection */
 	float *in_w, *in_b;         /* (H, F), (H): the features' projection */
+	float *pe_w;                /* (H, pe_k): the positional encoding's projection */
 	float *cfg_emb;             /* layout (NSYM, C) */
 	float *cfg_w;               /* layout (H, NSLOT C); tile (H, NTILE) */
 	float *norm_g[SAGE_MAX_LAYERS], *norm_b[SAGE_MAX_LAYERS];   /* (H) */
 	float *sage_w[SAGE_MAX_LAYERS];                             /* (3H, H) */
 	float *sage_b[SAGE_MAX_LAYERS];                             /* (H) */
+	/* the other archs' layers: conv_w (H, H) is appnp/mlp's Linear, gat's
+	 * W, gin's W1; conv_a is gat's attention vectors (4, H) or gin's eps
+	 * (1); gin's second Linear conv_w2, conv_b2; gps's linear attention
+	 * la_w (3H, H), la_b (3H), la_o (H, H), la_ob (H) */
+	float *conv_w[SAGE_MAX_LAYERS], *conv_b[SAGE_MAX_LAYERS];
+	float *conv_a[SAGE_MAX_LAYERS];
+	float *conv_w2[SAGE_MAX_LAYERS], *conv_b2[SAGE_MAX_LAYERS];
+	float *la_w[SAGE_MAX_LAYERS], *la_b[SAGE_MAX_LAYERS];
+	float *la_o[SAGE_MAX_LAYERS], *la_ob[SAGE_MAX_LAYERS];
 	float *se_w1[SAGE_MAX_LAYERS], *se_b1[SAGE_MAX_LAYERS];     /* (R, H), (R) */
 	float *se_w2[SAGE_MAX_LAYERS], *se_b2[SAGE_MAX_LAYERS];     /* (H, R), (H) */
 	float *xa_w, *xa_b;         /* (3P, P), (3P) */
@@ -138,12 +172,15 @@ void sage_stats_get(const sage_stats_t *s, float *mean, float *std);
 
 typedef struct {
 	char *id;
+	char *coll;            /* its collection, or NULL */
 	int32_t n;             /* nodes */
 	int32_t nc;            /* configurable nodes (layout) */
 	nn_adj_t adj;
 	float *feat;           /* (n, F) node features, transformed */
 	uint8_t *op;           /* (n) opcodes, clamped to the table */
 	int32_t *cfg_ids;      /* (nc) configurable node ids */
+	float *pe;             /* (n, pe_k) random-walk encoding, or NULL */
+	int pe_k;
 	/* configs, held by the trainer in packed form */
 	size_t nconf;
 	uint32_t *codes;       /* layout (nconf, nc, 3) base-7 codes */
@@ -157,6 +194,9 @@ typedef struct {
  * standardises).  Dies with rec_die on bad data. */
 void sage_graph_from_record(sage_graph_t *g, record_t *r, int kind);
 void sage_graph_free(sage_graph_t *g);
+/* Compute g's random-walk positional encoding of size k (0: none); a
+ * no-op when it has one of that size. */
+void sage_graph_set_pe(sage_graph_t *g, int k);
 /* Bytes g holds (for the trainer's memory report). */
 size_t sage_graph_bytes(const sage_graph_t *g);
 

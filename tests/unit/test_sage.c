@@ -114,6 +114,7 @@ static void check_model_grads(sage_hp_t *hp, int32_t n, int32_t nc, size_t B)
 		m->params[i] += (float)(0.1 * (urand() - 0.5));
 	sage_graph_t g;
 	make_graph(&g, n, nc, hp->kind);
+	sage_graph_set_pe(&g, hp->pe_k);
 	batch_t bt;
 	make_batch(&bt, &g, B, hp->kind);
 	float *d = xmallocarray(B, sizeof *d), *scores = xmallocarray(B, sizeof *scores);
@@ -204,14 +205,45 @@ static void test_grad_tile(void)
 	check_model_grads(&hp, 7, 0, 5);
 }
 
+/* Every arch, layout and tile, against finite differences; with the
+ * positional encoding on some. */
+static void test_grad_archs(void)
+{
+	for (int a = 1; a < SAGE_NARCH; a++) {
+		for (int kind = 0; kind < 2; kind++) {
+			sage_hp_t hp;
+			sage_hp_default(&hp, kind);
+			hp.arch = a;
+			hp.hidden = 4;
+			hp.heads = 2;
+			hp.layers = 2;
+			hp.op_dim = 3;
+			hp.cfg_dim = 2;
+			hp.se_dim = 3;
+			hp.appnp_k = 3;
+			hp.appnp_alpha = 0.2f;
+			hp.pe_k = kind == SAGE_LAYOUT ? 3 : 0;
+			ut_test = sage_arch_name(a);
+			check_model_grads(&hp, 9, kind == SAGE_LAYOUT ? 3 : 0, 4);
+			hp.se = 0;
+			hp.pool_max = 0;
+			hp.layers = 1;
+			hp.pe_k = 2;
+			check_model_grads(&hp, 6, kind == SAGE_LAYOUT ? 2 : 0, 3);
+		}
+	}
+	ut_test = "test_grad_archs";
+}
+
 /* Micro-batching (a small memory budget) changes nothing but memory. */
-static void test_microbatch(void)
+static void microbatch(int arch)
 {
 	sage_hp_t hp;
 	sage_hp_default(&hp, SAGE_LAYOUT);
 	hp.hidden = 16;
 	hp.layers = 2;
 	hp.xattn = 1;
+	hp.arch = arch;
 	sage_model_t *m = sage_new(&hp, NULL);
 	sage_init(m, 3);
 	sage_graph_t g;
@@ -245,7 +277,8 @@ static void test_microbatch(void)
 	int same = 1;
 	for (size_t i = 0; i < B; i++)
 		same &= fabsf(s1[i] - s2[i]) <= 1e-5f * (1 + fabsf(s1[i]));
-	UT_CHECK(same);
+	if (!UT_CHECK(same))
+		fprintf(stderr, "  arch %s\n", sage_arch_name(arch));
 	free(g1);
 	free_batch(&bt);
 	sage_graph_free(&g);
@@ -254,19 +287,29 @@ static void test_microbatch(void)
 	sage_free(m);
 }
 
+static void test_microbatch(void)
+{
+	microbatch(SAGE_ARCH_SAGE);
+	microbatch(SAGE_ARCH_GAT);
+	microbatch(SAGE_ARCH_APPNP);
+}
+
 /* Blocks of configs in parallel (two threads) give the gradients and
  * scores of the one-thread run, where the blocks go one after the other. */
-static void test_threads_agree(void)
+static void threads_agree(int arch)
 {
 	sage_hp_t hp;
 	sage_hp_default(&hp, SAGE_LAYOUT);
 	hp.hidden = 32;
 	hp.layers = 2;
 	hp.xattn = 1;
+	hp.arch = arch;
+	hp.pe_k = arch == SAGE_ARCH_GIN ? 4 : 0;
 	sage_model_t *m = sage_new(&hp, NULL);
 	sage_init(m, 9);
 	sage_graph_t g;
 	make_graph(&g, 3000, 30, SAGE_LAYOUT);   /* 2 configs per block: 6 blocks */
+	sage_graph_set_pe(&g, hp.pe_k);
 	size_t B = 12;
 	batch_t bt;
 	make_batch(&bt, &g, B, SAGE_LAYOUT);
@@ -297,11 +340,19 @@ static void test_threads_agree(void)
 		same &= fabsf(e1[i] - s1[i]) <= 1e-5f * (1 + fabsf(s1[i]));
 		same &= fabsf(e2[i] - s1[i]) <= 1e-5f * (1 + fabsf(s1[i]));
 	}
-	UT_CHECK(same);
+	if (!UT_CHECK(same))
+		fprintf(stderr, "  arch %s\n", sage_arch_name(arch));
 	free(g1);
 	free_batch(&bt);
 	sage_graph_free(&g);
 	sage_free(m);
+}
+
+static void test_threads_agree(void)
+{
+	for (int a = 0; a < SAGE_NARCH; a++)
+		threads_agree(a);
+	nn_set_threads(2);
 }
 
 /* Without cross-attention a config's score does not depend on its batch. */
@@ -353,6 +404,33 @@ static void test_table(void)
 	const char *err = NULL;
 	UT_CHECK(sage_new(&hp, &err) == NULL && err != NULL);
 	sage_free(m);
+	/* each arch's own tensors, and the checks of its options */
+	const char *own[SAGE_NARCH] = { "l0.sage_w", "l0.gat_a", "l0.gin_eps", "l0.lin_w",
+					"l0.la_o", "l0.lin_w" };
+	for (int a = 0; a < SAGE_NARCH; a++) {
+		sage_hp_default(&hp, SAGE_LAYOUT);
+		hp.arch = a;
+		hp.pe_k = 8;
+		m = sage_new(&hp, NULL);
+		UT_CHECK(m && sage_find(m, own[a]) != NULL);
+		UT_CHECK(m && sage_find(m, "pe_w") != NULL && sage_find(m, "pe_w")->shape[1] == 8);
+		UT_CHECK(m && (sage_find(m, "l0.sage_w") != NULL) ==
+			 (a == SAGE_ARCH_SAGE || a == SAGE_ARCH_GPS));
+		UT_EQ_INT(sage_arch_parse(sage_arch_name(a)), a);
+		sage_free(m);
+	}
+	UT_EQ_INT(sage_arch_parse("transformer"), -1);
+	UT_CHECK(sage_arch_name(SAGE_NARCH) == NULL);
+	sage_hp_default(&hp, SAGE_LAYOUT);
+	hp.arch = SAGE_ARCH_GAT;
+	hp.heads = 5;   /* does not divide 64 */
+	UT_CHECK(sage_new(&hp, &err) == NULL && strstr(err, "heads"));
+	hp.arch = SAGE_ARCH_APPNP;
+	hp.appnp_alpha = 0.0f;
+	UT_CHECK(sage_new(&hp, &err) == NULL && strstr(err, "alpha"));
+	hp.appnp_alpha = 0.1f;
+	hp.pe_k = 65;
+	UT_CHECK(sage_new(&hp, &err) == NULL && strstr(err, "positional"));
 }
 
 static void test_transforms(void)
@@ -426,6 +504,24 @@ static void test_save_load(void)
 	unlink(path);
 	sage_free(m);
 	sage_free(m2);
+	/* the arch and its options travel in the file */
+	sage_hp_default(&hp, SAGE_LAYOUT);
+	hp.arch = SAGE_ARCH_APPNP;
+	hp.appnp_k = 7;
+	hp.appnp_alpha = 0.25f;
+	hp.pe_k = 5;
+	hp.heads = 2;
+	m = sage_new(&hp, NULL);
+	sage_init(m, 12);
+	fd = mkstemp(path);
+	close(fd);
+	sage_save(path, m, m->params, NULL, 0, "test_sage", 1, argv);
+	m2 = sage_load(path, NULL, NULL);
+	UT_CHECK(memcmp(&m2->hp, &m->hp, sizeof hp) == 0);
+	UT_CHECK(memcmp(m2->params, m->params, m->nparams * sizeof(float)) == 0);
+	unlink(path);
+	sage_free(m);
+	sage_free(m2);
 }
 
 /* test_sage --grads MODEL STREAM B OUT.json: the C side of the PyTorch
@@ -494,6 +590,7 @@ int main(int argc, char **argv)
 	UT_RUN(test_transforms);
 	UT_RUN(test_grad_layout);
 	UT_RUN(test_grad_tile);
+	UT_RUN(test_grad_archs);
 	UT_RUN(test_microbatch);
 	UT_RUN(test_batch_independent);
 	UT_RUN(test_threads_agree);
