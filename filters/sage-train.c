@@ -1,6 +1,7 @@
-/* sage-train: train the GraphSAGE ranking model on a stream of graphs and
- * their configs; keep the model that scores best on the valid stream.
- * See docs/man/sage-train.1 and docs/model.md. */
+/* sage-train: train the ranking model (GraphSAGE or one of the other
+ * archs) on a stream of graphs and their configs; keep the model that scores
+ * best on the valid stream.  See docs/man/sage-train.1 and docs/model.md. */
+#include <fnmatch.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,26 +11,30 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "gnn.h"
 #include "metrics.h"
 #include "nn.h"
 #include "rng.h"
 #include "sage.h"
 #include "stream.h"
 
-enum { LOSS_HINGE, LOSS_LISTMLE, LOSS_MIXED };
-static const char *const loss_names[] = { "hinge", "listmle", "mixed" };
+enum { LOSS_HINGE, LOSS_LISTMLE, LOSS_MIXED, LOSS_DIFFMAT, NLOSS };
+static const char *const loss_names[NLOSS] = { "hinge", "listmle", "mixed", "diffmat" };
 
 /* Random streams (rng_derive's first word): one per purpose. */
-enum { RS_ORDER = 1, RS_SAMPLE = 2 };
+enum { RS_ORDER = 1, RS_SAMPLE = 2, RS_DROP = 3 };
 
 static struct {
-	const char *out, *valid, *checkpoint, *log;
-	int resume, quiet, threads;
-	long epochs, cpg, gps, warmup, valid_configs, mem_mb, stop_after;
+	const char *out, *valid, *checkpoint, *log, *init;
+	int resume, quiet, threads, oversample;
+	long epochs, cpg, gps, warmup, valid_configs, mem_mb, stop_after, swa;
 	int loss;
-	double mix, margin, lr, lr_min, wd, clip;
+	double mix, margin, lr, lr_min, wd, clip, mape, drop_edge;
 	uint64_t seed;
 	sage_hp_t hp;
+	const char *arch_opt;       /* the first architecture option given */
+	char **exclude;             /* --exclude globs */
+	size_t nexclude;
 } opt;
 
 static const char usage_line[] =
@@ -39,8 +44,9 @@ static void usage(FILE *fp)
 {
 	fprintf(fp, "%s", usage_line);
 	fprintf(fp,
-		"Train the GraphSAGE ranking model on a stream of graphs and configs (FILE or\n"
-		"stdin); write the model that scores best on --valid (else the last) to MODEL.\n"
+		"Train the ranking model on a stream of graphs and configs (FILE or stdin);\n"
+		"write the model that scores best on --valid (else the last; with --swa, the\n"
+		"average of the last epochs) to MODEL.\n"
 		"\n"
 		"Data and output:\n"
 		"  -o, --out MODEL          the model file (written atomically)\n"
@@ -54,8 +60,15 @@ static void usage(FILE *fp)
 		"  -q, --quiet              no progress lines on stderr\n"
 		"\n"
 		"Model:\n"
+		"      --arch A             the message-passing layer: sage (default), gat,\n"
+		"                           gin, appnp, gps or mlp (none: the fast floor)\n"
+		"      --heads N            attention heads of gat and gps (default 4)\n"
+		"      --appnp-steps K      APPNP propagation steps (default 10)\n"
+		"      --appnp-alpha A      APPNP teleport probability (default 0.1)\n"
+		"      --pe rwpe:K          add a K-step random-walk positional encoding\n"
+		"                           to the node inputs (K 1..64; default none)\n"
 		"      --hidden N           hidden size (default 64)\n"
-		"      --layers N           SAGEConv layers (default 3)\n"
+		"      --layers N           message-passing layers (default 3)\n"
 		"      --op-dim N           opcode embedding size (default 16)\n"
 		"      --cfg-dim N          layout config embedding size per symbol (default 4)\n"
 		"      --pool mean|mean+max pooling over nodes (default mean+max)\n"
@@ -67,9 +80,23 @@ static void usage(FILE *fp)
 		"  -e, --epochs N           epochs (default 10)\n"
 		"  -b, --configs-per-graph N  configs sampled per graph per step (default 64)\n"
 		"      --graphs-per-step N  graphs per optimiser step (default: layout 1, tile 8)\n"
-		"      --loss hinge|listmle|mixed  ranking loss (default mixed)\n"
+		"      --loss hinge|listmle|mixed|diffmat  ranking loss (default mixed);\n"
+		"                           diffmat: the margin grows with the log-runtime gap\n"
 		"      --mix W              mixed: W * hinge + (1 - W) * listmle (default 0.5)\n"
-		"      --margin M           hinge margin (default 0.1)\n"
+		"      --margin M           hinge margin; diffmat: margin per unit of log-runtime\n"
+		"                           gap (default 0.1)\n"
+		"      --mape W             add W * the MAPE of the runtimes the scores imply\n"
+		"                           (read as log-runtimes; default 0: off)\n"
+		"      --drop-edge P        drop each edge with probability P at each step\n"
+		"                           (DropEdge; default 0)\n"
+		"      --swa N              write the average of the weights of the last N\n"
+		"                           epochs (stochastic weight averaging; default 0: off)\n"
+		"      --oversample         visit every collection's graphs as often per\n"
+		"                           epoch as the largest collection's\n"
+		"      --init MODEL         start from MODEL's weights, architecture and\n"
+		"                           feature statistics (fine-tuning)\n"
+		"      --exclude GLOB       drop training graphs whose id matches GLOB\n"
+		"                           (repeatable)\n"
 		"      --lr X               peak learning rate (default 0.003)\n"
 		"      --lr-min X           final learning rate of the cosine (default 1e-5)\n"
 		"      --warmup N           warm-up steps (default: 5%% of all steps)\n"
@@ -176,6 +203,8 @@ typedef struct {
 	long best_epoch;
 	float *m, *v, *best_params; /* (nparams) */
 	double *hist;               /* (epochs, NHIST) */
+	double *swa;                /* (nparams) sum of the averaged epochs' weights */
+	long nswa;                  /* epochs in it */
 } state_t;
 
 enum { H_LOSS, H_VALID, H_SECONDS, H_TRAIN, H_CPS, H_LR, NHIST };
@@ -196,6 +225,11 @@ static void fingerprint(record_t *r, const sage_set_t *train, const sage_set_t *
 	rec_set_float(r, "lr_min", opt.lr_min);
 	rec_set_float(r, "weight_decay", opt.wd);
 	rec_set_float(r, "clip", opt.clip);
+	rec_set_float(r, "mape", opt.mape);
+	rec_set_float(r, "drop_edge", opt.drop_edge);
+	rec_set_int(r, "swa", opt.swa);
+	rec_set_int(r, "oversample", opt.oversample);
+	rec_set_str(r, "init", opt.init ? opt.init : "");
 	rec_set_int(r, "valid_configs", opt.valid_configs);
 	rec_set_int(r, "train_graphs", (int64_t)train->n);
 	rec_set_int(r, "train_configs", (int64_t)train->nconf);
@@ -224,6 +258,12 @@ static void save_checkpoint(const sage_model_t *m, const state_t *st, const sage
 	tensor_t *h = tensor_new2(DT_F64, opt.epochs, NHIST);
 	memcpy(h->data, st->hist, h->nbytes);
 	rec_set_tensor(r, "history", h);
+	if (opt.swa) {
+		tensor_t *sw = tensor_new1(DT_F64, (int64_t)m->nparams);
+		memcpy(sw->data, st->swa, sw->nbytes);
+		rec_set_tensor(r, "swa_sum", sw);
+		rec_set_int(r, "swa_count", st->nswa);
+	}
 	sage_save(opt.checkpoint, m, m->params, &r, 1, argv0, argc, argv);
 	rec_free(r);
 }
@@ -305,6 +345,13 @@ static int load_checkpoint(sage_model_t *m, state_t *st, const sage_set_t *train
 	if (h->shape[0] != opt.epochs || h->shape[1] != NHIST)
 		rec_die(r, "history has the wrong shape");
 	memcpy(st->hist, h->data, h->nbytes);
+	if (opt.swa) {
+		tensor_t *sw = rec_need_tensor(r, "swa_sum", DT_F64, 1);
+		if ((size_t)sw->shape[0] != m->nparams)
+			rec_die(r, "swa_sum has the wrong size");
+		memcpy(st->swa, sw->data, sw->nbytes);
+		st->nswa = (long)rec_need_int(r, "swa_count");
+	}
 	for (size_t i = 0; i < nextra; i++)
 		rec_free(extra[i]);
 	free(extra);
@@ -354,32 +401,149 @@ static void write_log(const state_t *st, long upto)
 		edie(EX_IO, "%s: write error", opt.log);
 }
 
+/* ---- the training graphs ---- */
+
+/* Drop the training graphs whose id matches an --exclude glob; returns how
+ * many.  A glob that matches nothing is worth a warning (a typo). */
+static size_t exclude_graphs(sage_set_t *s)
+{
+	if (!opt.nexclude)
+		return 0;
+	size_t *hits = xcalloc(opt.nexclude, sizeof *hits), k = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		int drop = 0;
+		for (size_t e = 0; e < opt.nexclude; e++)
+			if (fnmatch(opt.exclude[e], s->g[i].id, 0) == 0) {
+				hits[e]++;
+				drop = 1;
+			}
+		if (drop) {
+			s->nconf -= s->g[i].nconf;
+			sage_graph_free(&s->g[i]);
+		} else {
+			s->g[k++] = s->g[i];
+		}
+	}
+	size_t dropped = s->n - k;
+	s->n = k;
+	for (size_t e = 0; e < opt.nexclude; e++)
+		if (!hits[e])
+			fprintf(stderr, "%s: warning: --exclude '%s' matches no training graph\n",
+				argv0, opt.exclude[e]);
+	free(hits);
+	return dropped;
+}
+
+/* The visits of an epoch, before shuffling: the graphs with two or more
+ * configs; with --oversample, each collection's graphs repeated so that
+ * every collection has as many visits as the largest.  A visit is
+ * gi + rep * n (graph gi, its rep-th visit in the epoch), so that repeated
+ * visits draw different configs. */
+static size_t *visit_list(const sage_set_t *s, size_t *nvisit)
+{
+	size_t n = s->n, nu = 0;
+	size_t *u = xmallocarray(n ? n : 1, sizeof *u);
+	for (size_t i = 0; i < n; i++)
+		if (s->g[i].nconf >= 2)
+			u[nu++] = i;
+	if (nu == 0)
+		die(EX_DATA, "no training graph has two or more configs to rank");
+	if (!opt.oversample) {
+		*nvisit = nu;
+		return u;
+	}
+	/* collections in order of first appearance, each with its graphs */
+	const char **coll = xmallocarray(nu, sizeof *coll);
+	size_t *cnt = xcalloc(nu, sizeof *cnt), nc = 0, most = 0;
+	size_t *of = xmallocarray(nu, sizeof *of);   /* graph -> collection */
+	for (size_t i = 0; i < nu; i++) {
+		const char *c = s->g[u[i]].coll ? s->g[u[i]].coll : "";
+		size_t j = 0;
+		while (j < nc && strcmp(coll[j], c) != 0)
+			j++;
+		if (j == nc)
+			coll[nc++] = c;
+		of[i] = j;
+		if (++cnt[j] > most)
+			most = cnt[j];
+	}
+	size_t *v = xmallocarray(nc * most, sizeof *v), k = 0;
+	for (size_t j = 0; j < nc; j++) {
+		size_t *mine = xmallocarray(cnt[j], sizeof *mine), nm = 0;
+		for (size_t i = 0; i < nu; i++)
+			if (of[i] == j)
+				mine[nm++] = u[i];
+		for (size_t i = 0; i < most; i++)
+			v[k++] = mine[i % nm] + (i / nm) * n;
+		if (!opt.quiet)
+			fprintf(stderr, "%s: --oversample: %s: %zu graphs, %zu visits per epoch\n",
+				argv0, coll[j][0] ? coll[j] : "(no collection)", nm, most);
+		free(mine);
+	}
+	free(coll);
+	free(cnt);
+	free(of);
+	free(u);
+	*nvisit = k;
+	return v;
+}
+
+/* A copy of g's adjacency without the edges that a coin of probability p
+ * drops (DropEdge), into *a; the random stream r. */
+static void drop_edges(nn_adj_t *a, const sage_graph_t *g, double p, rng_t *r)
+{
+	size_t m = g->adj.m, k = 0;
+	int32_t *e = xmallocarray(2 * m + 2, sizeof *e);
+	for (int32_t u = 0; u < g->n; u++)
+		for (int32_t i = g->adj.in_ptr[u]; i < g->adj.in_ptr[u + 1]; i++)
+			if (rng_uniform(r) >= p) {
+				e[2 * k] = u;
+				e[2 * k + 1] = g->adj.in_idx[i];
+				k++;
+			}
+	if (nn_adj_build(a, (size_t)g->n, e, k) != 0)
+		die(EX_DATA, "internal: DropEdge made a bad edge");
+	free(e);
+}
+
 /* ---- training ---- */
 
 int main(int argc, char **argv)
 {
 	enum { O_VALID_CONFIGS = 256, O_CHECKPOINT, O_RESUME, O_LOG, O_HIDDEN, O_LAYERS,
 	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_GPS, O_LOSS, O_MIX,
-	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP };
+	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP, O_ARCH, O_HEADS,
+	       O_APPNP_K, O_APPNP_A, O_PE, O_MAPE, O_DROP_EDGE, O_SWA, O_OVERSAMPLE, O_INIT,
+	       O_EXCLUDE };
 	static const struct option longopts[] = {
+		{"appnp-alpha", required_argument, NULL, O_APPNP_A},
+		{"appnp-steps", required_argument, NULL, O_APPNP_K},
+		{"arch", required_argument, NULL, O_ARCH},
 		{"cfg-dim", required_argument, NULL, O_CFG_DIM},
 		{"checkpoint", required_argument, NULL, O_CHECKPOINT},
 		{"clip", required_argument, NULL, O_CLIP},
 		{"configs-per-graph", required_argument, NULL, 'b'},
+		{"drop-edge", required_argument, NULL, O_DROP_EDGE},
 		{"epochs", required_argument, NULL, 'e'},
+		{"exclude", required_argument, NULL, O_EXCLUDE},
 		{"graphs-per-step", required_argument, NULL, O_GPS},
+		{"heads", required_argument, NULL, O_HEADS},
 		{"help", no_argument, NULL, 'h'},
 		{"hidden", required_argument, NULL, O_HIDDEN},
+		{"init", required_argument, NULL, O_INIT},
 		{"layers", required_argument, NULL, O_LAYERS},
 		{"log", required_argument, NULL, O_LOG},
 		{"loss", required_argument, NULL, O_LOSS},
 		{"lr", required_argument, NULL, O_LR},
 		{"lr-min", required_argument, NULL, O_LR_MIN},
+		{"mape", required_argument, NULL, O_MAPE},
 		{"margin", required_argument, NULL, O_MARGIN},
 		{"mem", required_argument, NULL, O_MEM},
 		{"mix", required_argument, NULL, O_MIX},
 		{"op-dim", required_argument, NULL, O_OP_DIM},
 		{"out", required_argument, NULL, 'o'},
+		{"oversample", no_argument, NULL, O_OVERSAMPLE},
+		{"pe", required_argument, NULL, O_PE},
 		{"pool", required_argument, NULL, O_POOL},
 		{"quiet", no_argument, NULL, 'q'},
 		{"resume", no_argument, NULL, O_RESUME},
@@ -387,6 +551,7 @@ int main(int argc, char **argv)
 		{"se-dim", required_argument, NULL, O_SE_DIM},
 		{"seed", required_argument, NULL, 's'},
 		{"stop-after", required_argument, NULL, O_STOP},
+		{"swa", required_argument, NULL, O_SWA},
 		{"threads", required_argument, NULL, 't'},
 		{"valid", required_argument, NULL, 'v'},
 		{"valid-configs", required_argument, NULL, O_VALID_CONFIGS},
@@ -415,7 +580,19 @@ int main(int argc, char **argv)
 	opt.wd = 1e-4;
 	opt.clip = 1.0;
 	opt.seed = 1;
-	while ((c = getopt_long(argc, argv, "b:e:ho:qs:t:v:V", longopts, NULL)) != -1) {
+	int li = -1;
+	while ((c = getopt_long(argc, argv, "b:e:ho:qs:t:v:V", longopts, &li)) != -1) {
+		switch (c) {   /* the model's own options: not with --init */
+		case O_ARCH: case O_HEADS: case O_APPNP_K: case O_APPNP_A: case O_PE:
+		case O_HIDDEN: case O_LAYERS: case O_OP_DIM: case O_CFG_DIM: case O_POOL:
+		case O_SE: case O_SE_DIM: case O_XATTN:
+			if (!opt.arch_opt && li >= 0)
+				opt.arch_opt = longopts[li].name;
+			break;
+		default:
+			break;
+		}
+		li = -1;
 		switch (c) {
 		case 'b': opt.cpg = parse_ll("--configs-per-graph", optarg, 2, 100000); break;
 		case 'e': opt.epochs = parse_ll("--epochs", optarg, 1, 1000000); break;
@@ -435,6 +612,33 @@ int main(int argc, char **argv)
 		case O_CHECKPOINT: opt.checkpoint = optarg; break;
 		case O_RESUME: opt.resume = 1; break;
 		case O_LOG: opt.log = optarg; break;
+		case O_ARCH:
+			opt.hp.arch = sage_arch_parse(optarg);
+			if (opt.hp.arch < 0)
+				usage_error("--arch %s: want sage, gat, gin, appnp, gps or mlp", optarg);
+			break;
+		case O_HEADS: opt.hp.heads = (int)parse_ll("--heads", optarg, 1, 4096); break;
+		case O_APPNP_K: opt.hp.appnp_k = (int)parse_ll("--appnp-steps", optarg, 0, 1000); break;
+		case O_APPNP_A:
+			opt.hp.appnp_alpha = (float)parse_double("--appnp-alpha", optarg, 1e-6, 1);
+			break;
+		case O_PE: {
+			char *end = NULL;
+			long k = strncmp(optarg, "rwpe:", 5) == 0 ? strtol(optarg + 5, &end, 10) : 0;
+			if (!end || *end || end == optarg + 5 || k < 1 || k > SAGE_MAX_PE)
+				usage_error("--pe %s: want rwpe:K with K in 1..64", optarg);
+			opt.hp.pe_k = (int)k;
+			break;
+		}
+		case O_MAPE: opt.mape = parse_double("--mape", optarg, 0, 1e6); break;
+		case O_DROP_EDGE: opt.drop_edge = parse_double("--drop-edge", optarg, 0, 0.99); break;
+		case O_SWA: opt.swa = parse_ll("--swa", optarg, 0, 1000000); break;
+		case O_OVERSAMPLE: opt.oversample = 1; break;
+		case O_INIT: opt.init = optarg; break;
+		case O_EXCLUDE:
+			opt.exclude = xreallocarray(opt.exclude, opt.nexclude + 1, sizeof *opt.exclude);
+			opt.exclude[opt.nexclude++] = optarg;
+			break;
 		case O_HIDDEN: opt.hp.hidden = (int)parse_ll("--hidden", optarg, 1, 4096); break;
 		case O_LAYERS: opt.hp.layers = (int)parse_ll("--layers", optarg, 0, SAGE_MAX_LAYERS); break;
 		case O_OP_DIM: opt.hp.op_dim = (int)parse_ll("--op-dim", optarg, 1, 1024); break;
@@ -452,11 +656,11 @@ int main(int argc, char **argv)
 		case O_XATTN: opt.hp.xattn = parse_onoff("--xattn", optarg); break;
 		case O_GPS: opt.gps = parse_ll("--graphs-per-step", optarg, 1, 100000); break;
 		case O_LOSS:
-			for (opt.loss = 0; opt.loss < 3; opt.loss++)
+			for (opt.loss = 0; opt.loss < NLOSS; opt.loss++)
 				if (strcmp(optarg, loss_names[opt.loss]) == 0)
 					break;
-			if (opt.loss == 3)
-				usage_error("%s: want hinge, listmle or mixed", "--loss");
+			if (opt.loss == NLOSS)
+				usage_error("%s: want hinge, listmle, mixed or diffmat", "--loss");
 			break;
 		case O_MIX: opt.mix = parse_double("--mix", optarg, 0, 1); break;
 		case O_MARGIN: opt.margin = parse_double("--margin", optarg, 0, 1e6); break;
@@ -480,6 +684,10 @@ int main(int argc, char **argv)
 		usage_error("%s", "--stop-after needs --checkpoint FILE");
 	if (argc - optind > 1)
 		usage_error("%s", "at most one input stream");
+	if (opt.init && opt.arch_opt)
+		usage_error("--%s: the architecture comes from the --init model", opt.arch_opt);
+	if (opt.swa > opt.epochs)
+		usage_error("%s", "--swa N: N must not exceed --epochs");
 	if (optind < argc)
 		path = argv[optind];
 	opt.hp.batch = (int)opt.cpg;
@@ -491,18 +699,48 @@ int main(int argc, char **argv)
 	sage_set_read(&train, path, -1, 0, opt.seed);
 	if (train.n == 0)
 		die(EX_DATA, "%s: no graphs in the training stream", strcmp(path, "-") ? path : "stdin");
+	size_t nexcluded = exclude_graphs(&train);
+	if (train.n == 0)
+		die(EX_DATA, "--exclude dropped every training graph");
 	opt.hp.kind = train.kind;
 	if (opt.gps == 0)   /* small tile kernels: several per step */
 		opt.gps = train.kind == SAGE_TILE ? 8 : 1;
+	sage_model_t *init = NULL;
+	if (opt.init) {
+		init = sage_load(opt.init, NULL, NULL);
+		if (init->hp.kind != train.kind)
+			die(EX_USAGE, "%s: a %s model; the training graphs are %s graphs", opt.init,
+			    init->hp.kind == SAGE_TILE ? "tile" : "layout",
+			    train.kind == SAGE_TILE ? "tile" : "layout");
+		opt.hp = init->hp;
+		opt.hp.batch = (int)opt.cpg;
+	}
 	const char *err = NULL;
 	sage_model_t *m = sage_new(&opt.hp, &err);
 	if (!m)
 		die(EX_USAGE, "%s", err);
-	sage_set_fit_stats(&train, m);
+	if (init) {   /* its statistics, so that its weights mean what they meant */
+		memcpy(m->feat_mean, init->feat_mean, sizeof m->feat_mean);
+		memcpy(m->feat_std, init->feat_std, sizeof m->feat_std);
+		memcpy(m->tile_mean, init->tile_mean, sizeof m->tile_mean);
+		memcpy(m->tile_std, init->tile_std, sizeof m->tile_std);
+	} else {
+		sage_set_fit_stats(&train, m);
+	}
 	sage_set_standardize(&train, m);
 	if (opt.valid) {
 		sage_set_read(&valid, opt.valid, train.kind, (size_t)opt.valid_configs, opt.seed);
 		sage_set_standardize(&valid, m);
+	}
+	if (opt.hp.pe_k) {
+		double tp = now();
+		for (size_t i = 0; i < train.n; i++)
+			sage_graph_set_pe(&train.g[i], opt.hp.pe_k);
+		for (size_t i = 0; opt.valid && i < valid.n; i++)
+			sage_graph_set_pe(&valid.g[i], opt.hp.pe_k);
+		if (!opt.quiet)
+			fprintf(stderr, "%s: random-walk encoding (%d steps) in %.1f s\n", argv0,
+				opt.hp.pe_k, now() - tp);
 	}
 	if (!opt.quiet) {
 		fprintf(stderr, "%s: train: %zu %s graphs, %zu configs, %.1f MiB in memory "
@@ -513,19 +751,17 @@ int main(int argc, char **argv)
 		if (opt.valid)
 			fprintf(stderr, "; valid: %zu graphs, %zu configs", valid.n, valid.nconf);
 		fprintf(stderr, "; read in %.1f s\n", now() - t0);
-		fprintf(stderr, "%s: model: %zu parameters, %d threads\n", argv0, m->nparams,
-			opt.threads);
+		if (nexcluded)
+			fprintf(stderr, "%s: --exclude dropped %zu training graphs\n", argv0, nexcluded);
+		fprintf(stderr, "%s: model: %s, %zu parameters, %d threads%s%s\n", argv0,
+			sage_arch_name(m->hp.arch), m->nparams, opt.threads,
+			opt.init ? ", from " : "", opt.init ? opt.init : "");
 	}
 
 	/* ---- schedule ---- */
-	size_t *usable = xmallocarray(train.n, sizeof *usable);
-	size_t *order = xmallocarray(train.n, sizeof *order);
-	size_t ntrain = 0;          /* graphs with at least 2 configs */
-	for (size_t i = 0; i < train.n; i++)
-		if (train.g[i].nconf >= 2)
-			usable[ntrain++] = i;
-	if (ntrain == 0)
-		die(EX_DATA, "no training graph has two or more configs to rank");
+	size_t ntrain = 0;          /* visits per epoch */
+	size_t *usable = visit_list(&train, &ntrain);
+	size_t *order = xmallocarray(ntrain, sizeof *order);
 	long steps_per_epoch = (long)((ntrain + (size_t)opt.gps - 1) / (size_t)opt.gps);
 	long total = steps_per_epoch * opt.epochs;
 	if (opt.warmup < 0)
@@ -541,7 +777,13 @@ int main(int argc, char **argv)
 	st.v = xcalloc(m->nparams, sizeof *st.v);
 	st.best_params = xcalloc(m->nparams, sizeof *st.best_params);
 	st.hist = xcalloc((size_t)opt.epochs * NHIST, sizeof *st.hist);
+	st.swa = xcalloc(m->nparams, sizeof *st.swa);
 	sage_init(m, opt.seed);
+	if (init) {
+		memcpy(m->params, init->params, m->nparams * sizeof *m->params);
+		sage_free(init);
+		init = NULL;
+	}
 	if (opt.resume && load_checkpoint(m, &st, &train, opt.valid ? &valid : NULL)) {
 		if (!opt.quiet)
 			fprintf(stderr, "%s: resuming from %s after epoch %ld\n", argv0,
@@ -580,11 +822,11 @@ int main(int argc, char **argv)
 			double inv = 1.0 / (double)(g1 - g0), step_loss = 0.0;
 			sage_zero_grad(m);
 			for (size_t k = g0; k < g1; k++) {
-				size_t gi = order[k];
+				size_t visit = order[k], gi = visit % train.n;
 				const sage_graph_t *g = &train.g[gi];
 				size_t n = g->nconf, nb = n < B ? n : B;
 				rng_t rs;
-				rng_derive(&rs, opt.seed, RS_SAMPLE, (uint64_t)epoch, gi);
+				rng_derive(&rs, opt.seed, RS_SAMPLE, (uint64_t)epoch, visit);
 				for (size_t i = 0; i < n; i++)
 					pick[i] = i;
 				for (size_t i = 0; i < nb; i++) {   /* partial Fisher-Yates */
@@ -605,11 +847,27 @@ int main(int argc, char **argv)
 				}
 				b.sym = sym;
 				b.tfeat = tf;
+				sage_graph_t gd;   /* g with DropEdge's adjacency */
+				if (opt.drop_edge > 0) {
+					rng_t rd;
+					rng_derive(&rd, opt.seed, RS_DROP, (uint64_t)epoch, visit);
+					gd = *g;
+					drop_edges(&gd.adj, g, opt.drop_edge, &rd);
+					g = &gd;
+				}
 				sage_forward(m, w, g, &b, scores, 1);
 				memset(ds, 0, nb * sizeof *ds);
-				step_loss += inv * nn_rank_loss(ds, scores, y, nb, opt.margin,
-								w_hinge * inv, w_listmle * inv);
+				if (opt.loss == LOSS_DIFFMAT)
+					step_loss += inv * nn_diffmat_loss(ds, scores, y, nb, opt.margin, inv);
+				else
+					step_loss += inv * nn_rank_loss(ds, scores, y, nb, opt.margin,
+									w_hinge * inv, w_listmle * inv);
+				if (opt.mape > 0)
+					step_loss += inv * opt.mape *
+						     nn_mape_loss(ds, scores, y, nb, opt.mape * inv);
 				sage_backward(m, w, g, &b, ds);
+				if (opt.drop_edge > 0)
+					nn_adj_free(&gd.adj);
 				nconfigs += nb;
 			}
 			if (opt.clip > 0)
@@ -635,6 +893,11 @@ int main(int argc, char **argv)
 		h[H_CPS] = ttrain > 0 ? (double)nconfigs / ttrain : 0.0;
 		h[H_LR] = lr;
 		st.epoch = epoch + 1;
+		if (opt.swa && epoch >= opt.epochs - opt.swa) {
+			for (size_t i = 0; i < m->nparams; i++)
+				st.swa[i] += m->params[i];
+			st.nswa++;
+		}
 		if (!opt.valid || (!isnan(score) && (isnan(st.best) || score > st.best))) {
 			st.best = opt.valid ? score : NAN;
 			st.best_epoch = epoch + 1;
@@ -662,12 +925,36 @@ int main(int argc, char **argv)
 	/* ---- the model ---- */
 	if (st.best_epoch == 0)   /* resumed after the last epoch without a best */
 		memcpy(st.best_params, m->params, m->nparams * sizeof *m->params);
+	double swa_score = NAN;
+	if (opt.swa) {   /* the average of the last epochs replaces the best */
+		for (size_t i = 0; i < m->nparams; i++)
+			st.best_params[i] = (float)(st.swa[i] / (double)st.nswa);
+		if (opt.valid) {
+			memcpy(m->params, st.best_params, m->nparams * sizeof *m->params);
+			swa_score = evaluate(m, w, &valid);
+		}
+		if (!opt.quiet) {
+			fprintf(stderr, "%s: SWA over the last %ld epochs", argv0, st.nswa);
+			if (opt.valid)
+				fprintf(stderr, ": valid %s %.4f (best single epoch %.4f @%ld)", metric,
+					swa_score, st.best, st.best_epoch);
+			fprintf(stderr, "\n");
+		}
+	}
 	record_t *info = rec_new("training");
+	rec_set_str(info, "arch", sage_arch_name(m->hp.arch));
 	rec_set_int(info, "epochs", opt.epochs);
 	rec_set_int(info, "best_epoch", st.best_epoch);
 	rec_set_str(info, "metric", train.kind == SAGE_TILE ? "top5_score" : "kendall");
 	if (opt.valid)
-		rec_set_float(info, "valid", st.best);
+		rec_set_float(info, "valid", opt.swa ? swa_score : st.best);
+	if (opt.swa) {
+		rec_set_int(info, "swa_epochs", st.nswa);
+		if (opt.valid)
+			rec_set_float(info, "best_epoch_valid", st.best);
+	}
+	if (opt.init)
+		rec_set_str(info, "init", opt.init);
 	rec_set_int(info, "train_graphs", (int64_t)train.n);
 	rec_set_int(info, "train_configs", (int64_t)train.nconf);
 	rec_set_int(info, "seed", (int64_t)opt.seed);
@@ -675,9 +962,12 @@ int main(int argc, char **argv)
 	sage_save(opt.out, m, st.best_params, &info, 1, argv0, argc, argv);
 	rec_free(info);
 	if (!opt.quiet)
-		fprintf(stderr, "%s: wrote %s (epoch %ld%s%s); activations %.1f MiB; total %.1f s\n",
-			argv0, opt.out, st.best_epoch, opt.valid ? ", best valid " : "",
-			opt.valid ? metric : "", (double)sage_work_bytes(w) / 1048576.0, now() - t0);
+		fprintf(stderr, "%s: wrote %s (%s %ld%s%s); activations %.1f MiB; total %.1f s\n",
+			argv0, opt.out, opt.swa ? "SWA of the last epochs:" : "epoch",
+			opt.swa ? st.nswa : st.best_epoch,
+			opt.valid && !opt.swa ? ", best valid " : "",
+			opt.valid && !opt.swa ? metric : "", (double)sage_work_bytes(w) / 1048576.0,
+			now() - t0);
 
 	free(usable);
 	free(order);
@@ -691,6 +981,8 @@ int main(int argc, char **argv)
 	free(st.v);
 	free(st.best_params);
 	free(st.hist);
+	free(st.swa);
+	free(opt.exclude);
 	sage_work_free(w);
 	sage_free(m);
 	sage_set_free(&train);

@@ -107,7 +107,7 @@ w(msgpack.packb({"t": "end", "records": 1, "graphs": 0, "chunks": 0, "configs": 
 	assert_output --partial "configs/s"
 	run mp-dump "$T/m.mp"
 	assert_success
-	assert_line --partial '"t": "model", "format": "tpurank-sage", "version": 1, "kind": "layout", "hidden": 8'
+	assert_line --partial '"t": "model", "format": "tpurank-sage", "version": 2, "kind": "layout", "hidden": 8'
 	assert_output --partial '"t": "param", "name": "l1.sage_w", "value": {"dtype": "f32", "shape": [24, 8]'
 	assert_output --partial '"t": "training"'
 	run sage-train "${Q[@]}" --epochs 1 --quiet --out "$T/m2.mp" "$D/t_train.mp"

@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# The model architectures of sage-train (--arch) side by side, per
+# collection, on the same tpugen data: each one trained by
+# pipelines/collection.sh with the collection's conf file's TRAIN_OPTS plus
+# `--arch A --epochs N`, same seed, 2 threads.  Per run: the valid score of
+# the model kept (rank-eval's score on eval-valid.json), seconds per training
+# epoch (train-log.jsonl), sage-train's peak RSS (/usr/bin/time).  Per
+# collection: the best three archs' valid predictions ensembled with
+# rank-ensemble (--norm rank, as all.sh ensembles seeds) and scored with
+# rank-eval, against the best single arch; next to the trivial rankers and
+# the linear probe (tests/tools/trivial_rankers.py, valid split).
+#
+# usage: bench/arch.sh [EPOCHS] [WORKDIR] [SCALE]
+#   EPOCHS   epochs per run (default 12, the conf files' count)
+#   WORKDIR  scratch directory (default: a new temporary one); the dataset
+#            is generated into WORKDIR/data once and reused by later runs,
+#            the runs go to WORKDIR/out/SLUG/ARCH/ (rerun every time)
+#   SCALE    tpugen scale: tiny, small (default) or full
+# COLLS="tile:xla layout:nlp:random" narrows the collections (default all
+# five); ARCHS="sage mlp" the architectures (default: sage gat gin appnp gps
+# mlp); EXTRA="..." adds trainer options to every run (after the others, so
+# it can override them); SEED=N the seed of sampling and training (default
+# 1); OUT=docs/bench/arch.md also writes the page there (when complete).
+# The markdown page goes to stdout, one progress line per run to stderr;
+# exit 1 when a run failed (its row says so; the others are reported).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# the command as given, for the page (before the defaults fill in)
+CMD=""
+for v in COLLS ARCHS EXTRA SEED; do
+	[ -n "${!v+x}" ] || continue
+	case ${!v} in
+	*[!A-Za-z0-9_:.,/=+-]*) CMD="$CMD$v=\"${!v}\" " ;;
+	*) CMD="$CMD$v=${!v} " ;;
+	esac
+done
+CMD="${CMD}bench/arch.sh${*:+ $*}"
+EPOCHS=${1:-12}
+W=${2:-$(mktemp -d)}
+SCALE=${3:-small}
+COLLS=${COLLS:-tile:xla layout:xla:random layout:xla:default layout:nlp:random layout:nlp:default}
+ARCHS=${ARCHS:-sage gat gin appnp gps mlp}
+EXTRA=${EXTRA:-}
+SEED=${SEED:-1}
+OUT=${OUT:-}
+PY=/usr/bin/python3
+THREADS=2
+PROG=arch.sh
+say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() { say "$1"; exit "${2:-1}"; }
+case $EPOCHS in ''|*[!0-9]*|0) die "EPOCHS: '$EPOCHS' is not a positive number" 2 ;; esac
+case $SEED in ''|*[!0-9]*) die "SEED: '$SEED' is not a number" 2 ;; esac
+case $SCALE in tiny|small|full) ;; *) die "SCALE: '$SCALE' is not tiny, small or full" 2 ;; esac
+for c in $COLLS; do
+	[ -f "pipelines/conf/${c//:/_}.conf" ] || die "unknown collection '$c'" 2
+done
+seen=" "
+for a in $ARCHS; do
+	case $a in ''|*[!a-z0-9_-]*) die "ARCHS: '$a' is not an arch name" 2 ;; esac
+	case $seen in *" $a "*) die "ARCHS: '$a' twice" 2 ;; esac
+	seen="$seen$a "
+done
+[ -n "$ARCHS" ] || die "ARCHS is empty" 2
+command -v /usr/bin/time >/dev/null || die "/usr/bin/time is needed (Debian: time)" 3
+
+mkdir -p "$W"
+W=$(cd "$W" && pwd)
+# the filters (not the unit tests: `make bench` builds those); with TPU_BIN
+# set, that directory's filters are used as they are
+if [ -z "${TPU_BIN:-}" ]; then
+	bins=()
+	for f in filters/*.c; do f=${f#filters/}; bins+=("bin/${f%.c}"); done
+	make -s "${bins[@]}" >/dev/null
+fi
+BIN=${TPU_BIN:-$PWD/bin}
+BIN=$(cd "$BIN" && pwd)
+export PATH="$BIN:$PATH"
+# sage-train's peak RSS: collection.sh finds the filters in $TPU_BIN first,
+# so a directory holding only a sage-train that runs the real one under
+# /usr/bin/time measures the trainer alone (not ingest, predict or eval);
+# the others are found on PATH.  %M: the maximum resident set size in KB.
+mkdir -p "$W/wrap" "$W/logs" "$W/ens"
+cat > "$W/wrap/sage-train" <<EOF
+#!/bin/sh
+exec /usr/bin/time -f %M -o "\$ARCH_BENCH_RSS" "$BIN/sage-train" "\$@"
+EOF
+chmod +x "$W/wrap/sage-train"
+export TPU_BIN="$W/wrap"
+
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+DATE=$(date -u +%Y-%m-%d)
+T0=$(date +%s)
+
+if [ ! -d "$W/data/npz" ]; then
+	say "tpugen --scale $SCALE --seed 1 -> $W/data"
+	tpugen --out "$W/data" --scale "$SCALE" >/dev/null
+fi
+"$PY" tests/tools/trivial_rankers.py --split valid --probe --json "$W/data" > "$W/trivial.json"
+
+# one line per run: collection arch status score train_s epoch_s rss_mb
+# kept_epoch epochs wall_s
+RES="$W/results.tsv"
+: > "$RES"
+failed=0
+for coll in $COLLS; do
+	slug=${coll//:/_}
+	# shellcheck disable=SC1090
+	conf_opts=$(. "pipelines/conf/$slug.conf"; printf '%s' "${TRAIN_OPTS:-}")
+	data_src=""   # the run whose ingest the next archs reuse
+	for arch in $ARCHS; do
+		d="$W/out/$slug/$arch"
+		log="$W/logs/$slug-$arch.log"
+		rss="$W/logs/$slug-$arch.rss"
+		rm -rf "$d" "$rss"
+		from=ingest
+		# collection.sh --from train reads OUT/SLUG/TAG/data/: the train and
+		# valid streams of the first arch's ingest, linked (test is not
+		# linked: these runs predict valid only)
+		if [ -n "$data_src" ]; then
+			mkdir -p "$d/data"
+			ln -s "$data_src/train.mp" "$d/data/train.mp"
+			ln -s "$data_src/valid.mp" "$d/data/valid.mp"
+			from=train
+		fi
+		opts="$conf_opts --arch $arch --epochs $EPOCHS${EXTRA:+ $EXTRA}"
+		t0=$(date +%s.%N)
+		set +e
+		ARCH_BENCH_RSS=$rss pipelines/collection.sh --data "$W/data" --out "$W/out" \
+			--tag "$arch" --seed "$SEED" --threads "$THREADS" --from "$from" \
+			--set "TRAIN_OPTS=$opts" "$coll" 2> "$log"
+		rc=$?
+		set -e
+		wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+		if [ -z "$data_src" ] && [ -f "$d/data/train.mp" ] && [ -f "$d/data/valid.mp" ]; then
+			data_src="$d/data"
+		fi
+		if [ "$rc" -ne 0 ] || [ ! -f "$d/eval-valid.json" ]; then
+			failed=$((failed + 1))
+			printf '%s\t%s\tfailed\n' "$coll" "$arch" >> "$RES"
+			say "$coll $arch: FAILED (exit $rc) after $wall s; the end of $log:"
+			tail -n 5 "$log" | sed 's/^/    /' >&2
+			continue
+		fi
+		"$PY" - "$d" "$rss" "$coll" "$arch" "$wall" >> "$RES" <<-'PYEOF'
+			import json, sys
+			d, rss, coll, arch, wall = sys.argv[1:]
+			ev = json.load(open(d + "/eval-valid.json"))
+			score = [c["score"] for c in ev["collections"] if c["collection"] == coll][0]
+			ep = [json.loads(l) for l in open(d + "/train-log.jsonl") if l.strip()]
+			train = sum(e["train_seconds"] for e in ep) / len(ep)
+			whole = sum(e["seconds"] for e in ep) / len(ep)
+			kb = int(open(rss).read().split()[-1])
+			print("%s\t%s\tok\t%.6f\t%.4f\t%.4f\t%d\t%d\t%d\t%s" % (
+			    coll, arch, score, train, whole, kb // 1024, ep[-1]["best_epoch"], len(ep), wall))
+		PYEOF
+		tail -n 1 "$RES" | awk -F'\t' -v p="$PROG" '{ printf "%s: %s %s: valid %.4f (kept epoch %d/%d), %.3f s/epoch, %d MB, %s s\n", p, $1, $2, $4, $8, $9, $5, $7, $10 }' >&2
+	done
+done
+
+# per collection: the best three archs (by valid score; ties: ARCHS order)
+# ensembled, scored on the same valid stream as their eval-valid
+ENS="$W/ens.tsv"
+: > "$ENS"
+for coll in $COLLS; do
+	slug=${coll//:/_}
+	mapfile -t best < <(awk -F'\t' -v c="$coll" '$1 == c && $3 == "ok"' "$RES" | sort -s -t "$(printf '\t')" -k4,4gr | head -n 3 | cut -f2)
+	[ "${#best[@]}" -ge 2 ] || continue
+	preds=()
+	for a in "${best[@]}"; do preds+=("$W/out/$slug/$a/pred-valid.mp"); done
+	rank-ensemble --norm rank "${preds[@]}" > "$W/ens/$slug.mp"
+	rank-eval --json --truth "$W/out/$slug/${best[0]}/data/valid.mp" "$W/ens/$slug.mp" > "$W/ens/$slug.json"
+	score=$("$PY" -c 'import json, sys; print("%.6f" % [c["score"] for c in json.load(open(sys.argv[1]))["collections"] if c["collection"] == sys.argv[2]][0])' "$W/ens/$slug.json" "$coll")
+	printf '%s\t%s\t%s\n' "$coll" "$(IFS=+; echo "${best[*]}")" "$score" >> "$ENS"
+	say "$coll: ensemble of ${best[*]}: valid $(printf %.4f "$score")"
+done
+
+for coll in $COLLS; do
+	slug=${coll//:/_}
+	d=$(awk -F'\t' -v c="$coll" '$1 == c && $3 == "ok" { print $2; exit }' "$RES")
+	[ -n "$d" ] || continue
+	d="$W/out/$slug/$d/data"
+	printf '%s\t%s\t%s\n' "$coll" "$(mp-dump --type graph "$d/train.mp" | wc -l)" "$(mp-dump --type graph "$d/valid.mp" | wc -l)"
+done > "$W/graphs.tsv"
+
+page() {
+	cat <<-EOF
+		# Model architectures: sage-train --arch, side by side
+
+		\`bench/arch.sh [EPOCHS] [WORKDIR] [SCALE]\` generates a tpugen dataset and,
+		per collection, trains each architecture of \`sage-train --arch\` through
+		\`pipelines/collection.sh\` on the same data (one ingest per collection; the
+		later archs run \`--from train\` on its streams): the conf file's
+		\`TRAIN_OPTS\`, then \`--arch A --epochs N\` and EXTRA, one seed, $THREADS
+		threads.  Then, per collection, the valid predictions of the three archs
+		with the best valid scores are ensembled (\`rank-ensemble --norm rank\`, as
+		\`all.sh\` ensembles seeds) and scored with \`rank-eval\` against the same
+		valid stream.
+
+		- Machine: $(nproc) cores, $CPU; load average before: $LOAD
+		- Date: $DATE; the whole run took $(( $(date +%s) - T0 )) s
+		- Command: \`$CMD\`
+		- Data: \`tpugen --scale $SCALE\` (seed 1); $EPOCHS epochs; seed $SEED; archs: $ARCHS; EXTRA: ${EXTRA:-(none)}
+		- Conf \`TRAIN_OPTS\` (before \`--arch\` and \`--epochs $EPOCHS\`):
+	EOF
+	# shellcheck disable=SC1090,SC2016
+	for c in $COLLS; do (. "pipelines/conf/${c//:/_}.conf"; printf '  - %s: `%s`\n' "$c" "$TRAIN_OPTS"); done
+	echo
+	"$PY" - "$W" "$COLLS" "$ARCHS" <<-'PYEOF'
+		import json, sys
+		w, colls, archs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+		res = {}
+		for l in open(w + "/results.tsv"):
+		    f = l.rstrip("\n").split("\t")
+		    res[(f[0], f[1])] = f
+		ens = {l.split("\t")[0]: l.rstrip("\n").split("\t") for l in open(w + "/ens.tsv")}
+		graphs = {l.split("\t")[0]: l.rstrip("\n").split("\t")[1:] for l in open(w + "/graphs.tsv")}
+		triv = json.load(open(w + "/trivial.json"))
+		ok = lambda c, a: (c, a) in res and res[(c, a)][2] == "ok"
+		sc = lambda c, a: float(res[(c, a)][3])
+
+		print("## Runs\n")
+		print("| collection | arch | valid score | kept epoch | train s/epoch | s/epoch with valid | peak RSS MB |")
+		print("|---|---|---:|---:|---:|---:|---:|")
+		for c in colls:
+		    for a in archs:
+		        if not ok(c, a):
+		            print("| %s | %s | failed | | | | |" % (c, a))
+		            continue
+		        f = res[(c, a)]
+		        print("| %s | %s | %.4f | %s/%s | %.3f | %.3f | %s |" % (c, a, sc(c, a), f[7], f[8], float(f[4]), float(f[5]), f[6]))
+
+		print("\n## Ensemble of the best three vs the best single arch\n")
+		print("| collection | graphs (train/valid) | best single (arch, score) | best-3 ensemble (archs, score) | gain | trivial rankers | linear probe |")
+		print("|---|---|---|---|---:|---|---:|")
+		bs, es = [], []
+		for c in colls:
+		    done = [a for a in archs if ok(c, a)]
+		    t = triv.get(c, {})
+		    tv = ", ".join("%s %.3f" % (k, v) for k, v in t.items() if k not in ("graphs", "linear-probe"))
+		    lp = "%.3f" % t["linear-probe"] if "linear-probe" in t else ""
+		    g = "/".join(graphs.get(c, []))
+		    if not done:
+		        print("| %s | %s | (no run) | | | %s | %s |" % (c, g, tv, lp))
+		        continue
+		    b = max(done, key=lambda a: (sc(c, a), -archs.index(a)))
+		    single = "%s %.4f" % (b, sc(c, b))
+		    if c in ens:
+		        e = float(ens[c][2])
+		        bs.append(sc(c, b)); es.append(e)
+		        print("| %s | %s | %s | %s %.4f | %+.4f | %s | %s |" % (c, g, single, ens[c][1], e, e - sc(c, b), tv, lp))
+		    else:
+		        print("| %s | %s | %s | (fewer than 2 runs) | | %s | %s |" % (c, g, single, tv, lp))
+		if bs:
+		    mb, me = sum(bs) / len(bs), sum(es) / len(es)
+		    print("| **mean of %d** | | %.4f | %.4f | %+.4f | | |" % (len(bs), mb, me, me - mb))
+
+		full = [a for a in archs if all(ok(c, a) for c in colls)]
+		if len(colls) > 1 and full:
+		    print("\n## Per arch, over the collections\n")
+		    print("| arch | " + " | ".join(colls) + " | mean |")
+		    print("|---|" + "---:|" * (len(colls) + 1))
+		    for a in archs:
+		        cells = ["%.4f" % sc(c, a) if ok(c, a) else "failed" for c in colls]
+		        m = "%.4f" % (sum(sc(c, a) for c in colls) / len(colls)) if a in full else ""
+		        print("| %s | %s | %s |" % (a, " | ".join(cells), m))
+
+		print()
+		print("""- **valid score**: rank-eval's score of the run's `pred-valid.mp` against
+  its `data/valid.mp` (`eval-valid.json`; tile: mean 2 - top-5 ratio,
+  layout: mean Kendall tau of the predicted order).  sage-train keeps the
+  epoch with the best valid score (kept epoch), so the figure is a little
+  optimistic, the same way for every arch.
+- **s/epoch**: the mean over the epochs of `train-log.jsonl`'s
+  `train_seconds` (optimiser steps only) and `seconds` (the whole epoch,
+  scoring every valid config included).  Wall clock on a machine that may be
+  shared: compare rows of one run, not across runs.
+- **peak RSS**: `/usr/bin/time -f %M` around sage-train alone (the bench puts
+  a `sage-train` that runs the real one under `time` first in `TPU_BIN`,
+  where collection.sh looks), so ingest, predict and eval are not counted.
+- **ensemble**: `rank-ensemble --norm rank` (per graph, each model's scores
+  to ranks in [0, 1], averaged) of the best three archs' `pred-valid.mp`;
+  gain = ensemble - best single.  The mean row is the Kaggle-style score (the
+  mean over collections) of picking the best arch per collection on valid,
+  against the per-collection ensembles; both are chosen on valid, so both
+  are optimistic.
+- **trivial rankers, linear probe**: `tests/tools/trivial_rankers.py --split
+  valid --probe` on the same data (the probe, a ridge regression on
+  hand-made config features fitted on train, is not trivial: it is the
+  floor a learned model should clear).""")
+	PYEOF
+}
+
+if [ -n "$OUT" ]; then
+	page > "$OUT.tmp"
+	mv -f "$OUT.tmp" "$OUT"
+	cat "$OUT"
+	say "wrote $OUT"
+else
+	page
+fi
+if [ "$failed" -gt 0 ]; then
+	say "$failed run(s) failed; their logs are in $W/logs"
+	exit 1
+fi
