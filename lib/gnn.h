@@ -133,19 +133,4 @@ int nn_rwpe(float *pe, const nn_adj_t *a, size_t K);
  * reference, for small graphs. */
 void nn_rwpe_naive(double *pe, const nn_adj_t *a, size_t K);
 
-/* ---- ranking losses (the rest are in nn.h) ----
- *
- * s (n) scores, lower = predicted faster; y (n) runtimes > 0.  Return the
- * loss; when ds is not NULL, accumulate weight * dL/ds. */
-
-/* Difference-matrix margin loss: over the pairs with y_i < y_j, the score
- * gap s_j - s_i must reach a margin proportional to the true log-runtime
- * gap: mean over those pairs of max(0, margin * (log y_j - log y_i) - (s_j - s_i)). */
-double nn_diffmat_loss(float *ds, const float *s, const double *y, size_t n,
-		       double margin, double weight);
-/* MAPE on runtimes with the score read as a log-runtime up to a per-graph
- * constant: d_i = (s_i - mean s) - (log y_i - mean log y), clamped to 30;
- * loss = mean_i |exp(d_i) - 1|. */
-double nn_mape_loss(float *ds, const float *s, const double *y, size_t n, double weight);
-
 #endif

@@ -1,10 +1,11 @@
 /* gnn_global: the global layers of gnn.h (linear attention, APPNP) and the
  * random-walk positional encoding.  See gnn.h. */
 /* Floating-point exceptions are never trapped here (as in nn.c): lets GCC
- * if-convert phi's select and vectorise the loop that calls exp_f. */
+ * if-convert phi's select and vectorise the loop that calls nn_exp_f. */
 #pragma GCC optimize("no-trapping-math")
 
 #include "gnn.h"
+#include "nn_exp.h"
 #include "err.h"
 
 #include <math.h>
@@ -49,22 +50,6 @@ static int team(size_t work)
 
 #define LINATTN_EPS 1e-6f
 #define OUTER_ROWS 8   /* rows of S per reduction unit */
-
-/* e^x in float within about 2 ulp, branch-free (nn.c's exp_f). */
-static inline float exp_f(float x)
-{
-	x = x < -87.3f ? -87.3f : x;
-	x = x > 88.3f ? 88.3f : x;
-	float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
-	float r = x - n * 0.693145752f;
-	r = r - n * 1.42860677e-6f;
-	float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f +
-		  r * (0.00833333377f + r * 0.00138888892f)))));
-	uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
-	float s;
-	memcpy(&s, &bits, sizeof s);
-	return p * s;
-}
 
 /* phi'(x) from p = phi(x): 1 where x > 0 (p > 1), else exp(x) = p. */
 static inline float dphi_f(float p)
@@ -263,7 +248,7 @@ NN_CLONES static void linattn_core(float *scratch, const float *h, const float *
 		float *row = qkv + r * H3;
 		#pragma omp simd
 		for (size_t j = 0; j < 2 * H; j++) {
-			float x = row[j], e = exp_f(x);
+			float x = row[j], e = nn_exp_f(x);
 			row[j] = x > 0.0f ? x + 1.0f : e;
 		}
 	}
@@ -369,6 +354,24 @@ void nn_linattn_backward(float *dh, float *dWqkv, float *dbqkv, float *dWo, floa
 	nn_linear_backward(dh, dWqkv, dbqkv, qkv, h, Wqkv, R, H, H3);
 }
 
+/* S (D, D) = sum_v phi(k_v) v_v^T and z = sum_v phi(k_v) (D, after S) of
+ * config b, head k, from qkv (B, N, 3H) before phi. */
+static void kv_sums_naive(double *S, const double *qkv, size_t b, size_t k, size_t N,
+			  size_t H, size_t D)
+{
+	double *z = S + D * D;
+	memset(S, 0, (D * D + D) * sizeof *S);
+	for (size_t v = 0; v < N; v++) {
+		const double *row = qkv + (b * N + v) * 3 * H;
+		for (size_t i = 0; i < D; i++) {
+			double ki = phi_d(row[H + k * D + i]);
+			z[i] += ki;
+			for (size_t j = 0; j < D; j++)
+				S[i * D + j] += ki * row[2 * H + k * D + j];
+		}
+	}
+}
+
 /* o (B*N, H) from qkv (B*N, 3H) in double: the naive forward's middle. */
 static void linattn_naive_o(double *o, const double *qkv, size_t B, size_t N,
 			    size_t H, size_t K)
@@ -377,16 +380,7 @@ static void linattn_naive_o(double *o, const double *qkv, size_t B, size_t N,
 	double *S = xcalloc(D * D + D, sizeof *S), *z = S + D * D;
 	for (size_t b = 0; b < B; b++)
 		for (size_t k = 0; k < K; k++) {
-			memset(S, 0, (D * D + D) * sizeof *S);
-			for (size_t v = 0; v < N; v++) {
-				const double *row = qkv + (b * N + v) * H3;
-				for (size_t i = 0; i < D; i++) {
-					double ki = phi_d(row[H + k * D + i]);
-					z[i] += ki;
-					for (size_t j = 0; j < D; j++)
-						S[i * D + j] += ki * row[2 * H + k * D + j];
-				}
-			}
+			kv_sums_naive(S, qkv, b, k, N, H, D);
 			for (size_t u = 0; u < N; u++) {
 				const double *q = qkv + (b * N + u) * H3 + k * D;
 				double den = 1e-6;
@@ -435,17 +429,8 @@ void nn_linattn_backward_naive(double *dh, double *dWqkv, double *dbqkv, double 
 	nn_linear_backward_naive(go, dWo, dbo, dy, o, Wo, R, H, H);
 	for (size_t b = 0; b < B; b++)
 		for (size_t k = 0; k < K; k++) {
-			memset(S, 0, (D * D + D) * sizeof *S);
+			kv_sums_naive(S, qkv, b, k, N, H, D);
 			memset(dS, 0, (D * D + D) * sizeof *dS);
-			for (size_t v = 0; v < N; v++) {
-				const double *row = qkv + (b * N + v) * H3;
-				for (size_t i = 0; i < D; i++) {
-					double ki = phi_d(row[H + k * D + i]);
-					z[i] += ki;
-					for (size_t j = 0; j < D; j++)
-						S[i * D + j] += ki * row[2 * H + k * D + j];
-				}
-			}
 			/* o_u[j] = n_u[j] / den_u with n_u[j] = sum_i p_i S_ij */
 			for (size_t u = 0; u < N; u++) {
 				size_t r = b * N + u;

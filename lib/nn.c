@@ -1,9 +1,10 @@
 /* nn: see nn.h */
 /* Floating-point exceptions are never trapped here; saying so lets GCC
- * if-convert the clamps in exp_f and vectorise the loops that call it. */
+ * if-convert the clamps in nn_exp_f and vectorise the loops that call it. */
 #pragma GCC optimize("no-trapping-math")
 
 #include "nn.h"
+#include "nn_exp.h"
 #include "err.h"
 
 #include <cblas.h>
@@ -937,28 +938,9 @@ void nn_sage_backward(float *dh, float *dW, float *dbias, float *dZ,
 #define GELU_C 0.7978845608028654   /* sqrt(2 / pi) */
 #define GELU_A 0.044715
 
-/* e^x in float, within about 2 ulp, branch-free so that the loops calling
- * it vectorise (libm's expf and tanhf do not, and were most of a training
- * step).  Round x / ln 2 to n with the 1.5 * 2^23 trick, reduce with ln 2
- * split in two, a degree-6 polynomial on [-ln2/2, ln2/2], scale by 2^n. */
-static inline float exp_f(float x)
-{
-	x = x < -87.3f ? -87.3f : x;
-	x = x > 88.3f ? 88.3f : x;
-	float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
-	float r = x - n * 0.693145752f;
-	r = r - n * 1.42860677e-6f;
-	float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f +
-		  r * (0.00833333377f + r * 0.00138888892f)))));
-	uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
-	float s;
-	memcpy(&s, &bits, sizeof s);
-	return p * s;
-}
-
 static inline float tanh_f(float u)
 {
-	return 1.0f - 2.0f / (exp_f(2.0f * u) + 1.0f);
+	return 1.0f - 2.0f / (nn_exp_f(2.0f * u) + 1.0f);
 }
 
 static inline float gelu_f(float x)
@@ -1181,7 +1163,7 @@ void nn_pool_backward_naive(double *din, const double *dout,
 
 static inline float sigmoid_f(float x)
 {
-	return 1.0f / (1.0f + exp_f(-x));
+	return 1.0f / (1.0f + nn_exp_f(-x));
 }
 
 NN_CLONES void nn_se_forward(float *out, float *sq, float *a, float *s, const float *in,
@@ -1477,8 +1459,11 @@ void nn_xattn_backward_naive(double *din, double *dW, double *db,
 /* ------------------------------------------------------------------ */
 /* losses */
 
-double nn_hinge_loss(float *ds, const float *s, const double *y, size_t n,
-		     double margin, double weight)
+/* The pairwise hinge over the pairs y_i < y_j: max(0, m_ij - (s_j - s_i)),
+ * with m_ij = margin (the hinge) or margin (log y_j - log y_i) (the
+ * difference-matrix loss, by_log); mean over the pairs. */
+static double pair_hinge(float *ds, const float *s, const double *y, size_t n,
+			 double margin, int by_log, double weight)
 {
 	size_t pairs = 0;
 	for (size_t i = 0; i < n; i++)
@@ -1489,12 +1474,19 @@ double nn_hinge_loss(float *ds, const float *s, const double *y, size_t n,
 		return 0.0;
 	double loss = 0.0, g = weight / (double)pairs;
 	double *acc = xcalloc(n, sizeof *acc);   /* the gradient, summed in double */
+	double *ly = NULL;
+	if (by_log) {   /* a zero runtime is clamped to the smallest positive double */
+		ly = xmallocarray(n, sizeof *ly);
+		for (size_t i = 0; i < n; i++)
+			ly[i] = log(y[i] > 0.0 ? y[i] : 2.2250738585072014e-308);
+	}
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < n; j++) {
 			if (!(y[i] < y[j]))
 				continue;
-			/* i is faster: want s_i + margin <= s_j */
-			double l = margin - ((double)s[j] - (double)s[i]);
+			/* i is faster: want s_i + m_ij <= s_j */
+			double m = by_log ? margin * (ly[j] - ly[i]) : margin;
+			double l = m - ((double)s[j] - (double)s[i]);
 			if (l > 0.0) {
 				loss += l;
 				acc[i] += g;
@@ -1505,7 +1497,55 @@ double nn_hinge_loss(float *ds, const float *s, const double *y, size_t n,
 		for (size_t i = 0; i < n; i++)
 			ds[i] += (float)acc[i];
 	free(acc);
+	free(ly);
 	return loss / (double)pairs;
+}
+
+double nn_hinge_loss(float *ds, const float *s, const double *y, size_t n,
+		     double margin, double weight)
+{
+	return pair_hinge(ds, s, y, n, margin, 0, weight);
+}
+
+double nn_diffmat_loss(float *ds, const float *s, const double *y, size_t n,
+		       double margin, double weight)
+{
+	return pair_hinge(ds, s, y, n, margin, 1, weight);
+}
+
+#define MAPE_CLAMP 30.0
+
+double nn_mape_loss(float *ds, const float *s, const double *y, size_t n, double weight)
+{
+	if (n == 0)
+		return 0.0;
+	double ms = 0.0, my = 0.0;
+	double *ly = xmallocarray(n, sizeof *ly), *g = xmallocarray(n, sizeof *g);
+	for (size_t i = 0; i < n; i++) {
+		ly[i] = log(y[i] > 0.0 ? y[i] : 2.2250738585072014e-308);
+		ms += (double)s[i];
+		my += ly[i];
+	}
+	ms /= (double)n;
+	my /= (double)n;
+	/* g_i = d loss / d d_i; d_i depends on every s through the mean, so
+	 * d loss / d s_k = g_k - mean(g) */
+	double loss = 0.0, gm = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		double d = ((double)s[i] - ms) - (ly[i] - my);
+		double e = exp(d > MAPE_CLAMP ? MAPE_CLAMP : d);
+		loss += fabs(e - 1.0);
+		/* the clamp has no gradient; |e - 1| has sign(d) e */
+		g[i] = d > MAPE_CLAMP || d == 0.0 ? 0.0 : (d > 0.0 ? e : -e) / (double)n;
+		gm += g[i];
+	}
+	gm /= (double)n;
+	if (ds)
+		for (size_t i = 0; i < n; i++)
+			ds[i] += (float)(weight * (g[i] - gm));
+	free(g);
+	free(ly);
+	return loss / (double)n;
 }
 
 /* Stable merge sort of idx (n) by key ascending. */

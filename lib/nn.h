@@ -255,6 +255,16 @@ double nn_hinge_loss(float *ds, const float *s, const double *y, size_t n,
  * by index): (1/n) sum_k [log sum_{j>=k} exp f_pi(j) - f_pi(k)]. */
 double nn_listmle_loss(float *ds, const float *s, const double *y, size_t n,
 		       double weight);
+/* The difference-matrix margin loss: over the pairs with y_i < y_j, the
+ * score gap s_j - s_i must reach a margin proportional to the true
+ * log-runtime gap: mean of max(0, margin (log y_j - log y_i) - (s_j - s_i)).
+ * Runtimes <= 0 are clamped to the smallest positive double. */
+double nn_diffmat_loss(float *ds, const float *s, const double *y, size_t n,
+		       double margin, double weight);
+/* MAPE on runtimes with the score read as a log-runtime up to a per-graph
+ * constant: d_i = (s_i - mean s) - (log y_i - mean log y), clamped to 30;
+ * loss = mean_i |exp(d_i) - 1|. */
+double nn_mape_loss(float *ds, const float *s, const double *y, size_t n, double weight);
 /* w_hinge * hinge + w_listmle * listmle (a zero weight skips that loss). */
 double nn_rank_loss(float *ds, const float *s, const double *y, size_t n,
 		    double margin, double w_hinge, double w_listmle);

@@ -5,11 +5,15 @@ PyTorch reference's (sage_torch.py grads).
   compare_grads.py C.json TORCH.json [TOL]
 
 Relative error of a tensor: max |c - t| / max |t| over its elements.  A
-tensor whose reference gradient is zero (head_b2: a ranking loss does not
-move with a constant shift of every score: its float value is the rounding
-of a sum of B terms) is compared absolutely, against 1e-2 of the largest
-gradient of the model.  Prints each tensor over TOL
-(default 1e-4) and the worst; exit 1 when any is over."""
+tensor whose reference gradient is small (under 1e-2 of the model's largest
+gradient) is compared absolutely, against 1e-2 of the largest gradient.  One
+whose reference gradient is zero up to float64 rounding (under 1e-9 of the
+largest: head_b2, since a ranking loss does not move with a constant shift
+of every score) is compared against the largest gradient itself: its C value
+is only the float rounding of a sum of B score gradients, which 1e-2 of a
+trained model's small gradients does not bound (observed up to 8e-5 of the
+1e-4 that way).  Both files must name the same tensors.  Prints
+each tensor over TOL (default 1e-4) and the worst; exit 1 when any is over."""
 import json
 import sys
 
@@ -41,7 +45,9 @@ def main():
             bad += 1
             continue
         den = np.abs(b).max()
-        if den < 1e-2 * scale:
+        if den < 1e-9 * scale:
+            e = np.abs(a - b).max() / scale
+        elif den < 1e-2 * scale:
             e = np.abs(a - b).max() / (1e-2 * scale)
         else:
             e = np.abs(a - b).max() / den
@@ -49,6 +55,10 @@ def main():
             worst, wname = e, name
         if e > tol:
             print("%s: relative error %.3g > %g" % (name, e, tol))
+            bad += 1
+    for name in c["grads"]:
+        if name not in t["grads"]:
+            print("%s: missing in the reference gradients" % name)
             bad += 1
     print("gradients: %d tensors, worst relative error %.3g (%s)" % (len(t["grads"]), worst, wname))
     sys.exit(1 if bad else 0)

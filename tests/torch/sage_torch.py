@@ -1,20 +1,32 @@
 #!/usr/bin/python3
-"""The GraphSAGE ranking model of lib/sage.c, in PyTorch: the reference the C
-trainer is checked against (gradients) and timed against (bench/sage.sh).
+"""The ranking model of lib/sage.c, in PyTorch: the reference the C trainer
+is checked against (gradients, every --arch and --pe) and timed against
+(bench/sage.sh, GraphSAGE).
 
 Same inputs (a tpugraphs-mp stream), same transforms (sign(x) log1p|x| then
 standardised with the training statistics), same layers, losses, optimiser
-and schedule; see docs/model.md.  Tensors are laid out (nodes, configs,
-channels) so that the neighbour means are one sparse-dense product per
-direction (torch.sparse.mm), the idiomatic fast form on CPU.
+and schedule; see docs/model.md ("Layers", "Architectures", "Positional
+encoding").  The archs are written from that specification with torch
+autograd (not from the C kernels): GAT as a per-destination softmax over an
+explicit list of (destination, source, role) entries, GIN and APPNP with
+sparse sum / symmetric-normalised adjacency matrices, GPS's linear attention
+with einsum, the random-walk encoding from dense matrix powers in numpy.
+Tensors are laid out (nodes, configs, channels) so that the neighbour
+aggregations are one sparse-dense product per direction (torch.sparse.mm),
+the idiomatic fast form on CPU.
 
   sage_torch.py grads MODEL STREAM B OUT.json
-      float64 forward/backward of MODEL on the first graph of STREAM and its
-      first B configs, loss = the mixed ranking loss; writes scores, loss and
-      every parameter's gradient as JSON (compared with test_sage --grads).
+      float64 forward/backward of MODEL (any arch, with or without the
+      positional encoding) on the first graph of STREAM and its first B
+      configs, loss = the mixed ranking loss; writes scores, loss and every
+      parameter's gradient as JSON (compared with test_sage --grads).
+      More MODEL STREAM B OUT.json groups may follow: one process, torch
+      imported once.
   sage_torch.py train --out-json FILE [options] TRAIN.mp [--valid VALID.mp]
-      trains the same model (float32) the way sage-train does and reports
-      seconds per epoch and the valid score; the options mirror sage-train's.
+      trains the GraphSAGE model (--arch sage, no positional encoding:
+      the other archs are checked by `grads` only) in float32 the way
+      sage-train does and reports seconds per epoch and the valid score;
+      the options mirror sage-train's.
 """
 import argparse
 import json
@@ -32,6 +44,7 @@ DT = {"f32": "<f4", "f64": "<f8", "i8": "i1", "i16": "<i2", "i32": "<i4", "i64":
       "u8": "u1", "u16": "<u2", "u32": "<u4", "u64": "<u8", "bool": "?"}
 NFEAT, NOPS, NSYM, NSLOT, NTILE = 140, 128, 7, 18, 24
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+warnings.filterwarnings("ignore", message="scatter_reduce\(\) is in beta")
 
 
 def tensor(t):
@@ -124,34 +137,100 @@ def mean_adj(rows, cols, n, dtype):
     return a.coalesce().to_sparse_csr()
 
 
-class Graph:
-    """A graph's tensors, prepared once (config-independent)."""
+def sparse(rows, cols, w, n, dtype):
+    """(n, n) sparse matrix with w summed at (rows, cols), as CSR."""
+    a = torch.sparse_coo_tensor(np.stack([rows, cols]), torch.tensor(w, dtype=dtype), (n, n))
+    return a.coalesce().to_sparse_csr()
 
-    def __init__(self, g, dtype):
+
+def rwpe(edges, n, k):
+    """(n, k) random-walk encoding from dense matrix powers: pe[u, j] =
+    (P^(j+1))_uu, P = D^-1 A over the undirected multigraph without added
+    self loops (A[u, v] counts the edges u->v and v->u); 0 for a node
+    without neighbours."""
+    a = np.zeros((n, n))
+    if len(edges):
+        np.add.at(a, (edges[:, 0], edges[:, 1]), 1.0)
+        np.add.at(a, (edges[:, 1], edges[:, 0]), 1.0)
+    d = a.sum(1)
+    p = np.divide(a, d[:, None], out=np.zeros_like(a), where=d[:, None] > 0)
+    pe, pk = np.zeros((n, k)), p.copy()
+    for j in range(k):
+        pe[:, j] = np.diag(pk)
+        pk = pk @ p
+    return pe
+
+
+class Graph:
+    """A graph's tensors, prepared once (config-independent); what the
+    arch (hp) needs only."""
+
+    def __init__(self, g, dtype, hp=None):
+        arch = hp.get("arch", "sage") if hp else "sage"
         e = g["edges"]
         u, v = (e[:, 0], e[:, 1]) if len(e) else (np.zeros(0, np.int64),) * 2
-        self.n = g["n"]
-        self.a_in = mean_adj(u, v, self.n, dtype)    # u averages its producers v
-        self.a_out = mean_adj(v, u, self.n, dtype)   # v averages its consumers u
+        n = self.n = g["n"]
         self.feat = torch.tensor(g["feat"], dtype=dtype)
         self.op = torch.tensor(g["op"])
         self.ids = torch.tensor(g["ids"])
+        if arch in ("sage", "gps"):
+            self.a_in = mean_adj(u, v, n, dtype)     # u averages its producers v
+            self.a_out = mean_adj(v, u, n, dtype)    # v averages its consumers u
+        if arch == "gin":
+            # sum over producers and consumers: A[u, v] += 1 and A[v, u] += 1 per edge
+            self.a_sum = sparse(np.concatenate([u, v]), np.concatenate([v, u]),
+                                np.ones(2 * len(u)), n, dtype)
+        if arch == "gat":
+            # u's list: itself (role 0), its producers (1), its consumers (2)
+            ar = np.arange(n)
+            self.dst = torch.tensor(np.concatenate([ar, u, v]))
+            self.src = torch.tensor(np.concatenate([ar, v, u]))
+            self.role = torch.tensor(np.concatenate([np.zeros(n, np.int64), np.ones(len(u), np.int64),
+                                                     np.full(len(u), 2, np.int64)]))
+        if arch == "appnp":
+            # A_hat = D^-1/2 (A + I) D^-1/2, d = 1 + |in| + |out|
+            ar = np.arange(n)
+            d = 1.0 + np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
+            r, c = np.concatenate([ar, u, v]), np.concatenate([ar, v, u])
+            self.a_hat = sparse(r, c, 1.0 / np.sqrt(d[r] * d[c]), n, dtype)
+        self.pe = None
+        if hp and hp.get("pe_k", 0) > 0:
+            self.pe = torch.tensor(rwpe(e, n, hp["pe_k"]), dtype=dtype)
+
+
+ARCHS = ("sage", "gat", "gin", "appnp", "gps", "mlp")
 
 
 class Sage(torch.nn.Module):
+    """The model for hp (load_model's dict): arch, heads, appnp_k,
+    appnp_alpha and pe_k default to the plain GraphSAGE."""
+
     def __init__(self, hp, dtype=torch.float32):
         super().__init__()
+        hp = dict(dict(arch="sage", heads=4, appnp_k=10, appnp_alpha=0.1, pe_k=0), **hp)
+        if hp["arch"] not in ARCHS:
+            raise ValueError("unknown arch %r" % hp["arch"])
         self.hp = hp
         H, E, C, R = hp["hidden"], hp["op_dim"], hp["cfg_dim"], hp["se_dim"]
         P = H * (2 if hp["pool"] == "mean+max" else 1)
         shapes = [("op_emb", (NOPS, E)), ("op_w", (H, E)), ("in_w", (H, NFEAT)), ("in_b", (H,))]
+        if hp["pe_k"] > 0:
+            shapes += [("pe_w", (H, hp["pe_k"]))]
         if hp["kind"] == "layout":
             shapes += [("cfg_emb", (NSYM, C)), ("cfg_w", (H, NSLOT * C))]
         else:
             shapes += [("cfg_w", (H, NTILE))]
+        conv = {"sage": [("sage_w", (3 * H, H)), ("sage_b", (H,))],
+                "gps": [("sage_w", (3 * H, H)), ("sage_b", (H,)), ("la_w", (3 * H, H)),
+                        ("la_b", (3 * H,)), ("la_o", (H, H)), ("la_ob", (H,))],
+                "gat": [("gat_w", (H, H)), ("gat_a", (4, H)), ("gat_b", (H,))],
+                "gin": [("gin_eps", (1,)), ("gin_w1", (H, H)), ("gin_b1", (H,)),
+                        ("gin_w2", (H, H)), ("gin_b2", (H,))],
+                "appnp": [("lin_w", (H, H)), ("lin_b", (H,))],
+                "mlp": [("lin_w", (H, H)), ("lin_b", (H,))]}[hp["arch"]]
         for l in range(hp["layers"]):
-            shapes += [("l%d.norm_g" % l, (H,)), ("l%d.norm_b" % l, (H,)),
-                       ("l%d.sage_w" % l, (3 * H, H)), ("l%d.sage_b" % l, (H,))]
+            shapes += [("l%d.norm_g" % l, (H,)), ("l%d.norm_b" % l, (H,))]
+            shapes += [("l%d.%s" % (l, n), sh) for n, sh in conv]
             if hp["se"]:
                 shapes += [("l%d.se_w1" % l, (R, H)), ("l%d.se_b1" % l, (R,)),
                            ("l%d.se_w2" % l, (H, R)), ("l%d.se_b2" % l, (H,))]
@@ -166,7 +245,8 @@ class Sage(torch.nn.Module):
         return self.p[name.replace(".", "_")]
 
     def init(self, seed):
-        """Not the C init (different generator); same distributions."""
+        """Not the C init (different generator); same distributions (the
+        GraphSAGE tensors: train's model)."""
         gen = torch.Generator().manual_seed(seed)
         for n in self.names:
             t = self.w(n)
@@ -179,6 +259,71 @@ class Sage(torch.nn.Module):
                     std = 1.0 if n in ("op_emb", "cfg_emb") else 1.0 / math.sqrt(t.shape[1])
                     t.copy_(torch.randn(t.shape, generator=gen, dtype=t.dtype) * std)
 
+    # ---- the convs: h (N, B, H) -> y (N, B, H) ----
+
+    def sage_conv(self, g, l, h):
+        w, H = self.w, self.hp["hidden"]
+        N, B = h.shape[0], h.shape[1]
+        # three products into contiguous tensors (slicing one (N, B, 3H)
+        # product costs a full-size zero-filled gradient per slice)
+        ws, wi, wo = w("l%d.sage_w" % l).split(H, 0)
+        return torch.addmm(w("l%d.sage_b" % l), h.reshape(N * B, H), ws.t()).view(N, B, H) \
+            + torch.sparse.mm(g.a_in, (h @ wi.t()).view(N, B * H)).view(N, B, H) \
+            + torch.sparse.mm(g.a_out, (h @ wo.t()).view(N, B * H)).view(N, B, H)
+
+    def gat_conv(self, g, l, h):
+        """Multi-head attention of u over its list [u, producers, consumers]:
+        a softmax per (destination, head) over the list entries."""
+        w, H, K = self.w, self.hp["hidden"], self.hp["heads"]
+        N, B, D = h.shape[0], h.shape[1], H // K
+        z = (h @ w("l%d.gat_w" % l).t()).view(N, B, K, D)
+        a = w("l%d.gat_a" % l).view(4, K, D)
+        s_dst = (z * a[0]).sum(-1)                                          # (N, B, K)
+        s_src = torch.stack([(z * a[1 + r]).sum(-1) for r in range(3)])     # (3, N, B, K)
+        e = F.leaky_relu(s_dst[g.dst] + s_src[g.role, g.src], 0.2)         # (M, B, K)
+        idx = g.dst.view(-1, 1, 1).expand_as(e)
+        mx = torch.full((N, B, K), -math.inf, dtype=e.dtype).scatter_reduce(
+            0, idx, e.detach(), "amax", include_self=True)                   # a constant shift
+        ex = torch.exp(e - mx[g.dst])
+        den = torch.zeros(N, B, K, dtype=e.dtype).index_add(0, g.dst, ex)
+        alpha = ex / den[g.dst]
+        y = torch.zeros(N, B, K, D, dtype=e.dtype).index_add(0, g.dst, alpha.unsqueeze(-1) * z[g.src])
+        return y.reshape(N, B, H) + w("l%d.gat_b" % l)
+
+    def gin_conv(self, g, l, h):
+        w, H = self.w, self.hp["hidden"]
+        N, B = h.shape[0], h.shape[1]
+        agg = torch.sparse.mm(g.a_sum, h.reshape(N, B * H)).view(N, B, H)
+        gg = (1 + w("l%d.gin_eps" % l)) * h + agg
+        t = F.gelu(gg @ w("l%d.gin_w1" % l).t() + w("l%d.gin_b1" % l), approximate="tanh")
+        return t @ w("l%d.gin_w2" % l).t() + w("l%d.gin_b2" % l)
+
+    def lin_attn(self, l, h):
+        """Linear attention over the nodes of each config, K heads."""
+        w, H, K = self.w, self.hp["hidden"], self.hp["heads"]
+        N, B, D = h.shape[0], h.shape[1], H // K
+        qkv = h @ w("l%d.la_w" % l).t() + w("l%d.la_b" % l)                   # (N, B, 3H)
+        q, k, v = (t.reshape(N, B, K, D) for t in qkv.split(H, -1))
+        fq, fk = F.elu(q) + 1, F.elu(k) + 1
+        S = torch.einsum("nbki,nbkj->bkij", fk, v)                           # (B, K, D, D)
+        z = fk.sum(0)                                                        # (B, K, D)
+        num = torch.einsum("nbki,bkij->nbkj", fq, S)
+        den = (fq * z).sum(-1, keepdim=True) + 1e-6
+        o = (num / den).reshape(N, B, H)
+        return o @ w("l%d.la_o" % l).t() + w("l%d.la_ob" % l)
+
+    def conv(self, g, l, h):
+        arch, w = self.hp["arch"], self.w
+        if arch == "sage":
+            return self.sage_conv(g, l, h)
+        if arch == "gps":
+            return self.sage_conv(g, l, h) + self.lin_attn(l, h)
+        if arch == "gat":
+            return self.gat_conv(g, l, h)
+        if arch == "gin":
+            return self.gin_conv(g, l, h)
+        return h @ w("l%d.lin_w" % l).t() + w("l%d.lin_b" % l)             # appnp, mlp
+
     def forward(self, g, cfg):
         """g: Graph; cfg: layout symbols (B, nc, 18) long or tile (B, 24).
         Returns scores (B,)."""
@@ -186,31 +331,41 @@ class Sage(torch.nn.Module):
         H = hp["hidden"]
         B = cfg.shape[0]
         N = g.n
+        prod = hp["arch"] == "mlp"     # x0 = Pn + c + Pn * c
         pn = g.feat @ w("in_w").t() + w("in_b") + (w("op_emb") @ w("op_w").t())[g.op]   # (N, H)
+        if hp["pe_k"] > 0:
+            pn = pn + g.pe @ w("pe_w").t()
         if hp["kind"] == "layout":
             e = w("cfg_emb")[cfg].reshape(B, -1, NSLOT * hp["cfg_dim"])             # (B, nc, 18C)
-            cp = e @ w("cfg_w").t()                                                  # (B, nc, H)
+            c = (e @ w("cfg_w").t()).transpose(0, 1)                                 # (nc, B, H)
+            if prod:
+                c = c + pn[g.ids].unsqueeze(1) * c
             x = pn.unsqueeze(1).expand(N, B, H).clone()                              # (N, B, H)
-            x.index_add_(0, g.ids, cp.transpose(0, 1))
+            x.index_add_(0, g.ids, c)
         else:
-            x = pn.unsqueeze(1) + (cfg @ w("cfg_w").t()).unsqueeze(0)                # (N, B, H)
+            c = (cfg @ w("cfg_w").t()).unsqueeze(0)                                  # (1, B, H)
+            x = pn.unsqueeze(1) + c                                                  # (N, B, H)
+            if prod:
+                x = x + pn.unsqueeze(1) * c
         for l in range(hp["layers"]):
             # instance norm over the nodes: one var_mean pass, one fused affine
             var, mu = torch.var_mean(x, 0, unbiased=False)                         # (B, H)
             scale = torch.rsqrt(var + 1e-5) * w("l%d.norm_g" % l)
             h = torch.addcmul(w("l%d.norm_b" % l) - mu * scale, x, scale)            # (N, B, H)
-            # three products into contiguous tensors (slicing one (N, B, 3H)
-            # product costs a full-size zero-filled gradient per slice)
-            ws, wi, wo = w("l%d.sage_w" % l).split(H, 0)
-            y = torch.addmm(w("l%d.sage_b" % l), h.view(N * B, H), ws.t()).view(N, B, H) \
-                + torch.sparse.mm(g.a_in, (h @ wi.t()).view(N, B * H)).view(N, B, H) \
-                + torch.sparse.mm(g.a_out, (h @ wo.t()).view(N, B * H)).view(N, B, H)
+            y = self.conv(g, l, h)
             if hp["se"]:
                 sq = y.mean(0)                                                       # (B, H)
                 a = F.gelu(sq @ w("l%d.se_w1" % l).t() + w("l%d.se_b1" % l), approximate="tanh")
                 s = torch.sigmoid(a @ w("l%d.se_w2" % l).t() + w("l%d.se_b2" % l))
                 y = y * s.unsqueeze(0)
             x = F.gelu(x + y, approximate="tanh")
+        if hp["arch"] == "appnp":
+            # personalised PageRank propagation before pooling
+            al, x0 = hp["appnp_alpha"], x.reshape(N, B * H)
+            z = x0
+            for _ in range(hp["appnp_k"]):
+                z = (1 - al) * torch.sparse.mm(g.a_hat, z) + al * x0
+            x = z.view(N, B, H)
         pooled = x.mean(0)
         if hp["pool"] == "mean+max":
             pooled = torch.cat([pooled, x.max(0).values], 1)                         # (B, P)
@@ -255,7 +410,11 @@ def load_model(path):
         if r["t"] == "model":
             hp = dict(kind=r["kind"], hidden=r["hidden"], layers=r["layers"], op_dim=r["op_dim"],
                       cfg_dim=r["cfg_dim"], pool=r["pool"], se=bool(r["se"]), se_dim=r["se_dim"],
-                      xattn=bool(r["xattn"]), batch=r["batch"])
+                      xattn=bool(r["xattn"]), batch=r["batch"],
+                      # version 2 (version 1 files are GraphSAGE without encoding)
+                      arch=r.get("arch", "sage"), heads=r.get("heads", 4),
+                      appnp_k=r.get("appnp_k", 10), appnp_alpha=r.get("appnp_alpha", 0.1),
+                      pe_k=r.get("pe_k", 0))
             st = {k: tensor(r[k]).astype(np.float32) for k in ("feat_mean", "feat_std", "tile_mean", "tile_std")}
         elif r["t"] == "param":
             params[r["name"]] = tensor(r["value"])
@@ -268,24 +427,36 @@ def batch_input(g, idx, dtype):
     return torch.tensor(g["cfg"][idx].astype(np.int64))
 
 
-def cmd_grads(a):
-    torch.set_default_dtype(torch.float64)
-    hp, st, params = load_model(a.model)
-    gs = load_set(a.stream)
+def grads(model, stream, B, out, margin, mix):
+    hp, st, params = load_model(model)
+    gs = load_set(stream)
     standardize(gs, st)
     m = Sage(hp, torch.float64)
     with torch.no_grad():
         for n in m.names:
             m.w(n).copy_(torch.tensor(params[n].astype(np.float64)).reshape(m.w(n).shape))
     g = gs[0]
-    idx = np.arange(min(a.B, len(g["target"])))
-    s = m(Graph(g, torch.float64), batch_input(g, idx, torch.float64))
+    if g["tile"] != (hp["kind"] == "tile"):
+        sys.exit("sage_torch.py: %s is a %s model, %s's first graph is not" % (model, hp["kind"], stream))
+    idx = np.arange(min(B, len(g["target"])))
+    s = m(Graph(g, torch.float64, m.hp), batch_input(g, idx, torch.float64))
     y = torch.tensor(g["target"][idx])
-    loss = rank_loss(s, y, a.margin, a.mix, 1 - a.mix)
+    loss = rank_loss(s, y, margin, mix, 1 - mix)
     loss.backward()
-    out = dict(scores=s.detach().tolist(), loss=float(loss),
-               grads={n: m.w(n).grad.reshape(-1).tolist() for n in m.names})
-    json.dump(out, open(a.out, "w"))
+    out_d = dict(scores=s.detach().tolist(), loss=float(loss),
+                 grads={n: m.w(n).grad.reshape(-1).tolist() for n in m.names})
+    with open(out, "w") as f:
+        json.dump(out_d, f)
+
+
+def cmd_grads(a):
+    torch.set_default_dtype(torch.float64)
+    if len(a.more) % 4:
+        sys.exit("sage_torch.py grads: want MODEL STREAM B OUT.json, repeated")
+    jobs = [(a.model, a.stream, a.B, a.out)] + \
+        [(a.more[i], a.more[i + 1], int(a.more[i + 2]), a.more[i + 3]) for i in range(0, len(a.more), 4)]
+    for model, stream, B, out in jobs:
+        grads(model, stream, B, out, a.margin, a.mix)
 
 
 def evaluate(m, gs, graphs, B):
@@ -392,6 +563,8 @@ def main():
     g.add_argument("stream")
     g.add_argument("B", type=int)
     g.add_argument("out")
+    g.add_argument("more", nargs="*", metavar="MODEL STREAM B OUT.json",
+                   help="more jobs, in one process (torch loads once)")
     g.add_argument("--margin", type=float, default=0.1)
     g.add_argument("--mix", type=float, default=0.5)
     t = sub.add_parser("train")

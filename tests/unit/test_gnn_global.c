@@ -11,6 +11,7 @@
  * block of configs per thread) against one call outside, and a backward
  * whose scratch holds garbage against one after its forward. */
 #include "ut.h"
+#include "ut_num.h"
 #include "gnn.h"
 #include "nn.h"
 #include "err.h"
@@ -18,47 +19,8 @@
 #include <omp.h>
 #include <stdint.h>
 
-#define FD_STEP 1e-6
-#define FD_TOL 1e-4
-#define FWD_TOL 1e-5
 
-/* ---- helpers (as test_nn.c) ---- */
-
-static uint64_t seed_state = 0x9e3779b97f4a7c15ull;
-
-static double urand(void)  /* [-1, 1) */
-{
-	seed_state ^= seed_state << 13;
-	seed_state ^= seed_state >> 7;
-	seed_state ^= seed_state << 17;
-	return (double)(seed_state >> 11) / 4503599627370496.0 - 1.0;
-}
-
-static double *drand_new(size_t n, double scale)
-{
-	double *a = xmallocarray(n ? n : 1, sizeof *a);
-	for (size_t i = 0; i < n; i++)
-		a[i] = scale * urand();
-	return a;
-}
-
-static double *dzero(size_t n)
-{
-	return xcalloc(n ? n : 1, sizeof(double));
-}
-
-static float *tof(const double *a, size_t n)
-{
-	float *f = xmallocarray(n ? n : 1, sizeof *f);
-	for (size_t i = 0; i < n; i++)
-		f[i] = (float)a[i];
-	return f;
-}
-
-static float *fzero(size_t n)
-{
-	return xcalloc(n ? n : 1, sizeof(float));
-}
+/* ---- helpers (the rest in ut_num.h) ---- */
 
 static float *fcopy(const float *a, size_t n)
 {
@@ -73,63 +35,8 @@ static void ffill(float *a, size_t n, float v)
 		a[i] = v;
 }
 
-/* max |a - b| / max |b| (b the reference). */
-static double rel_err_d(const double *a, const double *b, size_t n)
-{
-	double num = 0.0, den = 1e-12;
-	for (size_t i = 0; i < n; i++) {
-		num = fmax(num, fabs(a[i] - b[i]));
-		den = fmax(den, fabs(b[i]));
-	}
-	return num / den;
-}
-
-static double rel_err_f(const float *a, const double *b, size_t n)
-{
-	double num = 0.0, den = 1e-12;
-	for (size_t i = 0; i < n; i++) {
-		num = fmax(num, fabs((double)a[i] - b[i]));
-		den = fmax(den, fabs(b[i]));
-	}
-	return num / den;
-}
-
-static double rel_err_ff(const float *a, const float *b, size_t n)
-{
-	double num = 0.0, den = 1e-12;
-	for (size_t i = 0; i < n; i++) {
-		num = fmax(num, fabs((double)a[i] - (double)b[i]));
-		den = fmax(den, fabs((double)b[i]));
-	}
-	return num / den;
-}
-
 /* The largest relative errors seen, by kind, printed at the end. */
 static double worst_fd, worst_fwd, worst_big;
-
-static int check_rel(const char *what, double err, double tol)
-{
-	if (err > tol)
-		fprintf(stderr, "  %s: %s relative error %.3g > %.3g\n", ut_test, what, err, tol);
-	return ut_check(err <= tol, what, __FILE__, __LINE__);
-}
-
-typedef double (*loss_fn)(void *ctx);
-
-static double *fd_grad(loss_fn loss, void *ctx, double *x, size_t n)
-{
-	double *g = dzero(n);
-	for (size_t i = 0; i < n; i++) {
-		double keep = x[i];
-		x[i] = keep + FD_STEP;
-		double lp = loss(ctx);
-		x[i] = keep - FD_STEP;
-		double lm = loss(ctx);
-		x[i] = keep;
-		g[i] = (lp - lm) / (2 * FD_STEP);
-	}
-	return g;
-}
 
 static void check_grad(const char *name, loss_fn loss, void *ctx, double *x,
 		       size_t n, const double *g_naive, const float *g_fast)
@@ -162,14 +69,6 @@ static void check_big(const char *what, const float *a, const double *b, size_t 
 	double e = rel_err_f(a, b, n);
 	worst_big = fmax(worst_big, e);
 	check_rel(what, e, tol);
-}
-
-static double dot(const double *a, const double *b, size_t n)
-{
-	double s = 0.0;
-	for (size_t i = 0; i < n; i++)
-		s += a[i] * b[i];
-	return s;
 }
 
 /* m random edges over nodes 0 .. n-2 (node n-1 isolated), then edge 0

@@ -11,6 +11,7 @@
  * for bit, and calls from inside a parallel region (one config per thread,
  * each with its own scratch) against the call over the whole batch. */
 #include "ut.h"
+#include "ut_num.h"
 #include "gnn.h"
 #include "nn.h"
 #include "err.h"
@@ -18,108 +19,19 @@
 #include <omp.h>
 #include <stdint.h>
 
-#define FD_STEP 1e-6
-#define FD_TOL 1e-4
-#define FWD_TOL 1e-5
 #define MAXP 5
 
-/* ---- helpers (as test_nn) ---- */
-
-static uint64_t seed_state = 0x9e3779b97f4a7c15ull;
-
-static double urand(void)  /* [-1, 1) */
-{
-	seed_state ^= seed_state << 13;
-	seed_state ^= seed_state >> 7;
-	seed_state ^= seed_state << 17;
-	return (double)(seed_state >> 11) / 4503599627370496.0 - 1.0;
-}
-
-static double *drand_new(size_t n, double scale)
-{
-	double *a = xmallocarray(n ? n : 1, sizeof *a);
-	for (size_t i = 0; i < n; i++)
-		a[i] = scale * urand();
-	return a;
-}
-
-static double *dzero(size_t n)
-{
-	return xcalloc(n ? n : 1, sizeof(double));
-}
-
-static float *tof(const double *a, size_t n)
-{
-	float *f = xmallocarray(n ? n : 1, sizeof *f);
-	for (size_t i = 0; i < n; i++)
-		f[i] = (float)a[i];
-	return f;
-}
-
-static float *fzero(size_t n)
-{
-	return xcalloc(n ? n : 1, sizeof(float));
-}
+/* ---- helpers (the rest in ut_num.h) ---- */
 
 /* The largest errors seen, per kind of check, for the summary line. */
 static double worst_fd, worst_fwd, worst_big, worst_par;
 
-/* max |a - b| / max |b| (b the reference). */
-static double rel_err_d(const double *a, const double *b, size_t n)
+/* check_rel, keeping the largest error of its kind in *worst. */
+static int check_relw(const char *what, double err, double tol, double *worst)
 {
-	double num = 0.0, den = 1e-12;
-	for (size_t i = 0; i < n; i++) {
-		num = fmax(num, fabs(a[i] - b[i]));
-		den = fmax(den, fabs(b[i]));
-	}
-	return num / den;
-}
-
-static double rel_err_f(const float *a, const double *b, size_t n)
-{
-	double num = 0.0, den = 1e-12;
-	for (size_t i = 0; i < n; i++) {
-		num = fmax(num, fabs((double)a[i] - b[i]));
-		den = fmax(den, fabs(b[i]));
-	}
-	return num / den;
-}
-
-static double rel_err_ff(const float *a, const float *b, size_t n)
-{
-	double num = 0.0, den = 1e-12;
-	for (size_t i = 0; i < n; i++) {
-		num = fmax(num, fabs((double)a[i] - (double)b[i]));
-		den = fmax(den, fabs((double)b[i]));
-	}
-	return num / den;
-}
-
-static int check_rel(const char *what, double err, double tol, double *worst)
-{
-	if (err > tol)
-		fprintf(stderr, "  %s: %s relative error %.3g > %.3g\n", ut_test, what, err, tol);
 	if (worst && err > *worst)
 		*worst = err;
-	return ut_check(err <= tol, what, __FILE__, __LINE__);
-}
-
-typedef double (*loss_fn)(void *ctx);
-
-/* Central differences of loss() with respect to every element of x (n). */
-static double *fd_grad(loss_fn loss, void *ctx, double *x, size_t n)
-{
-	double *g = dzero(n);
-	for (size_t i = 0; i < n; i++) {
-		double keep = x[i];
-		x[i] = keep + FD_STEP;
-		double lp = loss(ctx);
-		x[i] = keep - FD_STEP;
-		double lm = loss(ctx);
-		x[i] = keep;
-		g[i] = (lp - lm) / (2 * FD_STEP);
-	}
-	return g;
+	return check_rel(what, err, tol);
 }
 
 static void check_grad(const char *name, loss_fn loss, void *ctx, double *x,
@@ -128,18 +40,10 @@ static void check_grad(const char *name, loss_fn loss, void *ctx, double *x,
 	double *fd = fd_grad(loss, ctx, x, n);
 	char what[128];
 	snprintf(what, sizeof what, "naive d%s vs finite differences", name);
-	check_rel(what, rel_err_d(g_naive, fd, n), FD_TOL, &worst_fd);
+	check_relw(what, rel_err_d(g_naive, fd, n), FD_TOL, &worst_fd);
 	snprintf(what, sizeof what, "fast d%s vs finite differences", name);
-	check_rel(what, rel_err_f(g_fast, fd, n), FD_TOL, &worst_fd);
+	check_relw(what, rel_err_f(g_fast, fd, n), FD_TOL, &worst_fd);
 	free(fd);
-}
-
-static double dot(const double *a, const double *b, size_t n)
-{
-	double s = 0.0;
-	for (size_t i = 0; i < n; i++)
-		s += a[i] * b[i];
-	return s;
 }
 
 /* m edges on nodes 0..n-2 (node n-1 isolated; self loops allowed), the
@@ -385,7 +289,7 @@ static void run_fd(const ops_t *o, size_t B, size_t N, size_t H, size_t K, size_
 	float *scr = scratch_new(&L, B), *y = fzero(n);
 	o->fwd(&L, y, scr, L.fh, B);
 	snprintf(what, sizeof what, "%s: fast forward vs naive", o->name);
-	check_rel(what, rel_err_f(y, L.out, n), FWD_TOL, &worst_fwd);
+	check_relw(what, rel_err_f(y, L.out, n), FWD_TOL, &worst_fwd);
 
 	/* fast backward after the forward, then after garbage: same bits */
 	fgrad_t g1, g2;
@@ -466,13 +370,13 @@ static void cmp_naive(const layer_t *L, const float *y, const fgrad_t *g, const 
 	char what[160];
 	size_t n = L->B * L->N * L->H;
 	snprintf(what, sizeof what, "%s %s: fast forward vs naive", L->o->name, tag);
-	check_rel(what, rel_err_f(y, L->out, n), FWD_TOL, &worst_fwd);
+	check_relw(what, rel_err_f(y, L->out, n), FWD_TOL, &worst_fwd);
 	snprintf(what, sizeof what, "%s %s: fast dh vs naive", L->o->name, tag);
-	check_rel(what, rel_err_f(g->dh, dh, n), FD_TOL, &worst_big);
+	check_relw(what, rel_err_f(g->dh, dh, n), FD_TOL, &worst_big);
 	for (int i = 0; i < L->np; i++) {
 		snprintf(what, sizeof what, "%s %s: fast d%s vs naive", L->o->name, tag,
 			 L->pname[i]);
-		check_rel(what, rel_err_f(g->dp[i], dp[i], L->psz[i]), FD_TOL, &worst_big);
+		check_relw(what, rel_err_f(g->dp[i], dp[i], L->psz[i]), FD_TOL, &worst_big);
 	}
 }
 
@@ -535,9 +439,9 @@ static void run_big(const ops_t *o, size_t B, size_t N, size_t H, size_t K, size
 	}
 	UT_CHECK(inside);
 	snprintf(what, sizeof what, "%s: inside a parallel region, y", o->name);
-	check_rel(what, rel_err_ff(yp, y2, n), FWD_TOL, &worst_par);
+	check_relw(what, rel_err_ff(yp, y2, n), FWD_TOL, &worst_par);
 	snprintf(what, sizeof what, "%s: inside a parallel region, dh", o->name);
-	check_rel(what, rel_err_ff(dhp, g2.dh, n), FWD_TOL, &worst_par);
+	check_relw(what, rel_err_ff(dhp, g2.dh, n), FWD_TOL, &worst_par);
 	for (int i = 0; i < L.np; i++) {
 		float *sum = fzero(L.psz[i]);
 		for (size_t b = 0; b < B; b++)
@@ -545,7 +449,7 @@ static void run_big(const ops_t *o, size_t B, size_t N, size_t H, size_t K, size
 				sum[j] += pg[b].dp[i][j];
 		snprintf(what, sizeof what, "%s: inside a parallel region, d%s", o->name,
 			 L.pname[i]);
-		check_rel(what, rel_err_ff(sum, g2.dp[i], L.psz[i]), FWD_TOL, &worst_par);
+		check_relw(what, rel_err_ff(sum, g2.dp[i], L.psz[i]), FWD_TOL, &worst_par);
 		free(sum);
 	}
 

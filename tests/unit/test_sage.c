@@ -536,6 +536,7 @@ static int dump_grads(const char *model, const char *stream, long B, const char 
 	sage_set_standardize(&set, m);
 	if (set.n == 0)
 		die(EX_DATA, "%s: no graphs", stream);
+	sage_graph_set_pe(&set.g[0], m->hp.pe_k);
 	const sage_graph_t *g = &set.g[0];
 	size_t nb = g->nconf < (size_t)B ? g->nconf : (size_t)B;
 	size_t w3 = (size_t)g->nc * SAGE_NCODE;

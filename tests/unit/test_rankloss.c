@@ -1,7 +1,7 @@
-/* test_gnn_loss: the difference-matrix margin loss and the MAPE auxiliary
+/* test_rankloss: the difference-matrix margin loss and the MAPE auxiliary
  * loss against central finite differences and hand-computed values. */
 #include "ut.h"
-#include "gnn.h"
+#include "nn.h"
 #include "err.h"
 
 #include <stdint.h>
@@ -135,5 +135,5 @@ int main(void)
 	UT_RUN(test_fd);
 	UT_RUN(test_diffmat_values);
 	UT_RUN(test_mape_values);
-	return ut_done("test_gnn_loss");
+	return ut_done("test_rankloss");
 }
