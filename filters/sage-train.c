@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "err.h"
-#include "gnn.h"
 #include "metrics.h"
 #include "nn.h"
 #include "rng.h"

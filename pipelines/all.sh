@@ -10,15 +10,19 @@ usage() {
 	cat <<EOF
 usage: all.sh [options]
 
-Run pipelines/collection.sh for every collection and seed with GNU parallel,
-then ensemble the seeds of each collection (rank-ensemble), score the valid
-split (rank-eval) and write the Kaggle submission for the test split.
+Run pipelines/collection.sh for every collection and seed (and arch) with
+GNU parallel, then ensemble the models of each collection (rank-ensemble),
+score the valid split (rank-eval) and write the Kaggle submission for the
+test split.
 
   -d, --data DIR          dataset root holding npz/ (default: \$TPU_DATA or data/tpugen-small)
   -o, --out DIR           output root (default: out)
       --collections LIST  comma-separated (default: all five)
       --seeds LIST        comma-separated seeds; one model per seed and
                           collection, ensembled (default: 1)
+      --archs LIST        comma-separated sage-train archs (sage, gat, gin,
+                          appnp, gps, mlp); one model per arch too, all
+                          ensembled (default: the conf file's TRAIN_OPTS)
   -j, --jobs N            parallel jobs per machine (default: 2; with
                           --sshloginfile, as FILE says)
       --threads N         threads per job (default: cores / jobs, at least 1;
@@ -45,6 +49,7 @@ DATA=${TPU_DATA:-data/tpugen-small}
 OUT=out
 COLLS=$ALL_COLLECTIONS
 SEEDS=1
+ARCHS=""
 JOBS=2
 JOBS_GIVEN=""
 THREADS=""
@@ -59,6 +64,7 @@ while [ $# -gt 0 ]; do
 	-o|--out) OUT=$2; shift 2 ;;
 	--collections) COLLS=${2//,/ }; shift 2 ;;
 	--seeds) SEEDS=${2//,/ }; shift 2 ;;
+	--archs) ARCHS=${2//,/ }; shift 2 ;;
 	-j|--jobs) JOBS=$2; JOBS_GIVEN=1; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
 	--sshloginfile) SSHLOGINFILE=$2; shift 2 ;;
@@ -78,6 +84,19 @@ done
 for s in $SEEDS; do
 	case $s in ''|*[!0-9]*) die "--seeds: '$s' is not a number" 2 ;; esac
 done
+for a in $ARCHS; do
+	case " sage gat gin appnp gps mlp " in *" $a "*) ;; *) die "--archs: unknown arch '$a'" 2 ;; esac
+done
+# the runs of a collection: tag seedS, or seedS-ARCH with --archs
+TAGS=""
+for s in $SEEDS; do
+	if [ -z "$ARCHS" ]; then
+		TAGS="$TAGS seed$s"
+	else
+		for a in $ARCHS; do TAGS="$TAGS seed$s-$a"; done
+	fi
+done
+TAGS=${TAGS# }
 if [ -z "$THREADS" ] && [ -n "$SSHLOGINFILE" ] && [ -z "$JOBS_GIVEN" ]; then
 	THREADS=1   # one job per CPU of each host (below)
 elif [ -z "$THREADS" ]; then
@@ -119,34 +138,42 @@ if [ -n "$SSHLOGINFILE" ]; then
 	fi
 fi
 if [ -t 2 ]; then par+=(--progress); fi
+what="$(echo "$COLLS" | wc -w) collections x $(echo "$SEEDS" | wc -w) seeds"
+[ -n "$ARCHS" ] && what="$what x $(echo "$ARCHS" | wc -w) archs"
 if [ -n "$SSHLOGINFILE" ] && [ -z "$JOBS_GIVEN" ]; then
-	log "running $(echo "$COLLS" | wc -w) collections x $(echo "$SEEDS" | wc -w) seeds on the hosts of $SSHLOGINFILE, jobs of $THREADS threads"
+	log "running $what on the hosts of $SSHLOGINFILE, jobs of $THREADS threads"
 else
-	log "running $(echo "$COLLS" | wc -w) collections x $(echo "$SEEDS" | wc -w) seeds, $JOBS jobs of $THREADS threads"
+	log "running $what, $JOBS jobs of $THREADS threads"
 fi
 set +e
-"${par[@]}" "$PIPELINES_DIR/collection.sh" --data "$DATA" --out "$OUT" --tag "seed{2}" --seed "{2}" \
-	--threads "$THREADS" "${PASS[@]+"${PASS[@]}"}" "{1}" ::: $COLLS ::: $SEEDS
+if [ -z "$ARCHS" ]; then
+	"${par[@]}" "$PIPELINES_DIR/collection.sh" --data "$DATA" --out "$OUT" --tag "seed{2}" --seed "{2}" \
+		--threads "$THREADS" "${PASS[@]+"${PASS[@]}"}" "{1}" ::: $COLLS ::: $SEEDS
+else
+	"${par[@]}" "$PIPELINES_DIR/collection.sh" --data "$DATA" --out "$OUT" --tag "seed{2}-{3}" \
+		--seed "{2}" --arch "{3}" --threads "$THREADS" "${PASS[@]+"${PASS[@]}"}" "{1}" \
+		::: $COLLS ::: $SEEDS ::: $ARCHS
+fi
 rc=$?
 set -e
 if [ "$rc" -ne 0 ]; then
 	die "$rc job(s) failed; see $OUT/joblog and rerun with --resume-failed" 1
 fi
 
-# per collection: the ensemble of its seeds
+# per collection: the ensemble of its runs (seeds, archs)
 valid_preds=() test_preds=() truths=()
 for c in $COLLS; do
 	slug=$(coll_slug "$c")
 	for split in valid test; do
 		preds=()
-		for s in $SEEDS; do
-			[ -f "$OUT/$slug/seed$s/pred-$split.mp" ] && preds+=("$OUT/$slug/seed$s/pred-$split.mp")
+		for t in $TAGS; do
+			[ -f "$OUT/$slug/$t/pred-$split.mp" ] && preds+=("$OUT/$slug/$t/pred-$split.mp")
 		done
 		[ ${#preds[@]} -gt 0 ] || continue
 		run_stage "$c: ensemble $split (${#preds[@]} models)" "$OUT/$slug/ens-$split.mp" \
 			"rank-ensemble --norm rank ${preds[*]}"
 		if [ "$split" = valid ]; then
-			truth="$OUT/$slug/seed${SEEDS%% *}/data/valid.mp"
+			truth="$OUT/$slug/${TAGS%% *}/data/valid.mp"
 			valid_preds+=("$OUT/$slug/ens-valid.mp")
 			truths+=("$truth")
 			run_stage "$c: score valid ensemble" "$OUT/$slug/eval-ens-valid.txt" \

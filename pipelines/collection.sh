@@ -23,6 +23,9 @@ test, and score valid.  COLLECTION is one of:
       --reduce R      prune, dijkstra or none (the conf file's REDUCE)
       --tag NAME      name of this run, for ensembles (default: main)
       --seed S        seed for sampling and training (default 1)
+      --arch A        train with sage-train --arch A (sage, gat, gin, appnp,
+                      gps, mlp), after the conf's TRAIN_OPTS (default: as
+                      TRAIN_OPTS says)
       --threads N     threads for training and prediction (default 1)
       --record DIR    also keep every stage's output as DIR/SLUG/STAGE.mp
                       (pipelines/replay.sh reruns one of them)
@@ -46,6 +49,7 @@ SEED=1
 THREADS=1
 RECORD=${RECORD_DIR:-}
 FROM=ingest
+ARCH=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d|--data) DATA=$2; shift 2 ;;
@@ -58,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--threads) THREADS=$2; shift 2 ;;
 	--record) RECORD=$2; shift 2 ;;
 	--from) FROM=$2; shift 2 ;;
+	--arch) ARCH=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "collection.sh: unknown option $1" >&2; echo "usage: collection.sh [options] COLLECTION" >&2; exit 2 ;;
 	*) break ;;
@@ -69,6 +74,7 @@ case " $ALL_COLLECTIONS " in *" $COLL "*) ;; *) die "unknown collection '$COLL'"
 case $FROM in ingest|train|predict|eval) ;; *) die "--from: '$FROM' is not ingest, train, predict or eval" 2 ;; esac
 case $SEED in ''|*[!0-9]*) die "--seed: '$SEED' is not a number" 2 ;; esac
 case $THREADS in ''|*[!0-9]*|0) die "--threads: '$THREADS' is not a positive number" 2 ;; esac
+case " sage gat gin appnp gps mlp " in *" ${ARCH:-sage} "*) ;; *) die "--arch: unknown arch '$ARCH'" 2 ;; esac
 SLUG=$(coll_slug "$COLL")
 CONF=${CONF:-$PIPELINES_DIR/conf/$SLUG.conf}
 [ -f "$CONF" ] || die "no conf file $CONF" 2
@@ -81,6 +87,7 @@ for kv in "${SETS[@]+"${SETS[@]}"}"; do
 	esac
 done
 [ -n "$REDUCE_ARG" ] && REDUCE=$REDUCE_ARG
+[ -n "$ARCH" ] && TRAIN_OPTS="${TRAIN_OPTS:-} --arch $ARCH"
 case ${REDUCE:-none} in
 prune) REDUCE_CMD="prune-hop ${PRUNE_OPTS:-}" ;;
 dijkstra) REDUCE_CMD="dijkstra-compress ${DIJKSTRA_OPTS:-}" ;;

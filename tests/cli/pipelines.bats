@@ -82,6 +82,29 @@ QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 	assert_output --regexp '^ok [0-9]+ rows$'
 }
 
+@test "collection.sh --arch and all.sh --archs: one model per arch, all ensembled" {
+	run collection.sh --data "$D" --out "$T/c" --set "$QUICK" --arch gin --tag g layout:nlp:random
+	assert_success
+	run mp-dump --type model "$T/c/layout_nlp_random/g/model.mp"
+	assert_output --partial '"arch": "gin"'
+	run collection.sh --data "$D" --out "$T/c" --arch bert layout:nlp:random
+	assert_failure 2
+	assert_output --partial "--arch: unknown arch 'bert'"
+	run all.sh --data "$D" --out "$T/o" --jobs 2 --set "$QUICK" --no-plots \
+		--collections tile:xla,layout:nlp:random --seeds 1,2 --archs sage,mlp
+	assert_success
+	assert_output --partial "2 collections x 2 seeds x 2 archs"
+	assert_output --partial "ensemble valid (4 models)"
+	for t in seed1-sage seed1-mlp seed2-sage seed2-mlp; do
+		run mp-dump --type model "$T/o/tile_xla/$t/model.mp"
+		assert_output --partial "\"arch\": \"${t#*-}\""
+	done
+	[ -s "$T/o/submission.csv" ]
+	run all.sh --data "$D" --out "$T/o" --archs sage,transformer
+	assert_failure 2
+	assert_output --partial "--archs: unknown arch 'transformer'"
+}
+
 @test "all.sh: a stage killed mid-run leaves no submission; --resume-failed completes it" {
 	# a sage-predict that kills itself while the marker file exists
 	mkdir -p "$T/bin"

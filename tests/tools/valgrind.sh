@@ -75,6 +75,18 @@ if [ -s "$L" ]; then
 			--checkpoint "$S/ck" --out "$S/model" "$L"
 		vg 1 "sage-train (a bad stream)" "$BIN/sage-train" -q -e 1 -t 1 --hidden 8 --layers 1 \
 			--out "$S/model2" tests/fixtures/bad/stream/layout-value.mp
+		# the other archs' kernels and the training variants
+		vg 0 "sage-train --arch gat --pe --drop-edge" "$BIN/sage-train" -q -e 2 -t 1 --hidden 8 \
+			--layers 1 --arch gat --heads 2 --pe rwpe:3 --drop-edge 0.2 --out "$S/m-gat" "$L"
+		vg 0 "sage-train --arch gps --loss diffmat --mape" "$BIN/sage-train" -q -e 1 -t 1 \
+			--hidden 8 --layers 1 --arch gps --heads 2 --loss diffmat --mape 0.5 --out "$S/m-gps" "$L"
+		for a in gin appnp mlp; do
+			vg 0 "sage-train --arch $a --swa" "$BIN/sage-train" -q -e 2 -t 1 --hidden 8 \
+				--layers 1 --arch $a --swa 2 --out "$S/m-$a" "$L"
+		done
+		[ -s "$S/m-gin" ] && vg 0 "sage-train --init" "$BIN/sage-train" -q -e 1 -t 1 \
+			--init "$S/m-gin" --out "$S/m-ft" "$L"
+		[ -s "$S/m-gat" ] && vg 0 "sage-predict (gat, pe)" "$BIN/sage-predict" --model "$S/m-gat" "$L"
 	fi
 	if has sage-predict && [ -s "$S/model" ]; then
 		vg 0 "sage-predict" "$BIN/sage-predict" --model "$S/model" "$L"
