@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Pre-training on every layout collection, then fine-tuning on one
+# (sage-train --oversample, then --init; the 3rd place's recipe), against
+# training on the one collection from scratch, with the same arch, epochs
+# and data.  Per layout collection and seed: rank-eval's valid score of
+# both, through pipelines/collection.sh (one ingest, reused).
+#
+# usage: bench/pretrain.sh [EPOCHS] [WORKDIR] [SCALE]
+#   EPOCHS   epochs of the pre-training, of each fine-tuning and of each
+#            training from scratch (default 12)
+#   WORKDIR  scratch directory (default: a new temporary one); the dataset
+#            is generated into WORKDIR/data once and reused
+#   SCALE    tpugen scale: tiny, small (default) or full
+# ARCH=A the arch of every model (default sage); SEEDS (default "1 2");
+# MODEL="--hidden 64 --layers 3" the model options of every model;
+# OUT=FILE also writes the page there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CMD=""
+for v in ARCH SEEDS MODEL; do
+	[ -n "${!v+x}" ] && CMD="$CMD$v=\"${!v}\" "
+done
+CMD="${CMD}bench/pretrain.sh${*:+ $*}"
+EPOCHS=${1:-12}
+W=${2:-$(mktemp -d)}
+SCALE=${3:-small}
+ARCH=${ARCH:-sage}
+SEEDS=${SEEDS:-1 2}
+MODEL=${MODEL:---hidden 64 --layers 3}
+OUT=${OUT:-}
+COLLS="layout:xla:random layout:xla:default layout:nlp:random layout:nlp:default"
+PY=/usr/bin/python3
+THREADS=2
+PROG=pretrain.sh
+say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() { say "$1"; exit "${2:-1}"; }
+case $EPOCHS in ''|*[!0-9]*|0) die "EPOCHS: '$EPOCHS' is not a positive number" 2 ;; esac
+case $SCALE in tiny|small|full) ;; *) die "SCALE: '$SCALE' is not tiny, small or full" 2 ;; esac
+# shellcheck disable=SC2194
+case " sage gat gin appnp gps mlp " in *" $ARCH "*) ;; *) die "ARCH: unknown arch '$ARCH'" 2 ;; esac
+for s in $SEEDS; do
+	case $s in ''|*[!0-9]*) die "SEEDS: '$s' is not a number" 2 ;; esac
+done
+
+mkdir -p "$W"
+W=$(cd "$W" && pwd)
+if [ -z "${TPU_BIN:-}" ]; then
+	bins=()
+	for f in filters/*.c; do f=${f#filters/}; bins+=("bin/${f%.c}"); done
+	make -s "${bins[@]}" >/dev/null
+fi
+BIN=$(cd "${TPU_BIN:-$PWD/bin}" && pwd)
+export PATH="$BIN:$PATH"
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+DATE=$(date -u +%Y-%m-%d)
+T0=$(date +%s)
+if [ ! -d "$W/data/npz" ]; then
+	say "tpugen --scale $SCALE --seed 1 -> $W/data"
+	tpugen --out "$W/data" --scale "$SCALE" >/dev/null
+fi
+mkdir -p "$W/logs"
+score() {   # score DIR COLLECTION: rank-eval's valid score of a collection.sh run
+	"$PY" -c 'import json, sys; print("%.6f" % [c["score"] for c in json.load(open(sys.argv[1] + "/eval-valid.json"))["collections"] if c["collection"] == sys.argv[2]][0])' "$1" "$2"
+}
+
+# one line per (collection, seed): collection seed scratch fine-tuned
+RES="$W/results.tsv"
+: > "$RES"
+for seed in $SEEDS; do
+	# from scratch (also the ingest the others reuse)
+	for coll in $COLLS; do
+		slug=${coll//:/_}
+		rm -rf "$W/out/$slug/scratch-s$seed" "$W/out/$slug/ft-s$seed"
+		pipelines/collection.sh --data "$W/data" --out "$W/out" --tag "scratch-s$seed" \
+			--seed "$seed" --threads "$THREADS" \
+			--set "TRAIN_OPTS=--arch $ARCH $MODEL --epochs $EPOCHS --configs-per-graph 64" \
+			"$coll" 2> "$W/logs/$slug-scratch-s$seed.log"
+		say "$coll seed $seed: from scratch, valid $(score "$W/out/$slug/scratch-s$seed" "$coll")"
+	done
+	# pre-training: every layout collection's training stream, each as
+	# often per epoch as the largest (--oversample); no valid split (each
+	# collection's is kept for its fine-tuning)
+	trains=()
+	for coll in $COLLS; do trains+=("$W/out/${coll//:/_}/scratch-s$seed/data/train.mp"); done
+	t0=$(date +%s)
+	# shellcheck disable=SC2086
+	mp-cat "${trains[@]}" | sage-train --quiet --arch "$ARCH" $MODEL --epochs "$EPOCHS" \
+		--configs-per-graph 64 --oversample --seed "$seed" --threads "$THREADS" \
+		--out "$W/pre-s$seed.mp" 2> "$W/logs/pretrain-s$seed.log"
+	say "seed $seed: pre-trained on the four layout collections in $(( $(date +%s) - t0 )) s"
+	# fine-tuning: the same epochs, starting from the pre-trained weights
+	for coll in $COLLS; do
+		slug=${coll//:/_}
+		d="$W/out/$slug/ft-s$seed"
+		mkdir -p "$d/data"
+		ln -s "$W/out/$slug/scratch-s$seed/data/train.mp" "$d/data/train.mp"
+		ln -s "$W/out/$slug/scratch-s$seed/data/valid.mp" "$d/data/valid.mp"
+		pipelines/collection.sh --data "$W/data" --out "$W/out" --tag "ft-s$seed" --from train \
+			--seed "$seed" --threads "$THREADS" \
+			--set "TRAIN_OPTS=--init $W/pre-s$seed.mp --epochs $EPOCHS --configs-per-graph 64" \
+			"$coll" 2> "$W/logs/$slug-ft-s$seed.log"
+		a=$(score "$W/out/$slug/scratch-s$seed" "$coll") b=$(score "$d" "$coll")
+		printf '%s\t%s\t%s\t%s\n' "$coll" "$seed" "$a" "$b" >> "$RES"
+		say "$coll seed $seed: fine-tuned, valid $b (from scratch $a)"
+	done
+done
+
+page() {
+	cat <<-EOF
+		# Pre-training on every layout collection, then fine-tuning
+
+		\`bench/pretrain.sh [EPOCHS] [WORKDIR] [SCALE]\` trains, per seed, one model
+		on the training graphs of all four layout collections together
+		(\`mp-cat\`, \`sage-train --oversample\`), then fine-tunes it on each
+		collection (\`sage-train --init\`, through \`pipelines/collection.sh\`), and
+		compares each with a model of the same arch and size trained on that
+		collection alone from scratch, for the same number of epochs, on the
+		same ingest.  Scores: rank-eval's valid Kendall tau.
+
+		- Machine: $(nproc) cores, $CPU; load average before: $LOAD
+		- Date: $DATE; the whole run took $(( $(date +%s) - T0 )) s
+		- Command: \`$CMD\`
+		- Data: \`tpugen --scale $SCALE\` (seed 1); $EPOCHS epochs each; seeds $SEEDS; arch $ARCH; $MODEL; $THREADS threads
+
+	EOF
+	"$PY" - "$RES" <<-'PYEOF'
+		import sys
+		rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+		colls = list(dict.fromkeys(r[0] for r in rows))
+		mean = lambda xs: sum(xs) / len(xs)
+		print("| collection | from scratch | fine-tuned | difference | per seed (scratch / fine-tuned) |")
+		print("|---|---:|---:|---:|---|")
+		d_all = []
+		for c in colls:
+		    r = [x for x in rows if x[0] == c]
+		    a, b = mean([float(x[2]) for x in r]), mean([float(x[3]) for x in r])
+		    d_all.append(b - a)
+		    print("| %s | %.4f | %.4f | %+.4f | %s |" % (c, a, b, b - a,
+		          ", ".join("%.3f / %.3f" % (float(x[2]), float(x[3])) for x in r)))
+		print("| **mean** | | | %+.4f | |" % mean(d_all))
+	PYEOF
+}
+
+if [ -n "$OUT" ]; then
+	page > "$OUT.tmp"
+	mv -f "$OUT.tmp" "$OUT"
+	cat "$OUT"
+else
+	page
+fi
