@@ -2,8 +2,11 @@
 # Pre-training on every layout collection, then fine-tuning on one
 # (sage-train --oversample, then --init; the 3rd place's recipe), against
 # training on the one collection from scratch, with the same arch, epochs
-# and data.  Per layout collection and seed: rank-eval's valid score of
-# both, through pipelines/collection.sh (one ingest, reused).
+# and data; and, as controls, from scratch with twice the epochs (the
+# fine-tuned model has seen EPOCHS of pre-training and EPOCHS of
+# fine-tuning) and the pre-trained model alone.  Per layout collection and
+# seed: rank-eval's valid score of each, through pipelines/collection.sh
+# (one ingest, reused).
 #
 # usage: bench/pretrain.sh [EPOCHS] [WORKDIR] [SCALE]
 #   EPOCHS   epochs of the pre-training, of each fine-tuning and of each
@@ -65,18 +68,28 @@ score() {   # score DIR COLLECTION: rank-eval's valid score of a collection.sh r
 }
 
 # one line per (collection, seed): collection seed scratch fine-tuned
+# scratch-2x pre-trained-alone
 RES="$W/results.tsv"
 : > "$RES"
 for seed in $SEEDS; do
 	# from scratch (also the ingest the others reuse)
 	for coll in $COLLS; do
 		slug=${coll//:/_}
-		rm -rf "$W/out/$slug/scratch-s$seed" "$W/out/$slug/ft-s$seed"
+		rm -rf "$W/out/$slug/scratch-s$seed" "$W/out/$slug/ft-s$seed" "$W/out/$slug/scratch2x-s$seed"
 		pipelines/collection.sh --data "$W/data" --out "$W/out" --tag "scratch-s$seed" \
 			--seed "$seed" --threads "$THREADS" \
 			--set "TRAIN_OPTS=--arch $ARCH $MODEL --epochs $EPOCHS --configs-per-graph 64" \
 			"$coll" 2> "$W/logs/$slug-scratch-s$seed.log"
 		say "$coll seed $seed: from scratch, valid $(score "$W/out/$slug/scratch-s$seed" "$coll")"
+		d="$W/out/$slug/scratch2x-s$seed"
+		mkdir -p "$d/data"
+		ln -s "$W/out/$slug/scratch-s$seed/data/train.mp" "$d/data/train.mp"
+		ln -s "$W/out/$slug/scratch-s$seed/data/valid.mp" "$d/data/valid.mp"
+		pipelines/collection.sh --data "$W/data" --out "$W/out" --tag "scratch2x-s$seed" --from train \
+			--seed "$seed" --threads "$THREADS" \
+			--set "TRAIN_OPTS=--arch $ARCH $MODEL --epochs $((2 * EPOCHS)) --configs-per-graph 64" \
+			"$coll" 2> "$W/logs/$slug-scratch2x-s$seed.log"
+		say "$coll seed $seed: from scratch, $((2 * EPOCHS)) epochs, valid $(score "$d" "$coll")"
 	done
 	# pre-training: every layout collection's training stream, each as
 	# often per epoch as the largest (--oversample); no valid split (each
@@ -101,8 +114,13 @@ for seed in $SEEDS; do
 			--set "TRAIN_OPTS=--init $W/pre-s$seed.mp --epochs $EPOCHS --configs-per-graph 64" \
 			"$coll" 2> "$W/logs/$slug-ft-s$seed.log"
 		a=$(score "$W/out/$slug/scratch-s$seed" "$coll") b=$(score "$d" "$coll")
-		printf '%s\t%s\t%s\t%s\n' "$coll" "$seed" "$a" "$b" >> "$RES"
-		say "$coll seed $seed: fine-tuned, valid $b (from scratch $a)"
+		c=$(score "$W/out/$slug/scratch2x-s$seed" "$coll")
+		# the pre-trained model alone, on the same valid stream
+		sage-predict --threads "$THREADS" --model "$W/pre-s$seed.mp" "$d/data/valid.mp" |
+			rank-eval --json --truth "$d/data/valid.mp" - > "$W/pre-$slug-s$seed.json"
+		p=$("$PY" -c 'import json, sys; print("%.6f" % json.load(open(sys.argv[1]))["overall"]["score"])' "$W/pre-$slug-s$seed.json")
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$coll" "$seed" "$a" "$b" "$c" "$p" >> "$RES"
+		say "$coll seed $seed: fine-tuned, valid $b (from scratch $a, $((2 * EPOCHS)) epochs $c; pre-trained alone $p)"
 	done
 done
 
@@ -116,7 +134,10 @@ page() {
 		collection (\`sage-train --init\`, through \`pipelines/collection.sh\`), and
 		compares each with a model of the same arch and size trained on that
 		collection alone from scratch, for the same number of epochs, on the
-		same ingest.  Scores: rank-eval's valid Kendall tau.
+		same ingest; as controls, the same from scratch with twice the epochs
+		(the fine-tuned model saw EPOCHS of pre-training, then EPOCHS of
+		fine-tuning) and the pre-trained model alone.  Scores: rank-eval's valid
+		Kendall tau.
 
 		- Machine: $(nproc) cores, $CPU; load average before: $LOAD
 		- Date: $DATE; the whole run took $(( $(date +%s) - T0 )) s
@@ -129,16 +150,19 @@ page() {
 		rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 		colls = list(dict.fromkeys(r[0] for r in rows))
 		mean = lambda xs: sum(xs) / len(xs)
-		print("| collection | from scratch | fine-tuned | difference | per seed (scratch / fine-tuned) |")
-		print("|---|---:|---:|---:|---|")
-		d_all = []
+		print("| collection | from scratch | from scratch, 2x epochs | pre-trained alone | fine-tuned | fine-tuned - scratch | fine-tuned - scratch 2x | per seed (scratch / 2x / pre / fine-tuned) |")
+		print("|---|---:|---:|---:|---:|---:|---:|---|")
+		cols = {k: [] for k in range(2, 6)}
 		for c in colls:
 		    r = [x for x in rows if x[0] == c]
-		    a, b = mean([float(x[2]) for x in r]), mean([float(x[3]) for x in r])
-		    d_all.append(b - a)
-		    print("| %s | %.4f | %.4f | %+.4f | %s |" % (c, a, b, b - a,
-		          ", ".join("%.3f / %.3f" % (float(x[2]), float(x[3])) for x in r)))
-		print("| **mean** | | | %+.4f | |" % mean(d_all))
+		    m = {k: mean([float(x[k]) for x in r]) for k in range(2, 6)}
+		    for k in m:
+		        cols[k].append(m[k])
+		    print("| %s | %.4f | %.4f | %.4f | %.4f | %+.4f | %+.4f | %s |" % (c, m[2], m[4], m[5], m[3],
+		          m[3] - m[2], m[3] - m[4],
+		          ", ".join("%.3f / %.3f / %.3f / %.3f" % (float(x[2]), float(x[4]), float(x[5]), float(x[3])) for x in r)))
+		M = {k: mean(v) for k, v in cols.items()}
+		print("| **mean** | %.4f | %.4f | %.4f | %.4f | %+.4f | %+.4f | |" % (M[2], M[4], M[5], M[3], M[3] - M[2], M[3] - M[4]))
 	PYEOF
 }
 
