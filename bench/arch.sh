@@ -48,8 +48,7 @@ OUT=${OUT:-}
 PY=/usr/bin/python3
 THREADS=2
 PROG=arch.sh
-say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() { say "$1"; exit "${2:-1}"; }
+. bench/lib.sh
 case $EPOCHS in ''|*[!0-9]*|0) die "EPOCHS: '$EPOCHS' is not a positive number" 2 ;; esac
 for s in $SEEDS; do
 	case $s in ''|*[!0-9]*) die "SEEDS: '$s' is not a number" 2 ;; esac
@@ -68,23 +67,13 @@ done
 [ -n "$ARCHS" ] || die "ARCHS is empty" 2
 command -v /usr/bin/time >/dev/null || die "/usr/bin/time is needed (Debian: time)" 3
 
-mkdir -p "$W"
-W=$(cd "$W" && pwd)
-# the filters (not the unit tests: `make bench` builds those); with TPU_BIN
-# set, that directory's filters are used as they are
-if [ -z "${TPU_BIN:-}" ]; then
-	bins=()
-	for f in filters/*.c; do f=${f#filters/}; bins+=("bin/${f%.c}"); done
-	make -s "${bins[@]}" >/dev/null
-fi
-BIN=${TPU_BIN:-$PWD/bin}
-BIN=$(cd "$BIN" && pwd)
-export PATH="$BIN:$PATH"
+bench_setup "$W" "$SCALE"
+W=$W_ABS
 # sage-train's peak RSS: collection.sh finds the filters in $TPU_BIN first,
 # so a directory holding only a sage-train that runs the real one under
 # /usr/bin/time measures the trainer alone (not ingest, predict or eval);
 # the others are found on PATH.  %M: the maximum resident set size in KB.
-mkdir -p "$W/wrap" "$W/logs" "$W/ens"
+mkdir -p "$W/wrap" "$W/ens"
 cat > "$W/wrap/sage-train" <<EOF
 #!/bin/sh
 exec /usr/bin/time -f %M -o "\$ARCH_BENCH_RSS" "$BIN/sage-train" "\$@"
@@ -92,15 +81,6 @@ EOF
 chmod +x "$W/wrap/sage-train"
 export TPU_BIN="$W/wrap"
 
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-DATE=$(date -u +%Y-%m-%d)
-T0=$(date +%s)
-
-if [ ! -d "$W/data/npz" ]; then
-	say "tpugen --scale $SCALE --seed 1 -> $W/data"
-	tpugen --out "$W/data" --scale "$SCALE" >/dev/null
-fi
 "$PY" tests/tools/trivial_rankers.py --split valid --probe --json "$W/data" > "$W/trivial.json"
 
 # one line per run: collection arch seed status score train_s epoch_s
@@ -125,9 +105,7 @@ for coll in $COLLS; do
 		# valid streams of the first arch's ingest, linked (test is not
 		# linked: these runs predict valid only)
 		if [ -n "$data_src" ]; then
-			mkdir -p "$d/data"
-			ln -s "$data_src/train.mp" "$d/data/train.mp"
-			ln -s "$data_src/valid.mp" "$d/data/valid.mp"
+			bench_link_ingest "$data_src" "$d"
 			from=train
 		fi
 		opts="$conf_opts --arch $arch --epochs $EPOCHS${EXTRA:+ $EXTRA}"

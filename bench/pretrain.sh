@@ -35,8 +35,7 @@ COLLS="layout:xla:random layout:xla:default layout:nlp:random layout:nlp:default
 PY=/usr/bin/python3
 THREADS=2
 PROG=pretrain.sh
-say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() { say "$1"; exit "${2:-1}"; }
+. bench/lib.sh
 case $EPOCHS in ''|*[!0-9]*|0) die "EPOCHS: '$EPOCHS' is not a positive number" 2 ;; esac
 case $SCALE in tiny|small|full) ;; *) die "SCALE: '$SCALE' is not tiny, small or full" 2 ;; esac
 # shellcheck disable=SC2194
@@ -45,27 +44,9 @@ for s in $SEEDS; do
 	case $s in ''|*[!0-9]*) die "SEEDS: '$s' is not a number" 2 ;; esac
 done
 
-mkdir -p "$W"
-W=$(cd "$W" && pwd)
-if [ -z "${TPU_BIN:-}" ]; then
-	bins=()
-	for f in filters/*.c; do f=${f#filters/}; bins+=("bin/${f%.c}"); done
-	make -s "${bins[@]}" >/dev/null
-fi
-BIN=$(cd "${TPU_BIN:-$PWD/bin}" && pwd)
-export PATH="$BIN:$PATH"
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-DATE=$(date -u +%Y-%m-%d)
-T0=$(date +%s)
-if [ ! -d "$W/data/npz" ]; then
-	say "tpugen --scale $SCALE --seed 1 -> $W/data"
-	tpugen --out "$W/data" --scale "$SCALE" >/dev/null
-fi
-mkdir -p "$W/logs"
-score() {   # score DIR COLLECTION: rank-eval's valid score of a collection.sh run
-	"$PY" -c 'import json, sys; print("%.6f" % [c["score"] for c in json.load(open(sys.argv[1] + "/eval-valid.json"))["collections"] if c["collection"] == sys.argv[2]][0])' "$1" "$2"
-}
+bench_setup "$W" "$SCALE"
+W=$W_ABS
+score() { bench_score "$@"; }
 
 # one line per (collection, seed): collection seed scratch fine-tuned
 # scratch-2x pre-trained-alone
@@ -82,9 +63,7 @@ for seed in $SEEDS; do
 			"$coll" 2> "$W/logs/$slug-scratch-s$seed.log"
 		say "$coll seed $seed: from scratch, valid $(score "$W/out/$slug/scratch-s$seed" "$coll")"
 		d="$W/out/$slug/scratch2x-s$seed"
-		mkdir -p "$d/data"
-		ln -s "$W/out/$slug/scratch-s$seed/data/train.mp" "$d/data/train.mp"
-		ln -s "$W/out/$slug/scratch-s$seed/data/valid.mp" "$d/data/valid.mp"
+		bench_link_ingest "$W/out/$slug/scratch-s$seed/data" "$d"
 		pipelines/collection.sh --data "$W/data" --out "$W/out" --tag "scratch2x-s$seed" --from train \
 			--seed "$seed" --threads "$THREADS" \
 			--set "TRAIN_OPTS=--arch $ARCH $MODEL --epochs $((2 * EPOCHS)) --configs-per-graph 64" \
@@ -106,9 +85,7 @@ for seed in $SEEDS; do
 	for coll in $COLLS; do
 		slug=${coll//:/_}
 		d="$W/out/$slug/ft-s$seed"
-		mkdir -p "$d/data"
-		ln -s "$W/out/$slug/scratch-s$seed/data/train.mp" "$d/data/train.mp"
-		ln -s "$W/out/$slug/scratch-s$seed/data/valid.mp" "$d/data/valid.mp"
+		bench_link_ingest "$W/out/$slug/scratch-s$seed/data" "$d"
 		pipelines/collection.sh --data "$W/data" --out "$W/out" --tag "ft-s$seed" --from train \
 			--seed "$seed" --threads "$THREADS" \
 			--set "TRAIN_OPTS=--init $W/pre-s$seed.mp --epochs $EPOCHS --configs-per-graph 64" \

@@ -33,8 +33,7 @@ OUT=${OUT:-}
 PY=/usr/bin/python3
 THREADS=2
 PROG=variants.sh
-say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() { say "$1"; exit "${2:-1}"; }
+. bench/lib.sh
 case $EPOCHS in ''|*[!0-9]*|0) die "EPOCHS: '$EPOCHS' is not a positive number" 2 ;; esac
 case $SCALE in tiny|small|full) ;; *) die "SCALE: '$SCALE' is not tiny, small or full" 2 ;; esac
 for c in $COLLS; do
@@ -46,24 +45,8 @@ done
 IFS=';' read -r -a VLIST <<< "$VARIANTS"
 [ "${VLIST[0]%%=*}" = plain ] || die "VARIANTS: the first must be plain= (the baseline)" 2
 
-mkdir -p "$W"
-W=$(cd "$W" && pwd)
-if [ -z "${TPU_BIN:-}" ]; then
-	bins=()
-	for f in filters/*.c; do f=${f#filters/}; bins+=("bin/${f%.c}"); done
-	make -s "${bins[@]}" >/dev/null
-fi
-BIN=$(cd "${TPU_BIN:-$PWD/bin}" && pwd)
-export PATH="$BIN:$PATH"
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-DATE=$(date -u +%Y-%m-%d)
-T0=$(date +%s)
-if [ ! -d "$W/data/npz" ]; then
-	say "tpugen --scale $SCALE --seed 1 -> $W/data"
-	tpugen --out "$W/data" --scale "$SCALE" >/dev/null
-fi
-mkdir -p "$W/logs"
+bench_setup "$W" "$SCALE"
+W=$W_ABS
 
 # one line per run: collection variant seed score train_s
 RES="$W/results.tsv"
@@ -81,9 +64,7 @@ for coll in $COLLS; do
 			rm -rf "$d"
 			from=ingest
 			if [ -n "$src" ]; then   # the first run's ingest, reused
-				mkdir -p "$d/data"
-				ln -s "$src/train.mp" "$d/data/train.mp"
-				ln -s "$src/valid.mp" "$d/data/valid.mp"
+				bench_link_ingest "$src" "$d"
 				from=train
 			fi
 			if ! pipelines/collection.sh --data "$W/data" --out "$W/out" --tag "$tag" \

@@ -561,21 +561,6 @@ static double rank_loss_fn(void *p)
 	return nn_rank_loss(NULL, c->fs, c->y, c->n, 0.3, 0.7, 0.3);
 }
 
-static double *fd_grad_step(loss_fn loss, void *ctx, double *x, size_t n, double step)
-{
-	double *g = dzero(n);
-	for (size_t i = 0; i < n; i++) {
-		double keep = x[i];
-		x[i] = keep + step;
-		double lp = loss(ctx);
-		x[i] = keep - step;
-		double lm = loss(ctx);
-		x[i] = keep;
-		g[i] = (lp - lm) / (2 * step);
-	}
-	return g;
-}
-
 static void test_losses(void)
 {
 	size_t n = 12;

@@ -98,20 +98,26 @@ static inline int check_rel(const char *what, double err, double tol)
 
 typedef double (*loss_fn)(void *ctx);
 
-/* Central differences of loss() with respect to every element of x (n). */
-static inline double *fd_grad(loss_fn loss, void *ctx, double *x, size_t n)
+/* Central differences of loss() with respect to every element of x (n),
+ * with step h (fd_grad: FD_STEP). */
+static inline double *fd_grad_step(loss_fn loss, void *ctx, double *x, size_t n, double h)
 {
 	double *g = dzero(n);
 	for (size_t i = 0; i < n; i++) {
 		double keep = x[i];
-		x[i] = keep + FD_STEP;
+		x[i] = keep + h;
 		double lp = loss(ctx);
-		x[i] = keep - FD_STEP;
+		x[i] = keep - h;
 		double lm = loss(ctx);
 		x[i] = keep;
-		g[i] = (lp - lm) / (2 * FD_STEP);
+		g[i] = (lp - lm) / (2 * h);
 	}
 	return g;
+}
+
+static inline double *fd_grad(loss_fn loss, void *ctx, double *x, size_t n)
+{
+	return fd_grad_step(loss, ctx, x, n, FD_STEP);
 }
 
 static inline double dot(const double *a, const double *b, size_t n)

@@ -1,0 +1,46 @@
+# shellcheck shell=bash disable=SC2034
+# bench/lib.sh: what the training benchmarks (arch.sh, variants.sh,
+# pretrain.sh) share; sourced, with PROG set.
+#   bench_setup W SCALE   the work directory (absolute, in W_ABS), the
+#                         filters built (unless TPU_BIN names them) and first
+#                         on PATH (BIN), the machine (CPU, LOAD), DATE, T0,
+#                         and the tpugen dataset of SCALE in W/data (made once)
+#   bench_link_ingest SRC DIR  DIR/data/{train,valid}.mp linked to SRC's, so
+#                         that `collection.sh --from train` reuses one ingest
+#   bench_score DIR COLL  rank-eval's valid score of a collection.sh run
+
+say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() { say "$1"; exit "${2:-1}"; }
+
+bench_setup() {
+	local w=$1 scale=$2 f bins=()
+	mkdir -p "$w"
+	W_ABS=$(cd "$w" && pwd)
+	# the filters (not the unit tests: `make bench` builds those); with
+	# TPU_BIN set, that directory's filters are used as they are
+	if [ -z "${TPU_BIN:-}" ]; then
+		for f in filters/*.c; do f=${f#filters/}; bins+=("bin/${f%.c}"); done
+		make -s "${bins[@]}" >/dev/null
+	fi
+	BIN=$(cd "${TPU_BIN:-$PWD/bin}" && pwd)
+	export PATH="$BIN:$PATH"
+	LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+	CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+	DATE=$(date -u +%Y-%m-%d)
+	T0=$(date +%s)
+	if [ ! -d "$W_ABS/data/npz" ]; then
+		say "tpugen --scale $scale --seed 1 -> $W_ABS/data"
+		tpugen --out "$W_ABS/data" --scale "$scale" >/dev/null
+	fi
+	mkdir -p "$W_ABS/logs"
+}
+
+bench_link_ingest() {
+	mkdir -p "$2/data"
+	ln -s "$1/train.mp" "$2/data/train.mp"
+	ln -s "$1/valid.mp" "$2/data/valid.mp"
+}
+
+bench_score() {
+	/usr/bin/python3 -c 'import json, sys; print("%.6f" % [c["score"] for c in json.load(open(sys.argv[1] + "/eval-valid.json"))["collections"] if c["collection"] == sys.argv[2]][0])' "$1" "$2"
+}
