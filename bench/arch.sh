@@ -27,16 +27,9 @@
 # exit 1 when a run failed (its row says so; the others are reported).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# the command as given, for the page (before the defaults fill in)
-CMD=""
-for v in COLLS ARCHS EXTRA SEED SEEDS; do
-	[ -n "${!v+x}" ] || continue
-	case ${!v} in
-	*[!A-Za-z0-9_:.,/=+-]*) CMD="$CMD$v=\"${!v}\" " ;;
-	*) CMD="$CMD$v=${!v} " ;;
-	esac
-done
-CMD="${CMD}bench/arch.sh${*:+ $*}"
+PROG=arch.sh
+. bench/lib.sh
+bench_cmd bench/arch.sh "COLLS ARCHS EXTRA SEED SEEDS" "$@"
 EPOCHS=${1:-12}
 W=${2:-$(mktemp -d)}
 SCALE=${3:-small}
@@ -47,8 +40,6 @@ SEEDS=${SEEDS:-${SEED:-1}}
 OUT=${OUT:-}
 PY=/usr/bin/python3
 THREADS=2
-PROG=arch.sh
-. bench/lib.sh
 case $EPOCHS in ''|*[!0-9]*|0) die "EPOCHS: '$EPOCHS' is not a positive number" 2 ;; esac
 for s in $SEEDS; do
 	case $s in ''|*[!0-9]*) die "SEEDS: '$s' is not a number" 2 ;; esac

@@ -8,6 +8,25 @@
 #   bench_link_ingest SRC DIR  DIR/data/{train,valid}.mp linked to SRC's, so
 #                         that `collection.sh --from train` reuses one ingest
 #   bench_score DIR COLL  rank-eval's valid score of a collection.sh run
+#   bench_cmd SCRIPT "VARS" ARGS...  CMD: the command as given, for the page
+#                         (the VARS the caller's environment set, then
+#                         SCRIPT and its arguments; before defaults fill in)
+
+bench_cmd() {
+	local script=$1 v
+	shift 1
+	local vars=$1
+	shift 1
+	CMD=""
+	for v in $vars; do
+		[ -n "${!v+x}" ] || continue
+		case ${!v} in
+		*[!A-Za-z0-9_:.,/=+-]*) CMD="$CMD$v=\"${!v}\" " ;;
+		*) CMD="$CMD$v=${!v} " ;;
+		esac
+	done
+	CMD="${CMD}$script${*:+ $*}"
+}
 
 say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() { say "$1"; exit "${2:-1}"; }

@@ -19,11 +19,9 @@
 # OUT=FILE also writes the page there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CMD=""
-for v in ARCH SEEDS MODEL; do
-	[ -n "${!v+x}" ] && CMD="$CMD$v=\"${!v}\" "
-done
-CMD="${CMD}bench/pretrain.sh${*:+ $*}"
+PROG=pretrain.sh
+. bench/lib.sh
+bench_cmd bench/pretrain.sh "ARCH SEEDS MODEL" "$@"
 EPOCHS=${1:-12}
 W=${2:-$(mktemp -d)}
 SCALE=${3:-small}
@@ -34,8 +32,6 @@ OUT=${OUT:-}
 COLLS="layout:xla:random layout:xla:default layout:nlp:random layout:nlp:default"
 PY=/usr/bin/python3
 THREADS=2
-PROG=pretrain.sh
-. bench/lib.sh
 case $EPOCHS in ''|*[!0-9]*|0) die "EPOCHS: '$EPOCHS' is not a positive number" 2 ;; esac
 case $SCALE in tiny|small|full) ;; *) die "SCALE: '$SCALE' is not tiny, small or full" 2 ;; esac
 # shellcheck disable=SC2194

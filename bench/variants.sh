@@ -18,11 +18,9 @@
 # default below); OUT=FILE also writes the page there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CMD=""
-for v in COLLS SEEDS VARIANTS; do
-	[ -n "${!v+x}" ] && CMD="$CMD$v=\"${!v}\" "
-done
-CMD="${CMD}bench/variants.sh${*:+ $*}"
+PROG=variants.sh
+. bench/lib.sh
+bench_cmd bench/variants.sh "COLLS SEEDS VARIANTS" "$@"
 EPOCHS=${1:-12}
 W=${2:-$(mktemp -d)}
 SCALE=${3:-small}
@@ -32,8 +30,6 @@ VARIANTS=${VARIANTS:-plain=;rwpe=--pe rwpe:8;dropedge=--drop-edge 0.1;swa=--swa 
 OUT=${OUT:-}
 PY=/usr/bin/python3
 THREADS=2
-PROG=variants.sh
-. bench/lib.sh
 case $EPOCHS in ''|*[!0-9]*|0) die "EPOCHS: '$EPOCHS' is not a positive number" 2 ;; esac
 case $SCALE in tiny|small|full) ;; *) die "SCALE: '$SCALE' is not tiny, small or full" 2 ;; esac
 for c in $COLLS; do
