@@ -327,6 +327,60 @@ static void check_positive(const tensor_t *t, const char *key)
 		}
 }
 
+/* Every value 0: the runtimes of a Kaggle test file, which are hidden. */
+static int all_zero(const tensor_t *t)
+{
+	const int64_t *v = t->data;
+	for (size_t i = 0; i < t->numel; i++)
+		if (v[i] != 0)
+			return 0;
+	return 1;
+}
+
+static void check_count(const tensor_t *t, const char *key, int64_t c)
+{
+	if (t->shape[0] != c) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "%lld values for %lld configs", (long long)t->shape[0], (long long)c);
+		fail(0, key, msg);
+	}
+}
+
+/* The runtimes of a file with c configs, into *rt (and *norm for tile).
+ * Returns 1 when they are hidden: a test file whose config_runtime is all 0
+ * (the published test files; tile test files also have every normalizer 1)
+ * or missing; then *rt and *norm stay NULL.  A train or valid file must
+ * carry measured runtimes, every one positive. */
+static int read_runtimes(npz_t *z, const char *split, int tile, int64_t c, tensor_t **rt, tensor_t **norm)
+{
+	int test = strcmp(split, "test") == 0;
+	*rt = *norm = NULL;
+	if (!npz_has(z, "config_runtime")) {
+		char msg[128];
+		if (test)
+			return 1;
+		snprintf(msg, sizeof msg, "missing member (a %s file needs measured runtimes)", split);
+		fail(0, "config_runtime", msg);
+	}
+	*rt = need(z, "config_runtime", DT_I64, 1);
+	check_count(*rt, "config_runtime", c);
+	if (c > 0 && all_zero(*rt)) {
+		if (!test)
+			fail(0, "config_runtime", "every value is 0 (hidden runtimes, as in a test file); "
+						  "a train or valid file needs measured runtimes");
+		tensor_free(*rt);
+		*rt = NULL;
+		return 1;
+	}
+	check_positive(*rt, "config_runtime");
+	if (tile) {
+		*norm = need(z, "config_runtime_normalizers", DT_I64, 1);
+		check_count(*norm, "config_runtime_normalizers", c);
+		check_positive(*norm, "config_runtime_normalizers");
+	}
+	return 0;
+}
+
 /* Index of the first value that is not a layout symbol (-1..5, integral)
  * or, for tile, not finite; n when all are good.  Branch-free over the chunk. */
 static size_t first_bad(const float *v, size_t n, int tile)
@@ -359,7 +413,7 @@ static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfile
 {
 	char coll[256], split[64], err[512], sh[128], msg[640];
 	npz_t *z;
-	int io, tile;
+	int io, tile, hidden;
 	int64_t n, m, c, nc = 0, k;
 	tensor_t *feat, *opc, *edges, *ids = NULL, *rt = NULL, *norm = NULL;
 	record_t *g;
@@ -458,22 +512,7 @@ static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfile
 		snprintf(msg, sizeof msg, "shape %s, want %s", tensor_shape_str(&probe, sh, sizeof sh), want);
 		fail(0, ckey, msg);
 	}
-	if (npz_has(z, "config_runtime")) {
-		rt = need(z, "config_runtime", DT_I64, 1);
-		if (rt->shape[0] != c) {
-			snprintf(msg, sizeof msg, "%lld values for %lld configs", (long long)rt->shape[0], (long long)c);
-			fail(0, "config_runtime", msg);
-		}
-		check_positive(rt, "config_runtime");
-		if (tile) {
-			norm = need(z, "config_runtime_normalizers", DT_I64, 1);
-			if (norm->shape[0] != c) {
-				snprintf(msg, sizeof msg, "%lld values for %lld configs", (long long)norm->shape[0], (long long)c);
-				fail(0, "config_runtime_normalizers", msg);
-			}
-			check_positive(norm, "config_runtime_normalizers");
-		}
-	}
+	hidden = read_runtimes(z, split, tile, c, &rt, &norm);
 
 	idx = pick(c, opt.max_configs, id, &k);
 	g = rec_new("graph");
@@ -481,6 +520,8 @@ static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfile
 	rec_set_str(g, "collection", coll);
 	rec_set_str(g, "split", split);
 	rec_set_str(g, "source", path);
+	if (hidden)
+		rec_set_bool(g, "runtimes_hidden", 1);
 	rec_set_int(g, "n_nodes", n);
 	rec_set_int(g, "n_edges", m);
 	rec_set_int(g, "n_configs", k);
@@ -532,8 +573,9 @@ static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfile
 		rec_free(r);
 	}
 	if (!opt.quiet)
-		fprintf(stderr, "npz2mp: [%zu/%zu] %s: %lld nodes, %lld edges, %lld of %lld configs\n",
-			fileno + 1, nfiles, id, (long long)n, (long long)m, (long long)k, (long long)c);
+		fprintf(stderr, "npz2mp: [%zu/%zu] %s: %lld nodes, %lld edges, %lld of %lld configs%s\n",
+			fileno + 1, nfiles, id, (long long)n, (long long)m, (long long)k, (long long)c,
+			hidden ? " (runtimes hidden)" : "");
 	free(idx);
 	tensor_free(rt);
 	tensor_free(norm);

@@ -368,6 +368,8 @@ static void start_graph(eval_t *e, record_t *r)
 	const char *id = rec_need_str(r, "id");
 	char *coll;
 	finish_graph(e);
+	if (rec_flag(r, "runtimes_hidden"))
+		rec_die(r, "its runtimes are hidden (a test split): nothing to score against");
 	if (idmap_get(e->truth_ids, id))
 		rec_die(r, "duplicate graph id in the truth");
 	idmap_put(e->truth_ids, id, (void *)1);

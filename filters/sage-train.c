@@ -433,6 +433,12 @@ static size_t exclude_graphs(sage_set_t *s)
 	return dropped;
 }
 
+/* Below this many configs (in graphs with two or more) a training split is
+ * too small to learn a ranking from: fewer than two default batches of one
+ * graph.  Training goes on (a one-graph test of the chain is useful), with a
+ * warning. */
+#define SMALL_TRAIN_CONFIGS 128
+
 /* The visits of an epoch, before shuffling: the graphs with two or more
  * configs; with --oversample, each collection's graphs repeated so that
  * every collection has as many visits as the largest.  A visit is
@@ -740,6 +746,18 @@ int main(int argc, char **argv)
 		if (!opt.quiet)
 			fprintf(stderr, "%s: random-walk encoding (%d steps) in %.1f s\n", argv0,
 				opt.hp.pe_k, now() - tp);
+	}
+	{	/* said even with --quiet: the scores that follow mean little */
+		size_t ranked = 0, ng = 0;
+		for (size_t i = 0; i < train.n; i++)
+			if (train.g[i].nconf >= 2) {
+				ranked += train.g[i].nconf;
+				ng++;
+			}
+		if (ranked < SMALL_TRAIN_CONFIGS)
+			fprintf(stderr, "%s: warning: the training split has %zu configs to rank "
+				"(in %zu graphs), fewer than %d: too small to learn from; "
+				"the model and its scores mean little\n", argv0, ranked, ng, SMALL_TRAIN_CONFIGS);
 	}
 	if (!opt.quiet) {
 		fprintf(stderr, "%s: train: %zu %s graphs, %zu configs, %.1f MiB in memory "

@@ -617,6 +617,9 @@ void sage_set_read(sage_set_t *s, const char *path, int kind, size_t max_configs
 	while ((r = sr_next(sr))) {
 		if (rec_is(r, "graph")) {
 			int k = sage_record_kind(r);
+			if (rec_flag(r, "runtimes_hidden"))
+				rec_die(r, "its runtimes are hidden (a test split): "
+					"nothing to train or validate on");
 			if (s->kind < 0)
 				s->kind = k;
 			else if (k != s->kind)

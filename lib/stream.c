@@ -336,6 +336,12 @@ int rec_int(const record_t *r, const char *key, int64_t *out)
 	return 1;
 }
 
+int rec_flag(const record_t *r, const char *key)
+{
+	const field_t *f = rec_get(r, key);
+	return f && f->kind == V_BOOL && f->v.b;
+}
+
 int rec_float(const record_t *r, const char *key, double *out)
 {
 	field_t *f = rec_get(r, key);
@@ -983,6 +989,7 @@ struct sreader {
 	strset_t graph_ids;
 	char *cur_id;
 	int64_t cur_n_configs, cur_total, cur_seen;
+	int cur_hidden;          /* the graph's runtimes_hidden */
 	mpscan_t scan;      /* the pre-scan of the message at up.off */
 };
 
@@ -1102,7 +1109,8 @@ static int check_graph(sreader_t *sr, const record_t *r, char *err, size_t errle
 	    want_kind(r, "collection", V_STR, err, errlen) || want_kind(r, "split", V_STR, err, errlen) ||
 	    want_kind(r, "n_nodes", V_INT, err, errlen) || want_kind(r, "n_edges", V_INT, err, errlen) ||
 	    want_kind(r, "n_configs", V_INT, err, errlen) ||
-	    want_kind(r, "n_configs_total", V_INT, err, errlen))
+	    want_kind(r, "n_configs_total", V_INT, err, errlen) ||
+	    want_kind(r, "runtimes_hidden", V_BOOL, err, errlen))
 		return -1;
 	id = rec_str(r, "id");
 	if (!id) {
@@ -1126,6 +1134,7 @@ static int check_graph(sreader_t *sr, const record_t *r, char *err, size_t errle
 		sr->cur_n_configs = -1;
 	if (!rec_int(r, "n_configs_total", &sr->cur_total))
 		sr->cur_total = -1;
+	sr->cur_hidden = rec_flag(r, "runtimes_hidden");
 	return 0;
 }
 
@@ -1164,6 +1173,12 @@ static int check_configs(sreader_t *sr, const record_t *r, char *err, size_t err
 			return -1;
 	if (want_tensor(r, "dup_offsets", 1, count + 1, -1, err, errlen))
 		return -1;
+	/* a hidden runtime is no runtime: a stage that trains or scores must
+	 * not find zeros (or anything else) to learn from */
+	if (sr->cur_hidden && (rec_get(r, "config_runtime") || rec_get(r, "config_runtime_normalizers"))) {
+		snprintf(err, errlen, "graph %s has runtimes_hidden, but its configs carry runtimes", id);
+		return -1;
+	}
 	ix = rec_tensor(r, "config_index");
 	if (ix && !dtype_is_float(ix->dtype))
 		for (size_t i = 0; i < ix->numel; i++) {

@@ -94,6 +94,7 @@ tensor_t *rec_tensor(const record_t *r, const char *key);
 const char *rec_str(const record_t *r, const char *key);
 int rec_int(const record_t *r, const char *key, int64_t *out);     /* 1 if found */
 int rec_float(const record_t *r, const char *key, double *out);   /* int or float */
+int rec_flag(const record_t *r, const char *key);  /* 1 if key is boolean true, else 0 */
 
 /* Setters replace the key's value in place (keeping its position) or append. */
 void rec_set_int(record_t *r, const char *key, int64_t v);

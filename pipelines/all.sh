@@ -105,6 +105,16 @@ elif [ -z "$THREADS" ]; then
 fi
 command -v parallel >/dev/null || die "GNU parallel is not installed (make deps)" 3
 [ -d "$DATA/npz" ] || die "no dataset at $DATA (expected $DATA/npz)"
+# a collection that cannot train is refused here, by name, before any job
+# runs: never a silent hole in the submission
+for c in $COLLS; do
+	d="$DATA/npz/$(coll_dir "$c")"
+	[ -n "$(find "$d/train" -name '*.npz' -print -quit 2>/dev/null)" ] && continue
+	if [ -n "$(find "$d/test" -name '*.npz' -print -quit 2>/dev/null)" ]; then
+		die "$c: test files but no train files in $d/train: leave it out of --collections, or predict it with collection.sh --model FILE" 1
+	fi
+	die "$c: no train files in $d/train (leave it out of --collections)" 1
+done
 mkdir -p "$OUT"
 DATA=$(cd "$DATA" && pwd)
 OUT=$(cd "$OUT" && pwd)

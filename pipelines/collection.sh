@@ -30,6 +30,9 @@ test, and score valid.  COLLECTION is one of:
       --record DIR    also keep every stage's output as DIR/SLUG/STAGE.mp
                       (pipelines/replay.sh reruns one of them)
       --from STAGE    start at ingest, train, predict or eval (reuse earlier outputs)
+  -m, --model FILE    predict with this model (a sage-train model of the same
+                      kind, tile or layout) instead of training one: for a
+                      collection with test files but no train files
   -h, --help          this help
 
 SLUG is the collection with ':' replaced by '_' (layout_xla_random).
@@ -50,6 +53,7 @@ THREADS=1
 RECORD=${RECORD_DIR:-}
 FROM=ingest
 ARCH=""
+MODEL=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d|--data) DATA=$2; shift 2 ;;
@@ -63,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--record) RECORD=$2; shift 2 ;;
 	--from) FROM=$2; shift 2 ;;
 	--arch) ARCH=$2; shift 2 ;;
+	-m|--model) MODEL=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "collection.sh: unknown option $1" >&2; echo "usage: collection.sh [options] COLLECTION" >&2; exit 2 ;;
 	*) break ;;
@@ -97,7 +102,16 @@ esac
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=1
 
 SRC="$DATA/npz/$(coll_dir "$COLL")"
-[ -d "$SRC/train" ] || die "no training data: $SRC/train"
+has_npz() { [ -d "$1" ] && [ -n "$(find "$1" -name '*.npz' -print -quit)" ]; }
+if [ -n "$MODEL" ]; then
+	[ -f "$MODEL" ] || die "--model: no such file: $MODEL" 2
+	MODEL=$(readlink -f "$MODEL")
+elif ! has_npz "$SRC/train"; then
+	if has_npz "$SRC/test"; then
+		die "$COLL: test files but no train files in $SRC/train: nothing to train on (name a model with --model FILE)"
+	fi
+	die "$COLL: no training data in $SRC/train"
+fi
 W="$OUT/$SLUG/$TAG"
 mkdir -p "$W/data"
 [ -n "$RECORD" ] && mkdir -p "$RECORD/$SLUG"
@@ -127,7 +141,8 @@ chain() {
 
 if [ "$FROM" = ingest ]; then
 	for split in train valid test; do
-		[ -d "$SRC/$split" ] || { log "no $split split in $SRC, skipped"; continue; }
+		[ "$split" = train ] && [ -n "$MODEL" ] && continue
+		has_npz "$SRC/$split" || { log "no $split split in $SRC, skipped"; continue; }
 		if [ "$split" = train ]; then
 			c=$(chain train "${NPZ_TRAIN_OPTS:-} --seed $SEED" "${ENCODE_TRAIN_OPTS:-}")
 		else
@@ -137,7 +152,12 @@ if [ "$FROM" = ingest ]; then
 	done
 fi
 
-if [ "$FROM" = ingest ] || [ "$FROM" = train ]; then
+if [ -n "$MODEL" ]; then
+	if [ "$FROM" = ingest ] || [ "$FROM" = train ]; then
+		log "$COLL: no training: predicting with $MODEL"
+		cp "$MODEL" "$W/model.mp.tmp" && mv -f "$W/model.mp.tmp" "$W/model.mp"
+	fi
+elif [ "$FROM" = ingest ] || [ "$FROM" = train ]; then
 	valid_opt=""
 	[ -f "$W/data/valid.mp" ] && valid_opt="--valid $W/data/valid.mp"
 	# sage-train writes model.mp atomically; the checkpoint lets a killed run resume

@@ -114,6 +114,81 @@ print(sorted(rs[0].keys()))' "$T/t.mp"
 	assert_output "['config_feat', 'config_index', 'count', 'id', 'offset', 't']"
 }
 
+# A tile file in DIR/npz/tile/xla/SPLIT/NAME.npz with the given runtimes
+# and normalizers (python lists, or None to leave the member out).
+mk_tile() {
+	"$PY" - "$@" <<'PYEOF'
+import sys, os, numpy as np
+path, rt, nz = sys.argv[1], eval(sys.argv[2]), eval(sys.argv[3])
+os.makedirs(os.path.dirname(path), exist_ok=True)
+rng = np.random.default_rng(3)
+d = dict(node_feat=rng.standard_normal((3, 140)).astype(np.float32),
+         node_opcode=np.array([63, 26, 2], np.uint8), edge_index=np.array([[1, 0], [2, 1]], np.int64),
+         config_feat=rng.integers(0, 9, (4, 24)).astype(np.float32))
+if rt is not None: d["config_runtime"] = np.array(rt, np.int64)
+if nz is not None: d["config_runtime_normalizers"] = np.array(nz, np.int64)
+np.savez_compressed(path, **d)
+PYEOF
+}
+
+@test "npz2mp: a test file with every runtime 0 and normalizers 1 is read as hidden" {
+	need_py numpy msgpack
+	mk_tile "$T/npz/tile/xla/test/z.npz" "[0,0,0,0]" "[1,1,1,1]"
+	run --separate-stderr bash -c "npz2mp $T/npz/tile/xla/test/z.npz > $T/z.mp"
+	assert_success
+	[[ "$stderr" == *"tile:xla:z: 3 nodes, 2 edges, 4 of 4 configs (runtimes hidden)"* ]]
+	run "$PY" -c '
+import msgpack, sys
+rs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+g = [r for r in rs if r["t"] == "graph"][0]
+print(g["runtimes_hidden"], [sorted(r) for r in rs if r["t"] == "configs"])' "$T/z.mp"
+	assert_output "True [['config_feat', 'config_index', 'count', 'id', 'offset', 't']]"
+	# hidden survives the stages that pass keys through
+	run bash -o pipefail -c "prune-hop < $T/z.mp | encode-base7 | mp-dump | grep -c '\"runtimes_hidden\": true'"
+	assert_output 1
+}
+
+@test "npz2mp: a train or valid file with zero or missing runtimes is bad data, naming file and member" {
+	need_py numpy
+	mk_tile "$T/npz/tile/xla/train/z.npz" "[0,0,0,0]" "[1,1,1,1]"
+	mk_tile "$T/npz/tile/xla/valid/m.npz" None None
+	mk_tile "$T/npz/tile/xla/train/n.npz" "[5,6,7,8]" None
+	mk_tile "$T/npz/tile/xla/test/p.npz" "[5,0,7,8]" "[1,1,1,1]"
+	run --separate-stderr npz2mp -q "$T/npz/tile/xla/train/z.npz"
+	assert_failure 1
+	assert_equal "$stderr" "npz2mp: $T/npz/tile/xla/train/z.npz: config_runtime: every value is 0 (hidden runtimes, as in a test file); a train or valid file needs measured runtimes"
+	[ -z "$output" ]
+	run --separate-stderr npz2mp -q "$T/npz/tile/xla/valid/m.npz"
+	assert_failure 1
+	assert_equal "$stderr" "npz2mp: $T/npz/tile/xla/valid/m.npz: config_runtime: missing member (a valid file needs measured runtimes)"
+	run --separate-stderr npz2mp -q "$T/npz/tile/xla/train/n.npz"
+	assert_failure 1
+	[[ "$stderr" == *"n.npz: config_runtime_normalizers: missing member"* ]]
+	# some zeros: not hidden, not measured: bad data, in a test file too
+	run --separate-stderr npz2mp -q "$T/npz/tile/xla/test/p.npz"
+	assert_failure 1
+	[[ "$stderr" == *"p.npz: config_runtime: value 0 at config 1 is not positive"* ]]
+	# --split test reads the zero-runtime train file as hidden
+	npz2mp -q --split test "$T/npz/tile/xla/train/z.npz" | mp-dump | grep -q '"runtimes_hidden": true'
+}
+
+@test "the stream reader refuses runtimes in the configs of a hidden graph" {
+	need_py numpy
+	mk_tile "$T/npz/tile/xla/train/a.npz" "[5,6,7,8]" "[9,9,9,9]"
+	need_py msgpack
+	npz2mp -q "$T/npz/tile/xla/train/a.npz" > "$T/a.mp"
+	"$PY" -c '
+import msgpack, sys
+out = open(sys.argv[2], "wb")
+for r in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False):
+    if r["t"] == "graph":
+        r["split"], r["runtimes_hidden"] = "test", True
+    out.write(msgpack.packb(r, use_bin_type=True))' "$T/a.mp" "$T/b.mp"
+	run --separate-stderr prune-hop "$T/b.mp"
+	assert_failure 1
+	[[ "$stderr" == *"has runtimes_hidden, but its configs carry runtimes"* ]]
+}
+
 @test "npz2mp: every bad file of the corpus: exit 1, the message, no end record" {
 	while IFS='|' read -r name code msg; do
 		case $name in '#'*|'') continue;; esac

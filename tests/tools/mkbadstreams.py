@@ -157,6 +157,10 @@ def main():
     write("n-configs-lies.mp", stream(r))
     r = base(); first(r, "configs", 2)["node_config_feat"][0, 0, 0] = 7
     write("layout-value.mp", stream(r))
+    r = base(); first(r, "graph", 1)["runtimes_hidden"] = True   # its configs keep their runtimes
+    write("hidden-with-runtimes.mp", stream(r))
+    r = base(); first(r, "graph", 1)["runtimes_hidden"] = "yes"
+    write("type-runtimes-hidden.mp", stream(r))
     # ---- pred streams (rank-eval, rank-ensemble) ----
     p = preds(); p[0]["score"] = p[0]["score"][:3]
     write("pred-short.mp", stream(p))
