@@ -144,7 +144,7 @@ g = [r for r in rs if r["t"] == "graph"][0]
 print(g["runtimes_hidden"], [sorted(r) for r in rs if r["t"] == "configs"])' "$T/z.mp"
 	assert_output "True [['config_feat', 'config_index', 'count', 'id', 'offset', 't']]"
 	# hidden survives the stages that pass keys through
-	run bash -o pipefail -c "prune-hop < $T/z.mp | encode-base7 | mp-dump | grep -c '\"runtimes_hidden\": true'"
+	run bash -o pipefail -c "prune-hop < $T/z.mp | dijkstra-compress | encode-base7 | mp-cat - | mp-dump | grep -c '\"runtimes_hidden\": true'"
 	assert_output 1
 }
 
