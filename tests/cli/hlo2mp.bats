@@ -264,11 +264,11 @@ EOF
 	mk bad-config-node
 	run hlo2mp "$T/bad-config-node.pb"
 	assert_failure 1
-	assert_output --partial "config_index_to_node[0] = 55: no instruction has that id"
+	assert_output --partial "bad-config-node.pb: config_index_to_node[0] = 55: not a node index (the module has 3 instructions)"
 	mk dup-config-node
 	run hlo2mp "$T/dup-config-node.pb"
 	assert_failure 1
-	assert_output --partial "config_index_to_node[1] = 12: that instruction is already listed"
+	assert_output --partial "dup-config-node.pb: config_index_to_node[1] = 2: that node is already listed"
 	mk bad-root
 	run hlo2mp "$T/bad-root.pb"
 	assert_failure 1
@@ -291,14 +291,30 @@ EOF
 }
 
 @test "hlo2mp: operands first, callees first, stable on file order" {
-	mk reordered   # add, p1, p0 in the file
+	mk reordered   # add, p1, p0 in the file; config_index_to_node [0]: the add
 	hlo2mp -q "$T/reordered.pb" >"$T/r.mp"
 	run mpq "$T/r.mp" "(F(G[0], 'node_opcode').tolist(), F(G[0], 'edge_index').tolist(), F(G[0], 'node_config_ids').tolist(), F(G[0], 'node_feat')[:, 30].tolist(), F(G[0], 'node_feat')[:, 0].tolist())"
 	assert_output "([63, 63, 2], [[2, 0], [2, 1]], [2], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0])"
-	mk callee-after   # entry (calls sub) listed before sub
+	# entry (p0 p1 add, calls sub) listed before sub: the add, file position
+	# 2, is node 4; neither name splits, so node_splits is [0, n]
+	mk callee-after
 	hlo2mp -q "$T/callee-after.pb" >"$T/c.mp"
 	run mpq "$T/c.mp" "(F(G[0], 'node_opcode').tolist(), F(G[0], 'edge_index').tolist(), F(G[0], 'node_splits').tolist(), F(G[0], 'node_config_ids').tolist())"
-	assert_output "([63, 60, 63, 63, 2], [[1, 0], [4, 1], [4, 2], [4, 3]], [0, 2], [4])"
+	assert_output "([63, 60, 63, 63, 2], [[1, 0], [4, 1], [4, 2], [4, 3]], [0, 5], [4])"
+}
+
+@test "hlo2mp: node_splits end the computations named *cluster*, *while*, *cond*" {
+	# while_body, reducer, cluster_3, branch_cond (2 nodes each), then entry
+	# (3): splits after 2, 6, 8, not after the reducer (4), and the total 11
+	mk splits
+	hlo2mp -q "$T/splits.pb" >"$T/s.mp"
+	run mpq "$T/s.mp" "(F(G[0], 'node_splits').tolist(), F(G[0], 'node_config_ids').tolist(), F(G[0], 'node_opcode')[10])"
+	assert_output "([0, 2, 6, 8, 11], [10], 2)"
+	# the entry named cluster_entry ends a split itself: the total once
+	mk splits-last
+	hlo2mp -q "$T/splits-last.pb" >"$T/s.mp"
+	run mpq "$T/s.mp" "F(G[0], 'node_splits').tolist()"
+	assert_output "[0, 2, 6, 8, 11]"
 }
 
 @test "hlo2mp: packed or unpacked ids, unknown fields and groups decode alike" {
@@ -339,8 +355,8 @@ EOF
 	assert_output "[63, 63, 0]"
 	mk tile
 	hlo2mp -q "$T/tile.pb" >"$T/t.mp"
-	run mpq "$T/t.mp" "(G[0]['collection'], 'node_config_ids' in G[0], cat(G[0]['id'], 'config_runtime_normalizers').tolist(), cat(G[0]['id'], 'config_feat')[1].tolist())"
-	assert_output "('tile:xla', False, [1000, 1000, 1000], [8.0, 1.0, 0.0, 0.0, 0.0, 0.0, 9.0, 8.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 3.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])"
+	run mpq "$T/t.mp" "(G[0]['collection'], 'node_config_ids' in G[0], 'node_splits' in G[0], cat(G[0]['id'], 'config_runtime_normalizers').tolist(), cat(G[0]['id'], 'config_feat')[1].tolist())"
+	assert_output "('tile:xla', False, False, [1000, 1000, 1000], [8.0, 1.0, 0.0, 0.0, 0.0, 0.0, 9.0, 8.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 3.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])"
 }
 
 @test "hlo2mp: the stream goes on through prune-hop and encode-base7" {
