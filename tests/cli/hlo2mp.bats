@@ -8,6 +8,25 @@ load helper
 LAYOUT="$FIX/hlo/module_tuning_data_layout.pb"
 TILE="$FIX/hlo/op_tuning_data.pb"
 TOOLS="$ROOT/tests/tools"
+# The team's shared data: ../shared beside the repository (as in CI, where
+# the repository is a fresh clone with shared/ next to it), or TPU_SHARED.
+SHARED="${TPU_SHARED:-$ROOT/../shared}"
+REAL_PB="$SHARED/data/hlo/module_tuning_data_layout.pb"
+REAL_NPZ="$SHARED/data/real/npz/layout/xla/default/valid/unet_3d.4x4.bf16.npz"
+
+# Skip (with the reason) when a shared file is missing; under CI a failure.
+need_shared() {
+	local f
+	for f in "$@"; do
+		if [ ! -f "$f" ]; then
+			if [ "${CI:-}" = true ]; then
+				echo "shared file $f missing under CI (set TPU_SHARED)" >&2
+				return 1
+			fi
+			skip "shared file $f not found (set TPU_SHARED)"
+		fi
+	done
+}
 
 setup() {
 	T="$BATS_TEST_TMPDIR"
@@ -87,6 +106,45 @@ mk() { "$PY" "$TOOLS/mkhlo.py" "$1" >"$T/$1.pb"; }
 	# which 10 with error, 62 configurable nodes, run 0 the default
 	run mpq "$T/l.mp" "(G[0]['id'], G[0]['collection'], G[0]['split'], G[0]['n_nodes'], G[0]['n_edges'], G[0]['n_runs'], G[0]['n_runs_error'], G[0]['n_configs'], len(F(G[0], 'node_config_ids')), G[0]['default_index'])"
 	assert_output "('layout:xla:random:module_tuning_data_layout', 'layout:xla:random', 'valid', 3163, 5112, 122, 10, 112, 62, 0)"
+}
+
+@test "hlo2mp: unet_3d equals Google's own featurization of it (the real npz)" {
+	need_shared "$REAL_PB" "$REAL_NPZ"
+	hlo2mp -q "$REAL_PB" >"$T/u.mp"
+	# node_feat, node_opcode, edge_index, node_config_ids, node_splits equal;
+	# each of the 112 good runs' node_config_feat is an npz row with its
+	# runtime (5 runtimes occur more than once there)
+	run "$PY" "$TOOLS/hlo_npz_check.py" "$T/u.mp" "$REAL_NPZ"
+	assert_success
+	assert_output "ok 112 configs (5 runtimes repeated in the npz)"
+	# the configurable nodes are convolutions and reshapes, as in the npz
+	run mpq "$T/u.mp" "sorted(set(F(G[0], 'node_opcode')[F(G[0], 'node_config_ids')].tolist()))"
+	assert_output "[26, 75]"
+	# the check fails on a stream with one configurable node moved, or one
+	# layout value changed
+	"$PY" - "$T/u.mp" "$T/bad1.mp" "$T/bad2.mp" <<'EOF'
+import sys, msgpack, numpy as np
+def rewrite(out, key, change):
+    recs = list(msgpack.Unpacker(open(sys.argv[1], 'rb'), raw=False))
+    for r in recs:
+        if key in r:
+            t = r[key]
+            a = np.frombuffer(t['data'], {'i32': '<i4', 'f32': '<f4'}[t['dtype']]).copy()
+            change(a)
+            t['data'] = a.tobytes()
+            break
+    open(out, 'wb').write(b''.join(msgpack.packb(r, use_bin_type=True) for r in recs))
+def node(a): a[3] += 1
+def feat(a): a[5] = 7 if a[5] != 7 else 6
+rewrite(sys.argv[2], 'node_config_ids', node)
+rewrite(sys.argv[3], 'node_config_feat', feat)
+EOF
+	run "$PY" "$TOOLS/hlo_npz_check.py" "$T/bad1.mp" "$REAL_NPZ"
+	assert_failure 1
+	assert_output --partial "node_config_ids: 1 values differ, first at (3,)"
+	run "$PY" "$TOOLS/hlo_npz_check.py" "$T/bad2.mp" "$REAL_NPZ"
+	assert_failure 1
+	assert_output --partial "config 0: node_config_feat equals none of the npz rows"
 }
 
 @test "hlo2mp: tile kernels match the decode_raw oracle; normalizer = default runtime" {
