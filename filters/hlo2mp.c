@@ -169,12 +169,12 @@ static void do_module(swriter_t *sw, const char *path, const hlo_file_t *hf, siz
 	shape[0] = (int64_t)m.n_edges;
 	shape[1] = 2;
 	rec_set_tensor(g, "edge_index", tensor_from(DT_I32, 2, shape, m.edge_index));
-	if (!tile) {
+	if (!tile) {  /* layout keys, as in a dataset layout file */
 		shape[0] = (int64_t)m.n_config_nodes;
 		rec_set_tensor(g, "node_config_ids", tensor_from(DT_I32, 1, shape, m.config_node_ids));
+		shape[0] = (int64_t)m.n_splits;
+		rec_set_tensor(g, "node_splits", tensor_from(DT_I32, 1, shape, m.node_splits));
 	}
-	shape[0] = (int64_t)m.n_comps;
-	rec_set_tensor(g, "node_splits", tensor_from(DT_I32, 1, shape, m.node_splits));
 	rec_set_str(g, "module", m.name);
 	rec_set_str(g, "fingerprint", fp);
 	rec_set_int(g, "default_index", m.default_index);

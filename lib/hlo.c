@@ -793,6 +793,26 @@ static const char *span_str(hlo_span_t s, char *buf, size_t n)
 	return pb_str(&f, buf, n);
 }
 
+static int span_contains(hlo_span_t s, const char *word)
+{
+	size_t n = strlen(word);
+	for (size_t i = 0; i + n <= s.len; i++)
+		if (memcmp(s.data + i, word, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Does node_splits end a split after this computation?  The dataset's
+ * encoder splits after every computation whose name contains "cluster",
+ * "while" or "cond" (substrings, case-sensitive: "while_body.1",
+ * "while_cond", but also "conditional" or "second"), not after the fusion,
+ * reducer and other small computations; docs/hlo2mp.md has the evidence. */
+static int is_split_comp(hlo_span_t name)
+{
+	return span_contains(name, "cluster") || span_contains(name, "while") ||
+	       span_contains(name, "cond");
+}
+
 /* Context prefix for messages: "computation NAME, instruction NAME (id N)" */
 static void inst_ctx(char *buf, size_t n, const comp_t *c, const inst_t *in)
 {
@@ -911,7 +931,7 @@ int hlo_module_build(const hlo_file_t *hf, size_t k, const hlo_opts_t *opts,
 	int32_t *corder = NULL, *iorder = NULL, *newpos = NULL, *tmp = NULL;
 	size_t *off = NULL;
 	int32_t *dep = NULL;
-	idpair_t *ids = NULL, *cids = NULL;
+	idpair_t *cids = NULL;
 
 	memset(m, 0, sizeof *m);
 	top.base = hf->buf;
@@ -1103,8 +1123,9 @@ int hlo_module_build(const hlo_file_t *hf, size_t k, const hlo_opts_t *opts,
 	/* Instructions: per computation, operands first. */
 	iorder = xmallocarray(n_insts, sizeof *iorder);
 	newpos = xmallocarray(n_insts, sizeof *newpos);
-	m->node_splits = xmallocarray(n_comps, sizeof *m->node_splits);
-	m->n_comps = n_comps;
+	/* 0, the end of every split computation, and n (at most n_comps + 1) */
+	m->node_splits = xmallocarray(n_comps + 1, sizeof *m->node_splits);
+	m->node_splits[m->n_splits++] = 0;
 	{
 		size_t pos = 0;
 		for (size_t ci = 0; ci < n_comps; ci++) {
@@ -1154,12 +1175,13 @@ int hlo_module_build(const hlo_file_t *hf, size_t k, const hlo_opts_t *opts,
 				bad = 1;
 			}
 			if (!bad) {
-				m->node_splits[ci] = (int32_t)pos;
 				for (size_t i = 0; i < n; i++) {
 					iorder[pos] = (int32_t)(base + (size_t)ord[i]);
 					newpos[base + (size_t)ord[i]] = (int32_t)pos;
 					pos++;
 				}
+				if (is_split_comp(cp->name))
+					m->node_splits[m->n_splits++] = (int32_t)pos;
 			}
 			free(loc);
 			free(o);
@@ -1168,6 +1190,8 @@ int hlo_module_build(const hlo_file_t *hf, size_t k, const hlo_opts_t *opts,
 			if (bad)
 				goto out;
 		}
+		if (m->node_splits[m->n_splits - 1] < (int32_t)pos)
+			m->node_splits[m->n_splits++] = (int32_t)pos;
 	}
 
 	/* Nodes: features, opcodes; edges from operands and called roots. */
@@ -1226,37 +1250,28 @@ int hlo_module_build(const hlo_file_t *hf, size_t k, const hlo_opts_t *opts,
 		m->n_edges = ne;
 	}
 
-	/* Configurable nodes: instruction ids, unique in the module. */
-	ids = xmallocarray(n_insts, sizeof *ids);
-	for (size_t i = 0; i < n_insts; i++) {
-		ids[i].id = insts[i].id;
-		ids[i].idx = newpos[i];
-	}
-	qsort(ids, n_insts, sizeof *ids, idpair_cmp);
+	/* Configurable nodes.  config_index_to_node holds node indices in the
+	 * dataset encoder's numbering, which is file order (the computations'
+	 * instructions one after the other, as insts is), not instruction ids:
+	 * newpos takes them to our order, the same for files already in order. */
 	m->n_config_nodes = cfg.n;
 	m->config_node_ids = xmallocarray(cfg.n ? cfg.n : 1, sizeof(int32_t));
-	for (size_t i = 0; i < cfg.n; i++) {
-		int32_t t = idpair_find(ids, n_insts, cfg.v[i]);
-		if (t == -1) {
-			errf(err, errlen, "config_index_to_node[%zu] = %lld: no instruction has "
-			     "that id", i, (long long)cfg.v[i]);
-			goto out;
-		}
-		if (t == -2) {
-			errf(err, errlen, "config_index_to_node[%zu] = %lld: several "
-			     "instructions share that id", i, (long long)cfg.v[i]);
-			goto out;
-		}
-		m->config_node_ids[i] = t;
-	}
 	{
 		/* a node configured twice would have two feature rows */
 		unsigned char *seen = xcalloc(n_insts, 1);
 		for (size_t i = 0; i < cfg.n && !bad_cfg; i++) {
-			if (seen[m->config_node_ids[i]]++) {
-				errf(err, errlen, "config_index_to_node[%zu] = %lld: that instruction "
-				     "is already listed", i, (long long)cfg.v[i]);
+			uint64_t v = (uint64_t)cfg.v[i];  /* a uint64 field */
+			if (v >= n_insts) {
+				errf(err, errlen, "config_index_to_node[%zu] = %llu: not a node "
+				     "index (the module has %zu instructions)", i,
+				     (unsigned long long)v, n_insts);
 				bad_cfg = 1;
+			} else if (seen[v]++) {
+				errf(err, errlen, "config_index_to_node[%zu] = %llu: that node "
+				     "is already listed", i, (unsigned long long)v);
+				bad_cfg = 1;
+			} else {
+				m->config_node_ids[i] = newpos[v];
 			}
 		}
 		free(seen);
@@ -1282,7 +1297,6 @@ out:
 	free(tmp);
 	free(off);
 	free(dep);
-	free(ids);
 	free(cids);
 	pb_vec_free(&cfg);
 	if (ret < 0)

@@ -7,8 +7,10 @@
  * on file order; instructions ordered operands first, stable on file order),
  * the 140 node features of TPUGRAPHS.md, opcode ids from its table, edges
  * [u, v] for "u consumes v" (operand ids, deduplicated, and the root of each
- * computation u calls), node_splits at each computation's first node, and
- * the configurable nodes of config_index_to_node.
+ * computation u calls), node_splits as the dataset's encoder made them (0,
+ * the end of every computation named *cluster*, *while* or *cond*, and the
+ * node count), and the configurable nodes of config_index_to_node (node
+ * indices in file order, mapped to ours).
  *
  * Runs are indexed in a first light pass (error flag, profile, is_default);
  * their config features are decoded one run at a time by hlo_run_config, so
@@ -48,12 +50,14 @@ typedef struct {
 typedef struct {
 	char *name;               /* HloModuleProto.name */
 	uint64_t fingerprint;
-	size_t n_nodes, n_edges, n_comps;
+	size_t n_nodes, n_edges, n_splits;
 	float *node_feat;         /* (n_nodes, 140) */
 	int32_t *node_opcode;     /* (n_nodes,) */
 	int32_t *edge_index;      /* (n_edges, 2) */
-	int32_t *node_splits;     /* (n_comps,) first node of each computation */
-	int32_t *config_node_ids; /* (n_config_nodes,) node indices */
+	int32_t *node_splits;     /* (n_splits,) 0, the end of each computation
+				   * named *cluster*, *while* or *cond*, n_nodes */
+	int32_t *config_node_ids; /* (n_config_nodes,) node indices, in
+				   * config_index_to_node's order */
 	size_t n_config_nodes;
 	size_t n_unknown_opcodes; /* opcodes not in the table (id 0) */
 	char unknown_opcode[48];  /* the first of them */

@@ -8,6 +8,25 @@ load helper
 LAYOUT="$FIX/hlo/module_tuning_data_layout.pb"
 TILE="$FIX/hlo/op_tuning_data.pb"
 TOOLS="$ROOT/tests/tools"
+# The team's shared data: ../shared beside the repository (as in CI, where
+# the repository is a fresh clone with shared/ next to it), or TPU_SHARED.
+SHARED="${TPU_SHARED:-$ROOT/../shared}"
+REAL_PB="$SHARED/data/hlo/module_tuning_data_layout.pb"
+REAL_NPZ="$SHARED/data/real/npz/layout/xla/default/valid/unet_3d.4x4.bf16.npz"
+
+# Skip (with the reason) when a shared file is missing; under CI a failure.
+need_shared() {
+	local f
+	for f in "$@"; do
+		if [ ! -f "$f" ]; then
+			if [ "${CI:-}" = true ]; then
+				echo "shared file $f missing under CI (set TPU_SHARED)" >&2
+				return 1
+			fi
+			skip "shared file $f not found (set TPU_SHARED)"
+		fi
+	done
+}
 
 setup() {
 	T="$BATS_TEST_TMPDIR"
@@ -87,6 +106,45 @@ mk() { "$PY" "$TOOLS/mkhlo.py" "$1" >"$T/$1.pb"; }
 	# which 10 with error, 62 configurable nodes, run 0 the default
 	run mpq "$T/l.mp" "(G[0]['id'], G[0]['collection'], G[0]['split'], G[0]['n_nodes'], G[0]['n_edges'], G[0]['n_runs'], G[0]['n_runs_error'], G[0]['n_configs'], len(F(G[0], 'node_config_ids')), G[0]['default_index'])"
 	assert_output "('layout:xla:random:module_tuning_data_layout', 'layout:xla:random', 'valid', 3163, 5112, 122, 10, 112, 62, 0)"
+}
+
+@test "hlo2mp: unet_3d equals Google's own featurization of it (the real npz)" {
+	need_shared "$REAL_PB" "$REAL_NPZ"
+	hlo2mp -q "$REAL_PB" >"$T/u.mp"
+	# node_feat, node_opcode, edge_index, node_config_ids, node_splits equal;
+	# each of the 112 good runs' node_config_feat is an npz row with its
+	# runtime (5 runtimes occur more than once there)
+	run "$PY" "$TOOLS/hlo_npz_check.py" "$T/u.mp" "$REAL_NPZ"
+	assert_success
+	assert_output "ok 112 configs (5 runtimes repeated in the npz)"
+	# the configurable nodes are convolutions and reshapes, as in the npz
+	run mpq "$T/u.mp" "sorted(set(F(G[0], 'node_opcode')[F(G[0], 'node_config_ids')].tolist()))"
+	assert_output "[26, 75]"
+	# the check fails on a stream with one configurable node moved, or one
+	# layout value changed
+	"$PY" - "$T/u.mp" "$T/bad1.mp" "$T/bad2.mp" <<'EOF'
+import sys, msgpack, numpy as np
+def rewrite(out, key, change):
+    recs = list(msgpack.Unpacker(open(sys.argv[1], 'rb'), raw=False))
+    for r in recs:
+        if key in r:
+            t = r[key]
+            a = np.frombuffer(t['data'], {'i32': '<i4', 'f32': '<f4'}[t['dtype']]).copy()
+            change(a)
+            t['data'] = a.tobytes()
+            break
+    open(out, 'wb').write(b''.join(msgpack.packb(r, use_bin_type=True) for r in recs))
+def node(a): a[3] += 1
+def feat(a): a[5] = 7 if a[5] != 7 else 6
+rewrite(sys.argv[2], 'node_config_ids', node)
+rewrite(sys.argv[3], 'node_config_feat', feat)
+EOF
+	run "$PY" "$TOOLS/hlo_npz_check.py" "$T/bad1.mp" "$REAL_NPZ"
+	assert_failure 1
+	assert_output --partial "node_config_ids: 1 values differ, first at (3,)"
+	run "$PY" "$TOOLS/hlo_npz_check.py" "$T/bad2.mp" "$REAL_NPZ"
+	assert_failure 1
+	assert_output --partial "config 0: node_config_feat equals none of the npz rows"
 }
 
 @test "hlo2mp: tile kernels match the decode_raw oracle; normalizer = default runtime" {
@@ -264,11 +322,11 @@ EOF
 	mk bad-config-node
 	run hlo2mp "$T/bad-config-node.pb"
 	assert_failure 1
-	assert_output --partial "config_index_to_node[0] = 55: no instruction has that id"
+	assert_output --partial "bad-config-node.pb: config_index_to_node[0] = 55: not a node index (the module has 3 instructions)"
 	mk dup-config-node
 	run hlo2mp "$T/dup-config-node.pb"
 	assert_failure 1
-	assert_output --partial "config_index_to_node[1] = 12: that instruction is already listed"
+	assert_output --partial "dup-config-node.pb: config_index_to_node[1] = 2: that node is already listed"
 	mk bad-root
 	run hlo2mp "$T/bad-root.pb"
 	assert_failure 1
@@ -291,14 +349,30 @@ EOF
 }
 
 @test "hlo2mp: operands first, callees first, stable on file order" {
-	mk reordered   # add, p1, p0 in the file
+	mk reordered   # add, p1, p0 in the file; config_index_to_node [0]: the add
 	hlo2mp -q "$T/reordered.pb" >"$T/r.mp"
 	run mpq "$T/r.mp" "(F(G[0], 'node_opcode').tolist(), F(G[0], 'edge_index').tolist(), F(G[0], 'node_config_ids').tolist(), F(G[0], 'node_feat')[:, 30].tolist(), F(G[0], 'node_feat')[:, 0].tolist())"
 	assert_output "([63, 63, 2], [[2, 0], [2, 1]], [2], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0])"
-	mk callee-after   # entry (calls sub) listed before sub
+	# entry (p0 p1 add, calls sub) listed before sub: the add, file position
+	# 2, is node 4; neither name splits, so node_splits is [0, n]
+	mk callee-after
 	hlo2mp -q "$T/callee-after.pb" >"$T/c.mp"
 	run mpq "$T/c.mp" "(F(G[0], 'node_opcode').tolist(), F(G[0], 'edge_index').tolist(), F(G[0], 'node_splits').tolist(), F(G[0], 'node_config_ids').tolist())"
-	assert_output "([63, 60, 63, 63, 2], [[1, 0], [4, 1], [4, 2], [4, 3]], [0, 2], [4])"
+	assert_output "([63, 60, 63, 63, 2], [[1, 0], [4, 1], [4, 2], [4, 3]], [0, 5], [4])"
+}
+
+@test "hlo2mp: node_splits end the computations named *cluster*, *while*, *cond*" {
+	# while_body, reducer, cluster_3, branch_cond (2 nodes each), then entry
+	# (3): splits after 2, 6, 8, not after the reducer (4), and the total 11
+	mk splits
+	hlo2mp -q "$T/splits.pb" >"$T/s.mp"
+	run mpq "$T/s.mp" "(F(G[0], 'node_splits').tolist(), F(G[0], 'node_config_ids').tolist(), F(G[0], 'node_opcode')[10])"
+	assert_output "([0, 2, 6, 8, 11], [10], 2)"
+	# the entry named cluster_entry ends a split itself: the total once
+	mk splits-last
+	hlo2mp -q "$T/splits-last.pb" >"$T/s.mp"
+	run mpq "$T/s.mp" "F(G[0], 'node_splits').tolist()"
+	assert_output "[0, 2, 6, 8, 11]"
 }
 
 @test "hlo2mp: packed or unpacked ids, unknown fields and groups decode alike" {
@@ -339,8 +413,8 @@ EOF
 	assert_output "[63, 63, 0]"
 	mk tile
 	hlo2mp -q "$T/tile.pb" >"$T/t.mp"
-	run mpq "$T/t.mp" "(G[0]['collection'], 'node_config_ids' in G[0], cat(G[0]['id'], 'config_runtime_normalizers').tolist(), cat(G[0]['id'], 'config_feat')[1].tolist())"
-	assert_output "('tile:xla', False, [1000, 1000, 1000], [8.0, 1.0, 0.0, 0.0, 0.0, 0.0, 9.0, 8.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 3.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])"
+	run mpq "$T/t.mp" "(G[0]['collection'], 'node_config_ids' in G[0], 'node_splits' in G[0], cat(G[0]['id'], 'config_runtime_normalizers').tolist(), cat(G[0]['id'], 'config_feat')[1].tolist())"
+	assert_output "('tile:xla', False, False, [1000, 1000, 1000], [8.0, 1.0, 0.0, 0.0, 0.0, 0.0, 9.0, 8.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 3.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])"
 }
 
 @test "hlo2mp: the stream goes on through prune-hop and encode-base7" {

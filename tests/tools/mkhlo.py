@@ -4,11 +4,17 @@
 Usage: mkhlo.py CASE > FILE.pb
 The base module has one computation `entry` (id 1): parameters p0 (id 10)
 and p1 (id 11), `add` (id 12, operands 10 11, the root), with two layout runs
-(run 1 the default) over configurable node 12.  Each CASE changes one thing:
+(run 1 the default) over the configurable add.  config_index_to_node holds
+node positions in file order (all computations' instructions one after the
+other), as in the dataset: the add is [2].  Each CASE changes one thing:
 
   ok               the base module
-  reordered        instructions listed add, p1, p0 (hlo2mp must put operands first)
+  reordered        instructions listed add, p1, p0 (hlo2mp must put operands
+                   first; config_index_to_node [0], the add's file position)
   callee-after     entry calls computation `sub` (id 2), listed after entry
+  splits           computations while_body, reducer, cluster_3, branch_cond
+                   (two instructions each) before entry, which calls them
+  splits-last      the same with entry named cluster_entry
   unpacked         operand ids as one varint field each instead of packed
   unknown-fields   extra unknown fields (a varint, fixed32/64, a nested group)
   unknown-opcode   the add's opcode is "frobnicate"
@@ -17,8 +23,8 @@ and p1 (id 11), `add` (id 12, operands 10 11, the root), with two layout runs
   cycle            p0 takes add as an operand
   bad-call         add calls computation id 77
   dup-id           p1 has p0's id
-  bad-config-node  config_index_to_node names id 55
-  dup-config-node  config_index_to_node names id 12 twice
+  bad-config-node  config_index_to_node names node 55 (of 3)
+  dup-config-node  config_index_to_node names node 2 twice
   bad-root         root_id 42
   mixed-runs       one tile run among layout runs
   tile             tile runs (op_config) instead of layout ones
@@ -103,7 +109,8 @@ def build(case):
     add = dict(name='add', opcode='add', iid=12, operands=[10, 11])
     root = 12
     comps_after = []
-    cfg_ids = [12]
+    cfg_ids = [2]
+    comps_before = []
     runs = [layout_run([[[1, 0], [0, 1]]], runtime=2000),
             layout_run([[[0, 1]]], default=True, runtime=1500)]
     if case == 'unpacked':
@@ -125,10 +132,19 @@ def build(case):
                              inst('neg', 'negate', 21, [20]), v(5, 2), v(6, 21)))
     if case == 'dup-id':
         p1['iid'] = 10
+    if case in ('splits', 'splits-last'):
+        names = ['while_body', 'reducer', 'cluster_3', 'branch_cond']
+        for k, cn in enumerate(names):
+            q, neg = 20 + 2 * k, 21 + 2 * k
+            comps_before.append(m(3, s(1, cn), inst('q', 'parameter', q),
+                                  inst('neg', 'negate', neg, [q]), v(5, 2 + k),
+                                  v(6, neg)))
+        add['called'] = [2 + k for k in range(len(names))]
+        cfg_ids = [10]  # 4 computations of 2 before the entry's p0 p1 add
     if case == 'bad-config-node':
         cfg_ids = [55]
     if case == 'dup-config-node':
-        cfg_ids = [12, 12]
+        cfg_ids = [2, 2]
     if case == 'bad-root':
         root = 42
     if case == 'no-runtime':
@@ -145,6 +161,7 @@ def build(case):
     order = [p0, p1, add]
     if case == 'reordered':
         order = [add, p1, p0]
+        cfg_ids = [0]
     insts = []
     for d in order:
         extra = list(d.get('extra', ()))
@@ -159,8 +176,10 @@ def build(case):
             i = (2, 's', i[2] + bytes(_varint_bytes(f << 3 | 3)) + body +
                  bytes(_varint_bytes(f << 3 | 4)))
         insts.append(i)
-    entry = m(3, s(1, 'entry'), *insts, v(5, 1), v(6, root))
-    module = [s(1, 'synthetic'), s(2, 'entry'), entry] + comps_after + [v(6, 1)]
+    ename = 'cluster_entry' if case == 'splits-last' else 'entry'
+    entry = m(3, s(1, ename), *insts, v(5, 1), v(6, root))
+    module = ([s(1, 'synthetic'), s(2, ename)] + comps_before + [entry] +
+              comps_after + [v(6, 1)])
     if case == 'bare-module':
         return encode(module)
     top = [m(1, *module), v(2, 12345)] + runs
