@@ -24,8 +24,9 @@
 static const char usage_text[] =
 	"usage: tpugen --out DIR [--scale tiny|small|full] [--seed N]\n"
 	"              [--collections LIST] [--compress stored|deflate|mixed]\n"
-	"              [--limit N] [--jobs N] [--verbose]\n"
-	"Write a synthetic TpuGraphs dataset (.npz files) under DIR/npz.\n"
+	"              [--level N] [--limit N] [--jobs N] [--verbose]\n"
+	"Write a synthetic TpuGraphs dataset (.npz files) under DIR/npz, and the\n"
+	"test split's hidden runtimes under DIR/truth/npz.\n"
 	"\n"
 	"  -o, --out DIR          output directory (created)\n"
 	"  -s, --scale NAME       tiny (tests), small (the demo, default), full\n"
@@ -36,6 +37,7 @@ static const char usage_text[] =
 	"                         layout:nlp:default, or all (default all)\n"
 	"  -z, --compress MODE    stored (numpy savez), deflate (savez_compressed,\n"
 	"                         default), mixed (each file either, at random)\n"
+	"  -L, --level N          zlib level of deflate members, 0-9 (default 1)\n"
 	"  -l, --limit N          at most N graphs per collection split\n"
 	"  -j, --jobs N           threads (default: OpenMP's default)\n"
 	"  -v, --verbose          one line per file on stderr\n"
@@ -53,6 +55,9 @@ static const char *const coll_dir[C__N] = {
 };
 static const char *const split_name[3] = {"train", "valid", "test"};
 enum { Z_STORED, Z_DEFLATE, Z_MIXED };
+/* zlib level 1, not numpy's 6: the same DEFLATE format at a third of the
+ * compression time, files 1.8x larger (docs/tpugen.md, "The .npz container") */
+enum { DEFAULT_LEVEL = 1 };
 
 typedef struct {
 	int64_t count[3];          /* graphs per split */
@@ -81,7 +86,7 @@ static const scale_t scales[3][3] = {
 
 typedef struct {
 	const char *out;
-	int scale, compress, verbose, jobs;
+	int scale, compress, level, verbose, jobs;
 	uint64_t seed;
 	int64_t limit;
 	int want[C__N];
@@ -132,6 +137,7 @@ static void parse_args(opts_t *o, int argc, char **argv)
 		{"compress", required_argument, 0, 'z'},
 		{"help", no_argument, 0, 'h'},
 		{"jobs", required_argument, 0, 'j'},
+		{"level", required_argument, 0, 'L'},
 		{"limit", required_argument, 0, 'l'},
 		{"out", required_argument, 0, 'o'},
 		{"scale", required_argument, 0, 's'},
@@ -145,11 +151,12 @@ static void parse_args(opts_t *o, int argc, char **argv)
 	o->scale = 1;
 	o->seed = 1;
 	o->compress = Z_DEFLATE;
+	o->level = DEFAULT_LEVEL;
 	o->limit = -1;
 	for (int c = 0; c < C__N; c++)
 		o->want[c] = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:z:hj:l:o:s:S:vV", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:z:hj:L:l:o:s:S:vV", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c': parse_collections(o, optarg); break;
 		case 'z':
@@ -163,6 +170,7 @@ static void parse_args(opts_t *o, int argc, char **argv)
 			close_stdout();
 			exit(EX_OK);
 		case 'j': o->jobs = (int)parse_ll("--jobs", optarg, 1, 1024); break;
+		case 'L': o->level = (int)parse_ll("--level", optarg, 0, 9); break;
 		case 'l': o->limit = parse_ll("--limit", optarg, 0, INT32_MAX); break;
 		case 'o': o->out = optarg; break;
 		case 's':
@@ -233,6 +241,13 @@ static int open_out(const opts_t *o, rng_t *fr, const char *path, out_t *out, it
 		snprintf(it->err, sizeof it->err, "%.400s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* local headers as the published files have them (lib/npzw.h) */
+	npzw_set_zip64_local(out->z, 1);
+	if (npzw_set_level(out->z, o->level)) {
+		snprintf(it->err, sizeof it->err, "%s", npzw_error(out->z));
+		npzw_abort(out->z);
+		return -1;
+	}
 	return 0;
 }
 
@@ -252,30 +267,24 @@ static int close_out(out_t *out, item_t *it, int ok)
 	return 0;
 }
 
-/* node_feat, node_opcode, edge_index: the keys every file has */
-static int put_graph(out_t *o, const tg_graph_t *g, rng_t *r)
+/* node_feat, node_opcode, edge_index: the keys every file has.  As in the
+ * published files: node_opcode uint8; edge_index int64, in Fortran order
+ * (column-major: every consumer, then every producer) in layout files and
+ * C order in tile files. */
+static int put_graph(out_t *o, const tg_graph_t *g, int fortran)
 {
 	int64_t s[2] = {(int64_t)g->nn, TG_NFEAT}, m = 0;
 	int64_t *edges;
+	uint8_t *op;
 	size_t k = 0;
 	int rc;
-	/* node_opcode: uint8 in most files, int32 in some, as in the real data */
-	int wide = rng_bernoulli(r, 0.25);
 	if (put(o, "node_feat", "<f4", 2, s, g->feat))
 		return -1;
-	if (wide) {
-		int32_t *op = xmallocarray(g->nn ? g->nn : 1, sizeof *op);
-		for (size_t i = 0; i < g->nn; i++)
-			op[i] = g->n[i].op;
-		rc = put(o, "node_opcode", "<i4", 1, s, op);
-		free(op);
-	} else {
-		uint8_t *op = xmallocarray(g->nn ? g->nn : 1, sizeof *op);
-		for (size_t i = 0; i < g->nn; i++)
-			op[i] = g->n[i].op;
-		rc = put(o, "node_opcode", "|u1", 1, s, op);
-		free(op);
-	}
+	op = xmallocarray(g->nn ? g->nn : 1, sizeof *op);
+	for (size_t i = 0; i < g->nn; i++)
+		op[i] = g->n[i].op;
+	rc = put(o, "node_opcode", "|u1", 1, s, op);
+	free(op);
 	if (rc)
 		return -1;
 	for (size_t i = 0; i < g->nn; i++)
@@ -283,13 +292,37 @@ static int put_graph(out_t *o, const tg_graph_t *g, rng_t *r)
 	edges = xmallocarray(m ? (size_t)m * 2 : 1, sizeof *edges);
 	for (size_t i = 0; i < g->nn; i++)
 		for (int j = 0; j < g->n[i].nin; j++) {
-			edges[k++] = (int64_t)i;                      /* consumer */
-			edges[k++] = g->opnd[g->n[i].in + j];         /* producer */
+			int64_t u = (int64_t)i, v = g->opnd[g->n[i].in + j];
+			if (fortran) {
+				edges[k] = u, edges[(size_t)m + k] = v;  /* columns */
+				k++;
+			} else {
+				edges[k++] = u;                         /* consumer */
+				edges[k++] = v;                         /* producer */
+			}
 		}
 	s[0] = m, s[1] = 2;
-	rc = put(o, "edge_index", "<i8", 2, s, edges);
+	rc = npzw_add_order(o->z, "edge_index", "<i8", 2, s, fortran, edges, o->method);
 	free(edges);
 	return rc;
+}
+
+/* The test split's runtimes are hidden, as in the Kaggle release: the .npz
+ * gets config_runtime all 0 (and tile normalizers all 1), and the true
+ * values go to OUT/truth/npz/<the same relative path>, outside the dataset
+ * tree, so that a benchmark can still score the test split. */
+static int put_truth(const opts_t *o, rng_t *fr, item_t *it, int coll, const char *name,
+		     int64_t c, const int64_t *rt, const int64_t *nz)
+{
+	char path[4400];
+	int64_t s[1] = {c};
+	out_t out;
+	snprintf(path, sizeof path, "%s/truth/npz/%s/%s/%s.npz", o->out, coll_dir[coll],
+		 split_name[it->split], name);
+	if (open_out(o, fr, path, &out, it))
+		return -1;
+	return close_out(&out, it, !(put(&out, "config_runtime", "<i8", 1, s, rt) ||
+				     (nz && put(&out, "config_runtime_normalizers", "<i8", 1, s, nz))));
 }
 
 static const scale_t *scale_of(const opts_t *o, int coll)
@@ -336,10 +369,17 @@ static int gen_tile(const opts_t *o, item_t *it, char *path, size_t plen)
 	}
 	snprintf(path, plen, "%s/npz/%s/%s/%s.npz", o->out, coll_dir[C_TILE],
 		 split_name[it->split], name);
+	if (it->split == 2) {
+		if (put_truth(o, &fr, it, C_TILE, name, (int64_t)c, rt, nz))
+			goto done;
+		memset(rt, 0, c * sizeof *rt);
+		for (size_t i = 0; i < c; i++)
+			nz[i] = 1;
+	}
 	if (open_out(o, &fr, path, &out, it))
 		goto done;
 	s[0] = (int64_t)c, s[1] = TG_NTILECFG;
-	if (close_out(&out, it, !(put_graph(&out, g, &fr) ||
+	if (close_out(&out, it, !(put_graph(&out, g, 0) ||
 				   put(&out, "config_feat", "<f4", 2, s, cfg) ||
 				   put(&out, "config_runtime", "<i8", 1, s, rt) ||
 				   put(&out, "config_runtime_normalizers", "<i8", 1, s, nz))))
@@ -364,7 +404,7 @@ static int gen_layout(const opts_t *o, item_t *it, char *path, size_t plen)
 	rng_t gr, cr, fr, mr;
 	tg_graph_t *g;
 	tg_layout_model_t *m;
-	int64_t c, s[3], *rt = NULL;
+	int64_t c, s[3], *rt = NULL, *ids = NULL, *splits = NULL;
 	float *cfg = NULL;
 	char name[200];
 	out_t out;
@@ -386,7 +426,7 @@ static int gen_layout(const opts_t *o, item_t *it, char *path, size_t plen)
 	c = rng_logint(&cr, sc->cmin, sc->cmax);
 	if (open_out(o, &fr, path, &out, it))
 		goto done;
-	if (put_graph(&out, g, &fr))
+	if (put_graph(&out, g, 1))
 		goto fail;
 	/* node_config_feat streamed config by config: never held whole */
 	cfg = xmallocarray(g->ncfg ? g->ncfg : 1, TG_NCFG * sizeof(float));
@@ -402,12 +442,27 @@ static int gen_layout(const opts_t *o, item_t *it, char *path, size_t plen)
 	}
 	if (npzw_end(out.z))
 		goto fail;
+	/* int64 ids; node_splits (1, k): each computation's first node, then
+	 * the node count, as the published files have them */
+	ids = xmallocarray(g->ncfg ? g->ncfg : 1, sizeof *ids);
+	for (size_t i = 0; i < g->ncfg; i++)
+		ids[i] = g->cfg[i];
 	s[0] = (int64_t)g->ncfg;
-	if (put(&out, "node_config_ids", "<i4", 1, s, g->cfg))
+	if (put(&out, "node_config_ids", "<i8", 1, s, ids))
 		goto fail;
-	s[0] = (int64_t)g->nsplits;
-	if (put(&out, "node_splits", "<i8", 1, s, g->splits))
+	splits = xmallocarray(g->nsplits + 1, sizeof *splits);
+	memcpy(splits, g->splits, g->nsplits * sizeof *splits);
+	splits[g->nsplits] = (int64_t)g->nn;
+	s[0] = 1, s[1] = (int64_t)g->nsplits + 1;
+	if (put(&out, "node_splits", "<i8", 2, s, splits))
 		goto fail;
+	if (it->split == 2) {
+		if (put_truth(o, &fr, it, it->coll, name, c, rt, NULL)) {
+			npzw_abort(out.z); /* it->err has the truth file's message */
+			goto done;
+		}
+		memset(rt, 0, (size_t)c * sizeof *rt);
+	}
 	s[0] = c;
 	if (put(&out, "config_runtime", "<i8", 1, s, rt))
 		goto fail;
@@ -423,6 +478,8 @@ fail:
 done:
 	free(cfg);
 	free(rt);
+	free(ids);
+	free(splits);
 	tg_layout_model_free(m);
 	tg_graph_free(g);
 	return rc;
@@ -447,6 +504,11 @@ int main(int argc, char **argv)
 				cnt = o.limit;
 			snprintf(dir, sizeof dir, "%s/npz/%s/%s", o.out, coll_dir[c], split_name[sp]);
 			mkdirs(dir);
+			if (sp == 2 && cnt > 0) {
+				snprintf(dir, sizeof dir, "%s/truth/npz/%s/%s", o.out,
+					 coll_dir[c], split_name[sp]);
+				mkdirs(dir);
+			}
 			for (int64_t i = 0; i < cnt; i++) {
 				if (n == cap) {
 					cap = cap ? 2 * cap : 64;

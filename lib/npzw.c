@@ -33,6 +33,8 @@ struct npzw {
 	char err[512];
 	int failed;
 	uint64_t zip64_limit;
+	int level;       /* zlib level of DEFLATE members */
+	int zip64_local; /* local headers as the published files: always ZIP64 */
 	member_t *m;
 	size_t nm, capm;
 	/* the member being written */
@@ -73,6 +75,19 @@ void npzw_set_zip64_limit(npzw_t *z, uint64_t limit)
 	z->zip64_limit = limit;
 }
 
+int npzw_set_level(npzw_t *z, int level)
+{
+	if (level != Z_DEFAULT_COMPRESSION && (level < 0 || level > 9))
+		return fail(z, 0, "%s: zlib level %d not in 0..9", z->tmp, level);
+	z->level = level;
+	return 0;
+}
+
+void npzw_set_zip64_local(npzw_t *z, int on)
+{
+	z->zip64_local = on != 0;
+}
+
 npzw_t *npzw_open(const char *path)
 {
 	npzw_t *z = calloc(1, sizeof *z);
@@ -94,6 +109,7 @@ npzw_t *npzw_open(const char *path)
 	}
 	setvbuf(z->f, NULL, _IOFBF, 1 << 20);
 	z->zip64_limit = ZIP64_LIMIT_DEFAULT;
+	z->level = Z_DEFAULT_COMPRESSION;
 	return z;
 oom:
 	free(z->path), free(z->tmp), free(z->obuf), free(z);
@@ -146,7 +162,7 @@ size_t npzw_itemsize(const char *descr)
 }
 
 size_t npzw_npy_header(char *buf, size_t cap, const char *descr, int ndim,
-		       const int64_t *shape)
+		       const int64_t *shape, int fortran)
 {
 	char dict[1024], sh[800];
 	size_t n = 0, hlen, pad, total;
@@ -163,12 +179,13 @@ size_t npzw_npy_header(char *buf, size_t cap, const char *descr, int ndim,
 		sh[n++] = ',';
 	sh[n++] = ')';
 	sh[n] = 0;
-	k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-		     descr, sh);
+	k = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }",
+		     descr, fortran ? "True" : "False", sh);
 	n = (size_t)k;
 	if (ndim > 0) {
+		/* numpy's growth axis: the first in C order, the last in Fortran */
 		char d0[32];
-		int l0 = snprintf(d0, sizeof d0, "%lld", (long long)shape[0]);
+		int l0 = snprintf(d0, sizeof d0, "%lld", (long long)shape[fortran ? ndim - 1 : 0]);
 		for (int i = l0; i < GROWTH_AXIS_MAX_DIGITS; i++)
 			dict[n++] = ' ';
 	}
@@ -193,12 +210,14 @@ size_t npzw_npy_header(char *buf, size_t cap, const char *descr, int ndim,
 
 /* Local file header with a ZIP64 extra, as zipfile's FileHeader(zip64=True):
  * version 2.0 and the sizes in the header too while they fit under the limit;
- * past it version 4.5 and 0xffffffff in the header (the extra has them). */
-static size_t local_header(unsigned char *b, const member_t *m, uint64_t limit)
+ * past it version 4.5 and 0xffffffff in the header (the extra has them).
+ * With zip64_local (the published files' writer), every local header is the
+ * latter, whatever the size. */
+static size_t local_header(unsigned char *b, const member_t *m, uint64_t limit, int zip64_local)
 {
 	size_t nl = strlen(m->name);
 	unsigned char *p = b;
-	int big = m->usize > limit || m->csize > limit;
+	int big = zip64_local || m->usize > limit || m->csize > limit;
 	p = put32(p, 0x04034b50);
 	*p++ = big ? ZIP64_VERSION : DEFAULT_VERSION, *p++ = 0;
 	p = put16(p, m->flags);
@@ -255,6 +274,12 @@ static int raw_write(npzw_t *z, const void *buf, size_t n)
 int npzw_begin(npzw_t *z, const char *key, const char *descr, int ndim,
 	       const int64_t *shape, int method)
 {
+	return npzw_begin_order(z, key, descr, ndim, shape, 0, method);
+}
+
+int npzw_begin_order(npzw_t *z, const char *key, const char *descr, int ndim,
+		     const int64_t *shape, int fortran, int method)
+{
 	char hdr[1200];
 	unsigned char lh[600];
 	size_t hl, isz, nl;
@@ -274,7 +299,7 @@ int npzw_begin(npzw_t *z, const char *key, const char *descr, int ndim,
 			return fail(z, 0, "%s: %s: bad shape", z->tmp, key);
 		numel *= (uint64_t)shape[i];
 	}
-	hl = npzw_npy_header(hdr, sizeof hdr, descr, ndim, shape);
+	hl = npzw_npy_header(hdr, sizeof hdr, descr, ndim, shape, fortran);
 	if (!hl)
 		return fail(z, 0, "%s: %s: .npy header too long", z->tmp, key);
 	nl = strlen(key);
@@ -295,11 +320,11 @@ int npzw_begin(npzw_t *z, const char *key, const char *descr, int ndim,
 	if (pos < 0)
 		return fail(z, errno, "%s: tell", z->tmp);
 	z->cur.offset = (uint64_t)pos;
-	if (out(z, lh, local_header(lh, &z->cur, z->zip64_limit)))
+	if (out(z, lh, local_header(lh, &z->cur, z->zip64_limit, z->zip64_local)))
 		return -1;
 	if (method == NPZW_DEFLATE) {
 		memset(&z->zs, 0, sizeof z->zs);
-		if (deflateInit2(&z->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
+		if (deflateInit2(&z->zs, z->level, Z_DEFLATED, -15, 8,
 				 Z_DEFAULT_STRATEGY) != Z_OK)
 			return fail(z, 0, "%s: zlib deflateInit2 failed", z->tmp);
 		z->zinit = 1;
@@ -354,7 +379,7 @@ int npzw_end(npzw_t *z)
 	end = ftello(z->f);
 	if (end < 0 || fseeko(z->f, (off_t)z->cur.offset, SEEK_SET) != 0)
 		return fail(z, errno, "%s: seek", z->tmp);
-	if (out(z, lh, local_header(lh, &z->cur, z->zip64_limit)))
+	if (out(z, lh, local_header(lh, &z->cur, z->zip64_limit, z->zip64_local)))
 		return -1;
 	if (fseeko(z->f, end, SEEK_SET) != 0)
 		return fail(z, errno, "%s: seek", z->tmp);
@@ -374,11 +399,17 @@ int npzw_end(npzw_t *z)
 int npzw_add(npzw_t *z, const char *key, const char *descr, int ndim,
 	     const int64_t *shape, const void *data, int method)
 {
+	return npzw_add_order(z, key, descr, ndim, shape, 0, data, method);
+}
+
+int npzw_add_order(npzw_t *z, const char *key, const char *descr, int ndim,
+		   const int64_t *shape, int fortran, const void *data, int method)
+{
 	size_t isz = npzw_itemsize(descr);
 	uint64_t n = isz;
 	for (int i = 0; i < ndim; i++)
 		n *= (uint64_t)(shape[i] < 0 ? 0 : shape[i]);
-	if (npzw_begin(z, key, descr, ndim, shape, method))
+	if (npzw_begin_order(z, key, descr, ndim, shape, fortran, method))
 		return -1;
 	if (npzw_write(z, data, (size_t)n))
 		return -1;
@@ -413,6 +444,10 @@ static int write_central(npzw_t *z)
 			off = 0xffffffffu;
 			big = 1;
 		}
+		/* the published files: version 4.5 in the central record too
+		 * (the local header's), with no extra while the sizes fit */
+		if (z->zip64_local)
+			big = 1;
 		p = b;
 		p = put32(p, 0x02014b50);
 		*p++ = big ? ZIP64_VERSION : DEFAULT_VERSION, *p++ = CREATE_SYSTEM;

@@ -5,7 +5,8 @@
  * force_zip64=True)) writes it: a local header with a ZIP64 extra field
  * (version 4.5), then the .npy bytes (v1.0 header, a Python dict literal
  * padded with spaces to a 64-byte boundary, then the raw little-endian data),
- * STORED or DEFLATE (raw deflate, zlib level 6).  Only the timestamp differs
+ * STORED or DEFLATE (raw deflate, zlib level 6 unless npzw_set_level), C or
+ * Fortran order.  Only the timestamp differs
  * from numpy's output: npzw writes 1980-01-01 00:00:00 so that the same
  * arrays give the same bytes.  Sizes and offsets past 2^31-1 (Python's
  * ZIP64_LIMIT) get true ZIP64 central records and end records.
@@ -38,9 +39,17 @@ int npzw_begin(npzw_t *z, const char *key, const char *descr, int ndim,
 	       const int64_t *shape, int method);
 int npzw_write(npzw_t *z, const void *buf, size_t n);
 int npzw_end(npzw_t *z);
+/* The same with the element order given: FORTRAN != 0 writes
+ * 'fortran_order': True in the .npy header, and the caller's bytes must then
+ * be column-major (the first index varies fastest), as numpy stores an
+ * F-contiguous array. */
+int npzw_begin_order(npzw_t *z, const char *key, const char *descr, int ndim,
+		     const int64_t *shape, int fortran, int method);
 /* begin + write + end for an array held in memory. */
 int npzw_add(npzw_t *z, const char *key, const char *descr, int ndim,
 	     const int64_t *shape, const void *data, int method);
+int npzw_add_order(npzw_t *z, const char *key, const char *descr, int ndim,
+		   const int64_t *shape, int fortran, const void *data, int method);
 /* Central directory, end records, flush, rename to PATH, free.  On failure
  * the temporary file is removed and z is freed: the message is then copied
  * to ERR (ERRLEN bytes) if ERR is not NULL. */
@@ -51,10 +60,24 @@ const char *npzw_error(const npzw_t *z);
 
 /* Bytes per element of a numpy descr npzw knows ("<f4" -> 4); 0 if unknown. */
 size_t npzw_itemsize(const char *descr);
-/* The .npy v1.0 header numpy writes for (descr, shape): into buf (cap
- * bytes), returns its length (a multiple of 64), or 0 if it does not fit. */
+/* The .npy v1.0 header numpy writes for (descr, shape, order): into buf
+ * (cap bytes), returns its length (a multiple of 64), or 0 if it does not
+ * fit. */
 size_t npzw_npy_header(char *buf, size_t cap, const char *descr, int ndim,
-		       const int64_t *shape);
+		       const int64_t *shape, int fortran);
+
+/* zlib level of the DEFLATE members begun after the call: 0..9 or -1
+ * (Z_DEFAULT_COMPRESSION, level 6: numpy's, the default).  -1 with a
+ * message for a level out of range. */
+int npzw_set_level(npzw_t *z, int level);
+/* ZIP64 local headers as the published TpuGraphs files have them: every
+ * local header version 4.5 with 0xffffffff for both sizes (the ZIP64 extra
+ * holds them), every central record version 4.5 (made by and needed), no
+ * central extra while sizes and offsets fit.  Off (the default): CPython
+ * 3.11's zipfile, which writes the sizes in the local header while they fit
+ * and version 2.0.  Readers must take the sizes from the central directory
+ * or the extra either way. */
+void npzw_set_zip64_local(npzw_t *z, int on);
 
 /* Testing hook: sizes/offsets above LIMIT get true ZIP64 records (default
  * 2^31-1, as Python's zipfile).  Lets tests exercise ZIP64 with small data. */

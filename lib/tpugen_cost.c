@@ -348,7 +348,7 @@ tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, rng_t *r)
 	m->p_node = rng_range(r, 0.3, 0.9);
 	m->p_block = rng_range(r, 0.5, 0.9);
 	m->p_explicit = rng_range(r, 0.15, 0.4);
-	m->p_near = rng_range(r, 0.02, 0.12);
+	m->p_near = rng_range(r, 0.06, 0.36);
 	return m;
 }
 

@@ -49,6 +49,9 @@ static int64_t i64a[5 * 2];
 static uint8_t u8a[7];
 static int32_t i32s[1];
 static float bigf[1000 * 18];
+/* the (5, 2) int64 edge array in column-major order: numpy's bytes for
+ * np.asfortranarray of it */
+static int64_t i64f[5 * 2];
 
 static void fill(void)
 {
@@ -56,6 +59,9 @@ static void fill(void)
 		f32a[i] = (float)i * 0.5f - 17.25f;
 	for (int i = 0; i < 10; i++)
 		i64a[i] = (int64_t)i * 1000000007LL - 3;
+	for (int r = 0; r < 5; r++)
+		for (int c = 0; c < 2; c++)
+			i64f[c * 5 + r] = i64a[r * 2 + c];
 	for (int i = 0; i < 7; i++)
 		u8a[i] = (uint8_t)(i * 37);
 	i32s[0] = -42;
@@ -65,7 +71,9 @@ static void fill(void)
 		bigf[i] = (float)((i / 3 + i % 5) % 7 - 1);
 }
 
-static int write_set(const char *p, int method, uint64_t zip64_limit)
+enum { SET_ZIP64_LOCAL = 1, SET_LEVEL1 = 2 };
+
+static int write_set(const char *p, int method, uint64_t zip64_limit, int flags)
 {
 	npzw_t *z = npzw_open(p);
 	char err[600];
@@ -74,10 +82,15 @@ static int write_set(const char *p, int method, uint64_t zip64_limit)
 		return -1;
 	if (zip64_limit)
 		npzw_set_zip64_limit(z, zip64_limit);
+	if (flags & SET_ZIP64_LOCAL)
+		npzw_set_zip64_local(z, 1);
+	if (flags & SET_LEVEL1)
+		UT_EQ_INT(npzw_set_level(z, 1), 0);
 	s[0] = 3, s[1] = 140;
 	UT_EQ_INT(npzw_add(z, "node_feat", "<f4", 2, s, f32a, method), 0);
 	s[0] = 5, s[1] = 2;
 	UT_EQ_INT(npzw_add(z, "edge_index", "<i8", 2, s, i64a, method), 0);
+	UT_EQ_INT(npzw_add_order(z, "edge_f", "<i8", 2, s, 1, i64f, method), 0);
 	s[0] = 7;
 	UT_EQ_INT(npzw_add(z, "node_opcode", "|u1", 1, s, u8a, method), 0);
 	UT_EQ_INT(npzw_add(z, "scalar", "<i4", 0, s, i32s, method), 0);
@@ -107,7 +120,8 @@ static int write_set(const char *p, int method, uint64_t zip64_limit)
 
 /* Walk the archive: local headers with ZIP64 extras whose CRC and sizes match
  * the data, a central directory that agrees, an end record. */
-static void check_structure(const char *p, int method, uint64_t limit, int want_zip64_end)
+static void check_structure(const char *p, int method, uint64_t limit, int want_zip64_end,
+			    int zip64_local)
 {
 	size_t n = 0, off = 0;
 	unsigned char *b = slurp(p, &n);
@@ -123,7 +137,7 @@ static void check_structure(const char *p, int method, uint64_t limit, int want_
 		UT_EQ_INT(rd16(x), 1); /* ZIP64 extra id, always (force_zip64) */
 		UT_EQ_INT(rd16(x + 2), 16);
 		uint64_t usz = rd64(x + 4), csz = rd64(x + 12);
-		int big = usz > limit || csz > limit;
+		int big = zip64_local || usz > limit || csz > limit;
 		UT_EQ_INT(h[4], big ? 45 : 20);
 		UT_EQ_INT(rd32(h + 18), big ? 0xffffffffu : csz);
 		UT_EQ_INT(rd32(h + 22), big ? 0xffffffffu : usz);
@@ -151,10 +165,16 @@ static void check_structure(const char *p, int method, uint64_t limit, int want_
 		off = (size_t)(d - b) + csz;
 		members++;
 	}
-	UT_EQ_INT(members, 6);
+	UT_EQ_INT(members, 7);
 	UT_EQ_INT(rd32(b + off), 0x02014b50);
+	/* central record: versions 4.5 with zip64_local, no extra while it fits */
+	if (zip64_local) {
+		UT_EQ_INT(b[off + 4], 45);
+		UT_EQ_INT(b[off + 6], 45);
+		UT_EQ_INT(rd16(b + off + 30), 0);
+	}
 	UT_EQ_INT(rd32(b + n - 22), 0x06054b50);
-	UT_EQ_INT(rd16(b + n - 12), 6);
+	UT_EQ_INT(rd16(b + n - 12), 7);
 	if (want_zip64_end) {
 		UT_EQ_INT(rd32(b + n - 22 - 20), 0x07064b50);
 		UT_EQ_INT(rd32(b + n - 22 - 20 - 56), 0x06064b50);
@@ -168,13 +188,19 @@ static void test_header(void)
 {
 	char h[1200];
 	int64_t s[2] = {3, 140};
-	size_t n = npzw_npy_header(h, sizeof h, "<f4", 2, s);
+	size_t n = npzw_npy_header(h, sizeof h, "<f4", 2, s, 0);
 	UT_EQ_INT(n, 128);
 	UT_CHECK(memcmp(h + 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 140), }", 61) == 0);
 	UT_EQ_INT(h[n - 1], '\n');
-	n = npzw_npy_header(h, sizeof h, "<i8", 1, s);
+	n = npzw_npy_header(h, sizeof h, "<i8", 1, s, 0);
 	UT_CHECK(n == 128 && memcmp(h + 10 + 41, "'shape': (3,), }", 16) == 0);
-	n = npzw_npy_header(h, sizeof h, "<i4", 0, s);
+	/* Fortran order: the flag (the spare space, sized by the last axis, is
+	 * checked against numpy's own bytes in test_python) */
+	s[0] = 1000000, s[1] = 2;
+	n = npzw_npy_header(h, sizeof h, "<i8", 2, s, 1);
+	UT_CHECK(n == 128 && memcmp(h + 10, "{'descr': '<i8', 'fortran_order': True, 'shape': (1000000, 2), }", 64) == 0);
+	s[0] = 3, s[1] = 140;
+	n = npzw_npy_header(h, sizeof h, "<i4", 0, s, 0);
 	UT_EQ_INT(n, 128); /* no growth padding for 0-d, but 69 bytes > 64 */
 	UT_CHECK(memcmp(h + 10 + 41, "'shape': (), }", 14) == 0);
 	UT_EQ_INT(npzw_itemsize("|u1"), 1);
@@ -205,6 +231,11 @@ static void test_errors(void)
 	npzw_abort(z);
 
 	z = npzw_open(p);
+	UT_EQ_INT(npzw_set_level(z, 10), -1);
+	UT_CHECK(strstr(npzw_error(z), "zlib level 10") != NULL);
+	npzw_abort(z);
+
+	z = npzw_open(p);
 	UT_EQ_INT(npzw_begin(z, "a", "<i4", 1, s, NPZW_STORED), 0);
 	UT_EQ_INT(npzw_write(z, v, 20), -1); /* too much */
 	npzw_abort(z);
@@ -224,12 +255,13 @@ static const char *pyscript =
 	"exp = dict(\n"
 	"  node_feat=(np.arange(3*140, dtype=np.float32)*np.float32(0.5)-np.float32(17.25)).reshape(3,140),\n"
 	"  edge_index=(np.arange(10, dtype=np.int64)*1000000007-3).reshape(5,2),\n"
+	"  edge_f=np.asfortranarray((np.arange(10, dtype=np.int64)*1000000007-3).reshape(5,2)),\n"
 	"  node_opcode=(np.arange(7)*37).astype(np.uint8),\n"
 	"  scalar=np.array(-42, dtype=np.int32),\n"
 	"  empty=np.zeros((0,140), np.float32),\n"
 	"  node_config_feat=((np.arange(18000)//3 + np.arange(18000)%5)%7-1).astype(np.float32).reshape(1000,18))\n"
 	"bad = 0\n"
-	"for name in ('stored.npz','deflate.npz','zip64.npz'):\n"
+	"for name in ('stored.npz','deflate.npz','zip64.npz','local64.npz','level1.npz'):\n"
 	"  p = d + '/' + name\n"
 	"  with zipfile.ZipFile(p) as zf:\n"
 	"    if zf.testzip() is not None: print(name, 'testzip failed'); bad += 1\n"
@@ -237,7 +269,7 @@ static const char *pyscript =
 	"    if list(f.keys()) != list(exp.keys()): print(name, 'keys', list(f.keys())); bad += 1\n"
 	"    for k, v in exp.items():\n"
 	"      a = f[k]\n"
-	"      if a.dtype != v.dtype or a.shape != v.shape or a.tobytes() != v.tobytes():\n"
+	"      if a.dtype != v.dtype or a.shape != v.shape or a.tobytes('A') != v.tobytes('A') or a.flags.f_contiguous != v.flags.f_contiguous:\n"
 	"        print(name, k, 'differs', a.dtype, a.shape); bad += 1\n"
 	"# numpy's own writer, clock pinned to 1980-01-01 00:00:00\n"
 	"class T:\n"
@@ -249,6 +281,12 @@ static const char *pyscript =
 	"  mine = open(d + '/' + name, 'rb').read()\n"
 	"  if b.getvalue() != mine:\n"
 	"    print(name, 'bytes differ from numpy', len(b.getvalue()), len(mine)); bad += 1\n"
+	"# the published files' local headers: only the header fields differ\n"
+	"a, b = open(d + '/deflate.npz', 'rb').read(), open(d + '/local64.npz', 'rb').read()\n"
+	"if len(a) != len(b) or sum(x != y for x, y in zip(a, b)) > 7 * 12 + 7 * 4:\n"
+	"  print('local64.npz differs from deflate.npz beyond the headers'); bad += 1\n"
+	"if open(d + '/level1.npz', 'rb').read() == a:\n"
+	"  print('level1.npz: the same bytes as level 6'); bad += 1\n"
 	"print('pyok' if bad == 0 else 'pybad')\n";
 
 static void test_python(void)
@@ -293,15 +331,22 @@ int main(void)
 	fill();
 	UT_RUN(test_header);
 	path(p, sizeof p, "stored.npz");
-	if (write_set(p, NPZW_STORED, 0) == 0)
-		check_structure(p, NPZW_STORED, (1u << 31) - 1, 0);
+	if (write_set(p, NPZW_STORED, 0, 0) == 0)
+		check_structure(p, NPZW_STORED, (1u << 31) - 1, 0, 0);
 	path(p, sizeof p, "deflate.npz");
-	if (write_set(p, NPZW_DEFLATE, 0) == 0)
-		check_structure(p, NPZW_DEFLATE, (1u << 31) - 1, 0);
+	if (write_set(p, NPZW_DEFLATE, 0, 0) == 0)
+		check_structure(p, NPZW_DEFLATE, (1u << 31) - 1, 0, 0);
 	/* true ZIP64 records (central extras, end records) with a lowered limit */
 	path(p, sizeof p, "zip64.npz");
-	if (write_set(p, NPZW_STORED, 100) == 0)
-		check_structure(p, NPZW_STORED, 100, 1);
+	if (write_set(p, NPZW_STORED, 100, 0) == 0)
+		check_structure(p, NPZW_STORED, 100, 1, 0);
+	/* the published files' ZIP64 local headers; zlib level 1 */
+	path(p, sizeof p, "local64.npz");
+	if (write_set(p, NPZW_DEFLATE, 0, SET_ZIP64_LOCAL) == 0)
+		check_structure(p, NPZW_DEFLATE, (1u << 31) - 1, 0, 1);
+	path(p, sizeof p, "level1.npz");
+	if (write_set(p, NPZW_DEFLATE, 0, SET_LEVEL1) == 0)
+		check_structure(p, NPZW_DEFLATE, (1u << 31) - 1, 0, 0);
 	UT_RUN(test_errors);
 	UT_RUN(test_python);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

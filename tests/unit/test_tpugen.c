@@ -1,5 +1,6 @@
 /* test_tpugen: the generator's invariants that the files alone cannot show:
- * builds are deterministic, writing the default layouts out explicitly
+ * builds are deterministic, configurable nodes are the published kinds and
+ * rate, writing the default layouts out explicitly
  * changes no runtime, the default config is cheapest among small
  * perturbations more often than not, tile configs are distinct and include
  * the default, runtimes are positive and finite. */
@@ -36,6 +37,38 @@ static void test_deterministic(void)
 		tg_graph_free(g);
 		tg_graph_free(h);
 	}
+}
+
+/* configurable nodes as in the published files: convolution, dot, reshape
+ * only, ascending, 2-8% of the nodes; g->n[].cfg indexes g->cfg */
+static void test_configurable(void)
+{
+	int ops[3] = {0};
+	for (int i = 0; i < 24; i++) {
+		int src = i % 2, ok = 1;
+		rng_t r;
+		tg_graph_t *g;
+		double rate;
+		size_t back = 0;
+		rng_derive(&r, 31, (uint64_t)src, (uint64_t)i, 0);
+		g = tg_build_program(&r, src, (tg_size_t){150, 2500});
+		rate = (double)g->ncfg / (double)g->nn;
+		UT_CHECK(rate >= 0.02 && rate <= 0.08);
+		for (size_t c = 0; c < g->ncfg; c++) {
+			const tg_node_t *v = &g->n[g->cfg[c]];
+			ok &= v->op == OP_CONVOLUTION || v->op == OP_DOT || v->op == OP_RESHAPE;
+			ok &= c == 0 || g->cfg[c] > g->cfg[c - 1];
+			ok &= v->cfg == (int32_t)c;
+			ops[v->op == OP_CONVOLUTION ? 0 : v->op == OP_DOT ? 1 : 2]++;
+		}
+		for (size_t k = 0; k < g->nn; k++)
+			back += g->n[k].cfg >= 0;
+		UT_CHECK(ok);
+		UT_EQ_INT(back, g->ncfg);
+		tg_graph_free(g);
+	}
+	/* all three kinds occur */
+	UT_CHECK(ops[0] > 0 && ops[1] > 0 && ops[2] > 0);
 }
 
 static void test_layout_model(void)
@@ -151,6 +184,7 @@ static void test_tile_model(void)
 int main(void)
 {
 	UT_RUN(test_deterministic);
+	UT_RUN(test_configurable);
 	UT_RUN(test_layout_model);
 	UT_RUN(test_tile_model);
 	return ut_done("test_tpugen");
