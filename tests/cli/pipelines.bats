@@ -70,13 +70,19 @@ QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 	assert_output --partial "overall score"
 	[ -s "$T/o/submission.csv" ]
 	head -1 "$T/o/submission.csv" | grep -qx 'ID,TopConfigs'
-	# the truth of the test split (tpugen writes runtimes for it)
-	npz2mp -q "$D/npz/tile/xla/test" "$D"/npz/layout/*/*/test > "$T/test-truth.mp"
+	# the test split hides its runtimes: no truth to score against ...
+	npz2mp -q "$D/npz/tile/xla/test" "$D"/npz/layout/*/*/test > "$T/test-hidden.mp"
+	run rank-eval --truth "$T/test-hidden.mp" --csv "$T/o/submission.csv"
+	assert_failure 1
+	assert_output --partial "its runtimes are hidden (a test split)"
+	# ... but tpugen keeps them beside the dataset (truth/npz): put them back
+	need_py numpy msgpack
+	"$PY" "$ROOT/tests/tools/tpugen_unhide.py" "$D" "$T/unhidden"
+	npz2mp -q "$T/unhidden/npz/tile/xla/test" "$T"/unhidden/npz/layout/*/*/test > "$T/test-truth.mp"
 	run rank-eval --truth "$T/test-truth.mp" --csv "$T/o/submission.csv"
 	assert_success
 	assert_output --partial "overall score"
 	# one row per test graph; layout rows are full permutations, tile rows >= 5
-	need_py msgpack
 	run "$PY" "$ROOT/tests/tools/check_submission.py" "$T/test-truth.mp" "$T/o/submission.csv"
 	assert_success
 	assert_output --regexp '^ok [0-9]+ rows$'
