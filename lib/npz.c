@@ -17,6 +17,9 @@
 #define ZIN_CHUNK (1u << 18)
 #define MAX_CDIR ((uint64_t)256 << 20)
 #define MAX_NPY_HEADER (1u << 20)
+#define FORTRAN_INMEM ((uint64_t)64 << 20) /* default in-memory limit, see npz.h */
+#define BOUNCE (1u << 20)                  /* one pread of neighbouring runs */
+#define INFLATE_BLOCK (1u << 22)           /* inflate to the temp file by this */
 
 typedef struct {
 	char *key;         /* name without .npy */
@@ -33,6 +36,7 @@ struct npz {
 	uint64_t fsize;
 	member_t *m;
 	size_t n;
+	uint64_t fortran_inmem;
 };
 
 static void fmt(char *err, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
@@ -154,6 +158,18 @@ npz_t *npz_open(const char *path, char *err, size_t errlen, int *io)
 		goto fail;
 	}
 	z->fsize = (uint64_t)st.st_size;
+	z->fortran_inmem = FORTRAN_INMEM;
+	{
+		const char *e = getenv("NPZ_FORTRAN_INMEM");
+		char *end;
+		unsigned long long v;
+		if (e && *e) {
+			errno = 0;
+			v = strtoull(e, &end, 10);
+			if (!*end && errno == 0)
+				z->fortran_inmem = v;
+		}
+	}
 	if (find_cdir(z, &cdoff, &cdsize, &count, err, errlen, io))
 		goto fail;
 	cd = xmalloc((size_t)cdsize);
@@ -268,6 +284,7 @@ static member_t *find(const npz_t *z, const char *key)
 }
 
 int npz_has(const npz_t *z, const char *key) { return find(z, key) != NULL; }
+void npz_set_fortran_inmem(npz_t *z, uint64_t bytes) { z->fortran_inmem = bytes; }
 
 /* Read the local header: where the member's data starts. */
 static int resolve(npz_t *z, member_t *m, char *err, size_t errlen, int *io)
@@ -352,15 +369,19 @@ static int ms_restart(ms_t *s)
 	return 0;
 }
 
-static void crc_add(ms_t *s, const unsigned char *p, size_t n)
+/* CRC-32 (zip's, zlib's) of p[0..n) continuing crc. */
+static uint32_t crc_buf(uint32_t crc, const unsigned char *p, size_t n)
 {
 	while (n) {
 		uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-		s->crc = (uint32_t)crc32(s->crc, p, k);
+		crc = (uint32_t)crc32(crc, p, k);
 		p += k;
 		n -= k;
 	}
+	return crc;
 }
+
+static void crc_add(ms_t *s, const unsigned char *p, size_t n) { s->crc = crc_buf(s->crc, p, n); }
 
 /* Inflate exactly n bytes into dst. */
 static int inflate_n(ms_t *s, unsigned char *dst, size_t n, char *err, size_t errlen, int *io)
@@ -707,10 +728,7 @@ int npy_parse_header(const unsigned char *buf, size_t len, npy_info_t *info, cha
 	snprintf(info->descr, sizeof info->descr, "%s", descr);
 	if (map_descr(descr, info, err, errlen))
 		return -1;
-	if (fortran) {
-		fmt(err, errlen, "fortran_order arrays are not supported (write C-order arrays)");
-		return -1;
-	}
+	info->fortran = fortran;
 	{
 		size_t numel = 1, nbytes;
 		for (int i = 0; i < info->ndim; i++)
@@ -816,12 +834,68 @@ static tensor_t *finish_tensor(tensor_t *t, const npy_info_t *info, dtype_t want
 	return c;
 }
 
+/* ---- Fortran order ----
+ *
+ * A Fortran array of shape (d0, d1, ..., dk) holds element (i0, i1, ...) at
+ * i0 + d0 * f, where f = i1 + d1 * (i2 + d2 * (...)) is the Fortran flat
+ * index of the trailing dims: the data is R "columns" of d0 values, R =
+ * d1 * ... * dk.  Rows [row0, row0 + n) are the runs [f * d0 + row0, +n)
+ * of every column; the C-order row holds trailing element c (its C flat
+ * index) from column perm[c]. */
+
+/* perm (R): C flat index of the trailing dims -> their Fortran flat index. */
+static size_t *trailing_perm(const npy_info_t *info, size_t R)
+{
+	size_t *perm = xmallocarray(R ? R : 1, sizeof *perm), idx[TENSOR_MAXDIM] = {0};
+	for (size_t c = 0; c < R; c++) {
+		size_t f = 0;
+		for (int a = info->ndim - 1; a >= 1; a--)
+			f = f * (size_t)info->shape[a] + idx[a];
+		perm[c] = f;
+		for (int a = info->ndim - 1; a >= 1; a--) {  /* next C index: last dim fastest */
+			if (++idx[a] < (size_t)info->shape[a])
+				break;
+			idx[a] = 0;
+		}
+	}
+	return perm;
+}
+
+/* out (n, R) C order: out[r][c] = src[perm[c] * ld + r], items of is bytes.
+ * Tiles of 32 x 32 so that the reads of a tile stay in cache. */
+#define F2C_TILE(T)                                                                     \
+	do {                                                                            \
+		T *o = out;                                                             \
+		const T *sp = src;                                                      \
+		for (size_t r = r0; r < r1; r++)                                        \
+			for (size_t c = c0; c < c1; c++)                                \
+				o[r * R + c] = sp[perm[c] * ld + r];                    \
+	} while (0)
+static void f2c(void *out, const void *src, size_t ld, size_t n, const size_t *perm, size_t R, size_t is)
+{
+	enum { B = 32 };
+	for (size_t r0 = 0; r0 < n; r0 += B) {
+		size_t r1 = n - r0 < B ? n : r0 + B;
+		for (size_t c0 = 0; c0 < R; c0 += B) {
+			size_t c1 = R - c0 < B ? R : c0 + B;
+			switch (is) {
+			case 1: F2C_TILE(uint8_t); break;
+			case 2: F2C_TILE(uint16_t); break;
+			case 4: F2C_TILE(uint32_t); break;
+			default: F2C_TILE(uint64_t); break;
+			}
+		}
+	}
+}
+#undef F2C_TILE
+
 tensor_t *npz_read(npz_t *z, const char *key, dtype_t want, char *err, size_t errlen, int *io)
 {
 	npy_info_t info;
 	member_t *m = find(z, key);
 	ms_t s;
 	tensor_t *t;
+	unsigned char *raw = NULL;
 
 	*io = 0;
 	if (!m) {
@@ -835,13 +909,23 @@ tensor_t *npz_read(npz_t *z, const char *key, dtype_t want, char *err, size_t er
 		return NULL;
 	}
 	t = tensor_new_uninit(info.dtype, info.ndim, info.shape);
-	if (ms_read_at(&s, info.data_start, t->data, t->nbytes, err, errlen, io) ||
+	if (info.fortran && info.ndim >= 2)
+		raw = xmalloc(t->nbytes ? t->nbytes : 1);
+	if (ms_read_at(&s, info.data_start, raw ? raw : t->data, t->nbytes, err, errlen, io) ||
 	    ms_finish(&s, err, errlen, io)) {
+		free(raw);
 		tensor_free(t);
 		ms_close(&s);
 		return NULL;
 	}
 	ms_close(&s);
+	if (raw) {
+		size_t d0 = (size_t)info.shape[0], R = d0 ? t->numel / d0 : 0;
+		size_t *perm = trailing_perm(&info, R);
+		f2c(t->data, raw, d0, d0, perm, R, info.itemsize);
+		free(perm);
+		free(raw);
+	}
 	return finish_tensor(t, &info, want, err, errlen);
 }
 
@@ -849,7 +933,178 @@ struct npz_rows {
 	ms_t s;
 	npy_info_t info;
 	size_t rowbytes;
+	/* Fortran order, ndim >= 2 (see the section above and npz.h) */
+	int fortran;
+	size_t R;               /* items per row */
+	size_t *perm;
+	unsigned char *mem;     /* the whole data, when held in memory */
+	int fd;                 /* else the data starts at off in fd ... */
+	uint64_t off;
+	int tmpfd;              /* ... the .npz, or this temp file (-1: none) */
+	unsigned char *scratch; /* (R, n) runs gathered */
+	size_t scratch_cap;
+	unsigned char *bounce;
+	/* in-place STORED: CRC of each column over the rows read so far */
+	uint32_t *colcrc;
+	uint32_t headcrc;       /* of the bytes before the data */
+	uint64_t crc_next;      /* the row that keeps the CRCs going */
+	int crc_live;
 };
+
+/* An unlinked temporary file in $TMPDIR (or /tmp); -1 with err. */
+static int temp_fd(char *err, size_t errlen)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	size_t n;
+	int fd;
+	if (!dir || !*dir)
+		dir = "/tmp";
+	n = strlen(dir) + sizeof "/npz2mp-XXXXXX";
+	path = xmalloc(n);
+	snprintf(path, n, "%s/npz2mp-XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0) {
+		fmt(err, errlen, "temporary file in %s: %s", dir, strerror(errno));
+		free(path);
+		return -1;
+	}
+	unlink(path);
+	free(path);
+	return fd;
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Set up a Fortran member's source: memory, the .npz itself or a temp file. */
+static int fortran_open(npz_rows_t *r, char *err, size_t errlen, int *io)
+{
+	const npy_info_t *in = &r->info;
+	uint64_t nbytes = (uint64_t)in->numel * in->itemsize;
+	ms_t *s = &r->s;
+
+	r->fortran = 1;
+	r->R = (size_t)in->shape[0] ? in->numel / (size_t)in->shape[0] : 0;
+	r->perm = trailing_perm(in, r->R);
+	if (nbytes <= s->z->fortran_inmem) {
+		r->mem = xmalloc(nbytes ? (size_t)nbytes : 1);
+		if (ms_read_at(s, in->data_start, r->mem, (size_t)nbytes, err, errlen, io) ||
+		    ms_finish(s, err, errlen, io))
+			return -1;
+		return 0;
+	}
+	r->bounce = xmalloc(BOUNCE);
+	if (s->m->method == 0) {
+		r->fd = s->z->fd;
+		r->off = s->m->data_off + in->data_start;
+		r->colcrc = xcalloc(r->R, sizeof *r->colcrc);  /* crc32 of nothing is 0 */
+		r->headcrc = s->crc;
+		r->crc_live = s->crc_all && s->pos == in->data_start;
+		return 0;
+	}
+	r->tmpfd = temp_fd(err, errlen);
+	if (r->tmpfd < 0) {
+		*io = 1;
+		return -1;
+	}
+	{
+		unsigned char *buf = xmalloc(INFLATE_BLOCK);
+		uint64_t done = 0;
+		while (done < nbytes) {
+			size_t k = nbytes - done < INFLATE_BLOCK ? (size_t)(nbytes - done) : INFLATE_BLOCK;
+			if (ms_read_at(s, in->data_start + done, buf, k, err, errlen, io)) {
+				free(buf);
+				return -1;
+			}
+			if (write_all(r->tmpfd, buf, k)) {
+				*io = 1;
+				fmt(err, errlen, "temporary file: write error: %s", strerror(errno));
+				free(buf);
+				return -1;
+			}
+			done += k;
+		}
+		free(buf);
+	}
+	if (ms_finish(s, err, errlen, io))
+		return -1;
+	r->fd = r->tmpfd;
+	r->off = 0;
+	return 0;
+}
+
+/* Rows [row0, row0 + n) of a Fortran member into out (n, R), C order. */
+static int fortran_rows(npz_rows_t *r, uint64_t row0, size_t n, void *out, char *err, size_t errlen, int *io)
+{
+	size_t is = r->info.itemsize, d0 = (size_t)r->info.shape[0], R = r->R, run = n * is;
+	size_t per;  /* columns per pread */
+
+	if (n == 0 || R == 0)
+		return 0;
+	if (r->mem) {
+		f2c(out, r->mem + (size_t)row0 * is, d0, n, r->perm, R, is);
+		return 0;
+	}
+	if (r->scratch_cap < R * run) {
+		free(r->scratch);
+		r->scratch_cap = R * run;
+		r->scratch = xmalloc(r->scratch_cap);
+	}
+	/* neighbouring runs in one pread when the gap between them is small */
+	per = (d0 - n) * is <= 4096 && d0 * is <= BOUNCE ? BOUNCE / (d0 * is) : 1;
+	for (size_t j0 = 0; j0 < R; j0 += per) {
+		size_t j1 = R - j0 < per ? R : j0 + per;
+		uint64_t at = r->off + ((uint64_t)j0 * d0 + row0) * is;
+		int rc;
+		if (j1 - j0 == 1) {
+			rc = pread_all(r->fd, r->scratch + j0 * run, run, at);
+		} else {
+			size_t span = ((j1 - j0 - 1) * d0 + n) * is;
+			rc = pread_all(r->fd, r->bounce, span, at);
+			for (size_t j = j0; !rc && j < j1; j++)
+				memcpy(r->scratch + j * run, r->bounce + (j - j0) * d0 * is, run);
+		}
+		if (rc) {
+			*io = rc == -2;
+			fmt(err, errlen, rc == -2 ? "read error: %s" : "file truncated%s", rc == -2 ? strerror(errno) : "");
+			return -1;
+		}
+	}
+	if (r->colcrc && r->crc_live) {
+		if (row0 != r->crc_next)
+			r->crc_live = 0;
+		else {
+			for (size_t j = 0; j < R; j++)
+				r->colcrc[j] = crc_buf(r->colcrc[j], r->scratch + j * run, run);
+			r->crc_next = row0 + n;
+		}
+		if (r->crc_live && r->crc_next == d0) {
+			uint32_t c = r->headcrc;
+			for (size_t j = 0; j < R; j++)
+				c = (uint32_t)crc32_combine(c, r->colcrc[j], (z_off_t)((uint64_t)d0 * is));
+			r->crc_live = 0;
+			if (c != r->s.m->crc) {
+				fmt(err, errlen, "CRC-32 mismatch (stored %08x, computed %08x)", r->s.m->crc, c);
+				return -1;
+			}
+		}
+	}
+	f2c(out, r->scratch, n, n, r->perm, R, is);
+	return 0;
+}
 
 npz_rows_t *npz_rows_open(npz_t *z, const char *key, char *err, size_t errlen, int *io)
 {
@@ -861,6 +1116,7 @@ npz_rows_t *npz_rows_open(npz_t *z, const char *key, char *err, size_t errlen, i
 		return NULL;
 	}
 	r = xcalloc(1, sizeof *r);
+	r->fd = r->tmpfd = -1;
 	if (ms_open(&r->s, z, m, err, errlen, io) || read_info(&r->s, &r->info, err, errlen, io)) {
 		npz_rows_close(r);
 		return NULL;
@@ -873,6 +1129,10 @@ npz_rows_t *npz_rows_open(npz_t *z, const char *key, char *err, size_t errlen, i
 	r->rowbytes = r->info.itemsize;
 	for (int i = 1; i < r->info.ndim; i++)
 		r->rowbytes *= (size_t)r->info.shape[i];
+	if (r->info.fortran && r->info.ndim >= 2 && fortran_open(r, err, errlen, io)) {
+		npz_rows_close(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -889,14 +1149,15 @@ tensor_t *npz_rows_read(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t wa
 		    (unsigned long long)(row0 + nrows), (long long)r->info.shape[0]);
 		return NULL;
 	}
-	if (r->s.m->method == 8 && r->info.data_start + row0 * r->rowbytes < r->s.pos) {
+	if (!r->fortran && r->s.m->method == 8 && r->info.data_start + row0 * r->rowbytes < r->s.pos) {
 		fmt(err, errlen, "rows must be read in order from a compressed member");
 		return NULL;
 	}
 	memcpy(shape, r->info.shape, sizeof shape);
 	shape[0] = (int64_t)nrows;
 	t = tensor_new_uninit(r->info.dtype, r->info.ndim, shape);
-	if (ms_read_at(&r->s, r->info.data_start + row0 * r->rowbytes, t->data, t->nbytes, err, errlen, io)) {
+	if (r->fortran ? fortran_rows(r, row0, (size_t)nrows, t->data, err, errlen, io)
+		       : ms_read_at(&r->s, r->info.data_start + row0 * r->rowbytes, t->data, t->nbytes, err, errlen, io)) {
 		tensor_free(t);
 		return NULL;
 	}
@@ -908,5 +1169,12 @@ void npz_rows_close(npz_rows_t *r)
 	if (!r)
 		return;
 	ms_close(&r->s);
+	if (r->tmpfd >= 0)
+		close(r->tmpfd);
+	free(r->perm);
+	free(r->mem);
+	free(r->scratch);
+	free(r->bounce);
+	free(r->colcrc);
 	free(r);
 }
