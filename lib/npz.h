@@ -82,6 +82,13 @@ const npy_info_t *npz_rows_info(const npz_rows_t *r);
  * through the reader in order. */
 tensor_t *npz_rows_read(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
 			char *err, size_t errlen, int *io);
+/* The same, into reuse when it is not NULL: reuse (a tensor the caller
+ * owns, e.g. taken back from the record the last block went into) gets the
+ * shape, dtype and values, keeping its buffer when that is big enough, and
+ * is returned; so a loop over blocks costs one copy of the values and no
+ * fresh pages.  NULL and err on failure, reuse still the caller's to free. */
+tensor_t *npz_rows_read_into(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
+			     tensor_t *reuse, char *err, size_t errlen, int *io);
 void npz_rows_close(npz_rows_t *r);
 
 /* Parse an .npy header held in buf (the bytes from the magic on); for
