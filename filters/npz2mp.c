@@ -273,9 +273,10 @@ static int64_t *pick(int64_t n, int64_t k, const char *id, int64_t *out_k)
 	}
 }
 
-/* Rows idx[0..cnt) of a member (indices ascending), as one tensor. */
+/* Rows idx[0..cnt) of a member (indices ascending), as one tensor; reuse
+ * (or NULL): the last chunk's tensor, whose buffer the rows go into. */
 static tensor_t *gather_rows(npz_rows_t *rows, const int64_t *idx, int64_t cnt, dtype_t dt,
-			     const char *key)
+			     const char *key, tensor_t *reuse)
 {
 	char err[512];
 	int io;
@@ -287,7 +288,8 @@ static tensor_t *gather_rows(npz_rows_t *rows, const int64_t *idx, int64_t cnt, 
 		tensor_t *t;
 		while (done + run < cnt && idx[done + run] == idx[done] + run)
 			run++;
-		t = npz_rows_read(rows, (uint64_t)idx[done], (uint64_t)run, dt, err, sizeof err, &io);
+		t = run == cnt ? npz_rows_read_into(rows, (uint64_t)idx[done], (uint64_t)run, dt, reuse, err, sizeof err, &io)
+			       : npz_rows_read(rows, (uint64_t)idx[done], (uint64_t)run, dt, err, sizeof err, &io);
 		if (!t)
 			fail(io, key, err);
 		if (run == cnt)
@@ -305,6 +307,7 @@ static tensor_t *gather_rows(npz_rows_t *rows, const int64_t *idx, int64_t cnt, 
 	}
 	if (!out) /* cnt == 0 */
 		out = npz_rows_read(rows, 0, 0, dt, err, sizeof err, &io);
+	tensor_free(reuse);
 	return out;
 }
 
@@ -415,7 +418,7 @@ static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfile
 	npz_t *z;
 	int io, tile, hidden;
 	int64_t n, m, c, nc = 0, k;
-	tensor_t *feat, *opc, *edges, *ids = NULL, *rt = NULL, *norm = NULL;
+	tensor_t *feat, *opc, *edges, *ids = NULL, *rt = NULL, *norm = NULL, *spare = NULL;
 	record_t *g;
 	npz_rows_t *rows;
 	const npy_info_t *ci;
@@ -551,7 +554,7 @@ static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfile
 	for (int64_t off = 0; off < k; off += opt.chunk) {
 		int64_t cnt = k - off < opt.chunk ? k - off : opt.chunk;
 		record_t *r = rec_new("configs");
-		tensor_t *cf = gather_rows(rows, idx + off, cnt, DT_F32, ckey), *ix;
+		tensor_t *cf = gather_rows(rows, idx + off, cnt, DT_F32, ckey, spare), *ix;
 		size_t bad = first_bad(cf->data, cf->numel, tile);
 		if (bad < cf->numel) {
 			snprintf(msg, sizeof msg, "bad value %g at config %lld", (double)((float *)cf->data)[bad],
@@ -570,8 +573,10 @@ static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfile
 		if (norm)
 			rec_set_tensor(r, "config_runtime_normalizers", gather_i64(norm, idx + off, cnt));
 		sw_write(sw, r);
+		spare = rec_take_tensor(r, ckey);  /* its buffer serves the next chunk */
 		rec_free(r);
 	}
+	tensor_free(spare);
 	if (!opt.quiet)
 		fprintf(stderr, "npz2mp: [%zu/%zu] %s: %lld nodes, %lld edges, %lld of %lld configs%s\n",
 			fileno + 1, nfiles, id, (long long)n, (long long)m, (long long)k, (long long)c,

@@ -13,10 +13,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef NPZ_ISAL
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
+#endif
 
 #define ZIN_CHUNK (1u << 18)
 #define MAX_CDIR ((uint64_t)256 << 20)
 #define MAX_NPY_HEADER (1u << 20)
+#define FORTRAN_INMEM ((uint64_t)64 << 20) /* default in-memory limit, see npz.h */
+#define BOUNCE (1u << 20)                  /* one pread of neighbouring runs */
+#define INFLATE_BLOCK (1u << 22)           /* inflate to the temp file by this */
 
 typedef struct {
 	char *key;         /* name without .npy */
@@ -33,6 +40,7 @@ struct npz {
 	uint64_t fsize;
 	member_t *m;
 	size_t n;
+	uint64_t fortran_inmem;
 };
 
 static void fmt(char *err, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
@@ -154,6 +162,18 @@ npz_t *npz_open(const char *path, char *err, size_t errlen, int *io)
 		goto fail;
 	}
 	z->fsize = (uint64_t)st.st_size;
+	z->fortran_inmem = FORTRAN_INMEM;
+	{
+		const char *e = getenv("NPZ_FORTRAN_INMEM");
+		char *end;
+		unsigned long long v;
+		if (e && *e) {
+			errno = 0;
+			v = strtoull(e, &end, 10);
+			if (!*end && errno == 0)
+				z->fortran_inmem = v;
+		}
+	}
 	if (find_cdir(z, &cdoff, &cdsize, &count, err, errlen, io))
 		goto fail;
 	cd = xmalloc((size_t)cdsize);
@@ -268,6 +288,7 @@ static member_t *find(const npz_t *z, const char *key)
 }
 
 int npz_has(const npz_t *z, const char *key) { return find(z, key) != NULL; }
+void npz_set_fortran_inmem(npz_t *z, uint64_t bytes) { z->fortran_inmem = bytes; }
 
 /* Read the local header: where the member's data starts. */
 static int resolve(npz_t *z, member_t *m, char *err, size_t errlen, int *io)
@@ -292,7 +313,12 @@ static int resolve(npz_t *z, member_t *m, char *err, size_t errlen, int *io)
 	return 0;
 }
 
-/* ---- member streams: uncompressed bytes in order ---- */
+/* ---- member streams: uncompressed bytes in order ----
+ *
+ * Inflate and CRC-32 come from ISA-L (igzip, crc32_gzip_refl) when built
+ * with NPZ_ISAL (the Makefile sets it when libisal-dev is installed), else
+ * from zlib; zlib's crc32_combine is used either way.  ISA-L inflates about
+ * twice as fast as zlib, streaming (docs/bench/npz2mp.md). */
 
 typedef struct {
 	npz_t *z;
@@ -300,12 +326,130 @@ typedef struct {
 	uint64_t pos;      /* uncompressed bytes passed */
 	int crc_all;       /* every byte in [0, pos) went through crc */
 	uint32_t crc;
+#ifdef NPZ_ISAL
+	struct inflate_state *ist;
+#else
 	z_stream zs;
+#endif
 	int zinit, zend;
 	unsigned char *in;
-	uint64_t cpos;     /* compressed bytes fed to zlib */
+	uint64_t cpos;     /* compressed bytes fed to the inflater */
 	int done;          /* end checks made */
 } ms_t;
+
+/* CRC-32 (zip's, zlib's) of p[0..n) continuing crc. */
+static uint32_t crc_buf(uint32_t crc, const unsigned char *p, size_t n)
+{
+#ifdef NPZ_ISAL
+	while (n) {
+		size_t k = n > (1u << 30) ? (1u << 30) : n;
+		crc = crc32_gzip_refl(crc, p, (uint64_t)k);
+		p += k;
+		n -= k;
+	}
+#else
+	while (n) {
+		uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		crc = (uint32_t)crc32(crc, p, k);
+		p += k;
+		n -= k;
+	}
+#endif
+	return crc;
+}
+
+static void crc_add(ms_t *s, const unsigned char *p, size_t n) { s->crc = crc_buf(s->crc, p, n); }
+
+/* The inflater: raw DEFLATE (no zlib/gzip wrapper), input from s->in. */
+static int inf_init(ms_t *s)
+{
+#ifdef NPZ_ISAL
+	s->ist = xmalloc(sizeof *s->ist);
+	isal_inflate_init(s->ist);
+	s->ist->crc_flag = ISAL_DEFLATE;
+	return 0;
+#else
+	return inflateInit2(&s->zs, -MAX_WBITS) == Z_OK ? 0 : -1;
+#endif
+}
+
+static void inf_end(ms_t *s)
+{
+#ifdef NPZ_ISAL
+	free(s->ist);
+	s->ist = NULL;
+#else
+	inflateEnd(&s->zs);
+#endif
+}
+
+static void inf_reset(ms_t *s)
+{
+#ifdef NPZ_ISAL
+	isal_inflate_reset(s->ist);
+	s->ist->crc_flag = ISAL_DEFLATE;
+	s->ist->avail_in = 0;
+#else
+	inflateReset(&s->zs);
+	s->zs.avail_in = 0;
+#endif
+}
+
+static size_t inf_avail_in(const ms_t *s)
+{
+#ifdef NPZ_ISAL
+	return s->ist->avail_in;
+#else
+	return s->zs.avail_in;
+#endif
+}
+
+static void inf_feed(ms_t *s, size_t k)
+{
+#ifdef NPZ_ISAL
+	s->ist->next_in = s->in;
+	s->ist->avail_in = (uint32_t)k;
+#else
+	s->zs.next_in = s->in;
+	s->zs.avail_in = (uInt)k;
+#endif
+}
+
+/* Inflate up to n (<= 1 GiB) bytes into dst; *got of them came.  1 at the
+ * end of the deflate stream, 0 when more may come, -1 corrupt data, -2 out
+ * of memory (err set). */
+static int inf_step(ms_t *s, unsigned char *dst, size_t n, size_t *got, char *err, size_t errlen)
+{
+#ifdef NPZ_ISAL
+	int ret;
+	s->ist->next_out = dst;
+	s->ist->avail_out = (uint32_t)n;
+	ret = isal_inflate(s->ist);
+	*got = n - s->ist->avail_out;
+	if (ret < 0) {
+		fmt(err, errlen, "corrupt deflate data (igzip error %d)", ret);
+		return -1;
+	}
+	return s->ist->block_state == ISAL_BLOCK_FINISH;
+#else
+	int ret;
+	s->zs.next_out = dst;
+	s->zs.avail_out = (uInt)n;
+	ret = inflate(&s->zs, Z_NO_FLUSH);
+	*got = n - s->zs.avail_out;
+	if (ret == Z_STREAM_END)
+		return 1;
+	if (ret == Z_MEM_ERROR) {
+		fmt(err, errlen, "zlib: out of memory");
+		return -2;
+	}
+	if (ret != Z_OK && ret != Z_BUF_ERROR) {
+		fmt(err, errlen, "corrupt deflate data (%s)", s->zs.msg ? s->zs.msg : "zlib error");
+		return -1;
+	}
+	return 0;
+#endif
+}
 
 static int ms_open(ms_t *s, npz_t *z, member_t *m, char *err, size_t errlen, int *io)
 {
@@ -313,11 +457,11 @@ static int ms_open(ms_t *s, npz_t *z, member_t *m, char *err, size_t errlen, int
 	s->z = z;
 	s->m = m;
 	s->crc_all = 1;
-	s->crc = (uint32_t)crc32(0, Z_NULL, 0);
+	s->crc = crc_buf(0, NULL, 0);
 	if (resolve(z, m, err, errlen, io))
 		return -1;
 	if (m->method == 8) {
-		if (inflateInit2(&s->zs, -MAX_WBITS) != Z_OK) {
+		if (inf_init(s)) {
 			*io = 1;
 			fmt(err, errlen, "zlib: cannot initialise inflate");
 			return -1;
@@ -331,7 +475,7 @@ static int ms_open(ms_t *s, npz_t *z, member_t *m, char *err, size_t errlen, int
 static void ms_close(ms_t *s)
 {
 	if (s->zinit)
-		inflateEnd(&s->zs);
+		inf_end(s);
 	free(s->in);
 	s->zinit = 0;
 	s->in = NULL;
@@ -341,69 +485,64 @@ static int ms_restart(ms_t *s)
 {
 	s->pos = 0;
 	s->crc_all = 1;
-	s->crc = (uint32_t)crc32(0, Z_NULL, 0);
+	s->crc = crc_buf(0, NULL, 0);
 	s->done = 0;
 	if (s->zinit) {
-		inflateReset(&s->zs);
-		s->zs.avail_in = 0;
+		inf_reset(s);
 		s->cpos = 0;
 		s->zend = 0;
 	}
 	return 0;
 }
 
-static void crc_add(ms_t *s, const unsigned char *p, size_t n)
+/* Refill the inflater's input when it ran dry: 0, or -1 with err.  At the
+ * end of the member's data nothing is fed: the inflater may still hold
+ * output (igzip buffers some), and a step without progress then means the
+ * data was cut (the callers say so). */
+static int ms_refill(ms_t *s, char *err, size_t errlen, int *io)
 {
-	while (n) {
-		uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-		s->crc = (uint32_t)crc32(s->crc, p, k);
-		p += k;
-		n -= k;
+	uint64_t left;
+	size_t k;
+	int rc;
+	if (inf_avail_in(s))
+		return 0;
+	left = s->m->csize - s->cpos;
+	k = left < ZIN_CHUNK ? (size_t)left : ZIN_CHUNK;
+	if (k == 0)
+		return 0;
+	rc = pread_all(s->z->fd, s->in, k, s->m->data_off + s->cpos);
+	if (rc) {
+		*io = rc == -2;
+		fmt(err, errlen, rc == -2 ? "read error" : "file truncated");
+		return -1;
 	}
+	s->cpos += k;
+	inf_feed(s, k);
+	return 0;
 }
 
 /* Inflate exactly n bytes into dst. */
 static int inflate_n(ms_t *s, unsigned char *dst, size_t n, char *err, size_t errlen, int *io)
 {
 	while (n) {
-		uInt want = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		size_t want = n > (1u << 30) ? (1u << 30) : n, got;
 		int ret;
 		if (s->zend) {
 			fmt(err, errlen, "deflate data ends before the declared size");
 			return -1;
 		}
-		if (s->zs.avail_in == 0) {
-			uint64_t left = s->m->csize - s->cpos;
-			size_t k = left < ZIN_CHUNK ? (size_t)left : ZIN_CHUNK;
-			int rc;
-			if (k == 0) {
-				fmt(err, errlen, "deflate data truncated");
-				return -1;
-			}
-			rc = pread_all(s->z->fd, s->in, k, s->m->data_off + s->cpos);
-			if (rc) {
-				*io = rc == -2;
-				fmt(err, errlen, rc == -2 ? "read error" : "file truncated");
-				return -1;
-			}
-			s->cpos += k;
-			s->zs.next_in = s->in;
-			s->zs.avail_in = (uInt)k;
-		}
-		s->zs.next_out = dst;
-		s->zs.avail_out = want;
-		ret = inflate(&s->zs, Z_NO_FLUSH);
-		if (ret == Z_STREAM_END)
-			s->zend = 1;
-		else if (ret == Z_MEM_ERROR) {
-			*io = 1;
-			fmt(err, errlen, "zlib: out of memory");
+		if (ms_refill(s, err, errlen, io))
 			return -1;
-		} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
-			fmt(err, errlen, "corrupt deflate data (%s)", s->zs.msg ? s->zs.msg : "zlib error");
+		ret = inf_step(s, dst, want, &got, err, errlen);
+		if (ret < 0) {
+			*io = ret == -2;
 			return -1;
 		}
-		size_t got = want - s->zs.avail_out;
+		if (ret == 0 && got == 0 && !inf_avail_in(s) && s->cpos == s->m->csize) {
+			fmt(err, errlen, "deflate data truncated");
+			return -1;
+		}
+		s->zend = ret == 1;
 		if (s->crc_all)
 			crc_add(s, dst, got);
 		dst += got;
@@ -419,42 +558,27 @@ static int ms_finish(ms_t *s, char *err, size_t errlen, int *io)
 	if (s->done)
 		return 0;
 	s->done = 1;
-	if (s->zinit && !s->zend) {
+	while (s->zinit && !s->zend) {
 		unsigned char extra;
-		for (;;) {
-			int ret;
-			if (s->zs.avail_in == 0) {
-				uint64_t left = s->m->csize - s->cpos;
-				size_t k = left < ZIN_CHUNK ? (size_t)left : ZIN_CHUNK;
-				if (k == 0) {
-					fmt(err, errlen, "deflate data truncated");
-					return -1;
-				}
-				if (pread_all(s->z->fd, s->in, k, s->m->data_off + s->cpos)) {
-					*io = 1;
-					fmt(err, errlen, "read error");
-					return -1;
-				}
-				s->cpos += k;
-				s->zs.next_in = s->in;
-				s->zs.avail_in = (uInt)k;
-			}
-			s->zs.next_out = &extra;
-			s->zs.avail_out = 1;
-			ret = inflate(&s->zs, Z_NO_FLUSH);
-			if (s->zs.avail_out == 0) {
-				fmt(err, errlen, "member inflates past its declared size of %llu bytes",
-				    (unsigned long long)s->m->usize);
-				return -1;
-			}
-			if (ret == Z_STREAM_END)
-				break;
-			if (ret != Z_OK && ret != Z_BUF_ERROR) {
-				fmt(err, errlen, "corrupt deflate data (%s)", s->zs.msg ? s->zs.msg : "zlib error");
-				return -1;
-			}
+		size_t got;
+		int ret;
+		if (ms_refill(s, err, errlen, io))
+			return -1;
+		ret = inf_step(s, &extra, 1, &got, err, errlen);
+		if (got) {
+			fmt(err, errlen, "member inflates past its declared size of %llu bytes",
+			    (unsigned long long)s->m->usize);
+			return -1;
 		}
-		s->zend = 1;
+		if (ret < 0) {
+			*io = ret == -2;
+			return -1;
+		}
+		if (ret == 0 && !inf_avail_in(s) && s->cpos == s->m->csize) {
+			fmt(err, errlen, "deflate data truncated");
+			return -1;
+		}
+		s->zend = ret == 1;
 	}
 	if (s->crc_all && s->crc != s->m->crc) {
 		fmt(err, errlen, "CRC-32 mismatch (stored %08x, computed %08x)", s->m->crc, s->crc);
@@ -707,10 +831,7 @@ int npy_parse_header(const unsigned char *buf, size_t len, npy_info_t *info, cha
 	snprintf(info->descr, sizeof info->descr, "%s", descr);
 	if (map_descr(descr, info, err, errlen))
 		return -1;
-	if (fortran) {
-		fmt(err, errlen, "fortran_order arrays are not supported (write C-order arrays)");
-		return -1;
-	}
+	info->fortran = fortran;
 	{
 		size_t numel = 1, nbytes;
 		for (int i = 0; i < info->ndim; i++)
@@ -816,12 +937,68 @@ static tensor_t *finish_tensor(tensor_t *t, const npy_info_t *info, dtype_t want
 	return c;
 }
 
+/* ---- Fortran order ----
+ *
+ * A Fortran array of shape (d0, d1, ..., dk) holds element (i0, i1, ...) at
+ * i0 + d0 * f, where f = i1 + d1 * (i2 + d2 * (...)) is the Fortran flat
+ * index of the trailing dims: the data is R "columns" of d0 values, R =
+ * d1 * ... * dk.  Rows [row0, row0 + n) are the runs [f * d0 + row0, +n)
+ * of every column; the C-order row holds trailing element c (its C flat
+ * index) from column perm[c]. */
+
+/* perm (R): C flat index of the trailing dims -> their Fortran flat index. */
+static size_t *trailing_perm(const npy_info_t *info, size_t R)
+{
+	size_t *perm = xmallocarray(R ? R : 1, sizeof *perm), idx[TENSOR_MAXDIM] = {0};
+	for (size_t c = 0; c < R; c++) {
+		size_t f = 0;
+		for (int a = info->ndim - 1; a >= 1; a--)
+			f = f * (size_t)info->shape[a] + idx[a];
+		perm[c] = f;
+		for (int a = info->ndim - 1; a >= 1; a--) {  /* next C index: last dim fastest */
+			if (++idx[a] < (size_t)info->shape[a])
+				break;
+			idx[a] = 0;
+		}
+	}
+	return perm;
+}
+
+/* out (n, R) C order: out[r][c] = src[perm[c] * ld + r], items of is bytes.
+ * Tiles of 32 x 32 so that the reads of a tile stay in cache. */
+#define F2C_TILE(T)                                                                     \
+	do {                                                                            \
+		T *o = out;                                                             \
+		const T *sp = src;                                                      \
+		for (size_t r = r0; r < r1; r++)                                        \
+			for (size_t c = c0; c < c1; c++)                                \
+				o[r * R + c] = sp[perm[c] * ld + r];                    \
+	} while (0)
+static void f2c(void *out, const void *src, size_t ld, size_t n, const size_t *perm, size_t R, size_t is)
+{
+	enum { B = 32 };
+	for (size_t r0 = 0; r0 < n; r0 += B) {
+		size_t r1 = n - r0 < B ? n : r0 + B;
+		for (size_t c0 = 0; c0 < R; c0 += B) {
+			size_t c1 = R - c0 < B ? R : c0 + B;
+			switch (is) {
+			case 1: F2C_TILE(uint8_t); break;
+			case 2: F2C_TILE(uint16_t); break;
+			case 4: F2C_TILE(uint32_t); break;
+			default: F2C_TILE(uint64_t); break;
+			}
+		}
+	}
+}
+#undef F2C_TILE
+
 tensor_t *npz_read(npz_t *z, const char *key, dtype_t want, char *err, size_t errlen, int *io)
 {
 	npy_info_t info;
 	member_t *m = find(z, key);
 	ms_t s;
 	tensor_t *t;
+	unsigned char *raw = NULL;
 
 	*io = 0;
 	if (!m) {
@@ -835,13 +1012,23 @@ tensor_t *npz_read(npz_t *z, const char *key, dtype_t want, char *err, size_t er
 		return NULL;
 	}
 	t = tensor_new_uninit(info.dtype, info.ndim, info.shape);
-	if (ms_read_at(&s, info.data_start, t->data, t->nbytes, err, errlen, io) ||
+	if (info.fortran && info.ndim >= 2)
+		raw = xmalloc(t->nbytes ? t->nbytes : 1);
+	if (ms_read_at(&s, info.data_start, raw ? raw : t->data, t->nbytes, err, errlen, io) ||
 	    ms_finish(&s, err, errlen, io)) {
+		free(raw);
 		tensor_free(t);
 		ms_close(&s);
 		return NULL;
 	}
 	ms_close(&s);
+	if (raw) {
+		size_t d0 = (size_t)info.shape[0], R = d0 ? t->numel / d0 : 0;
+		size_t *perm = trailing_perm(&info, R);
+		f2c(t->data, raw, d0, d0, perm, R, info.itemsize);
+		free(perm);
+		free(raw);
+	}
 	return finish_tensor(t, &info, want, err, errlen);
 }
 
@@ -849,7 +1036,179 @@ struct npz_rows {
 	ms_t s;
 	npy_info_t info;
 	size_t rowbytes;
+	/* Fortran order, ndim >= 2 (see the section above and npz.h) */
+	int fortran;
+	size_t R;               /* items per row */
+	size_t *perm;
+	unsigned char *mem;     /* the whole data, when held in memory */
+	int fd;                 /* else the data starts at off in fd ... */
+	uint64_t off;
+	int tmpfd;              /* ... the .npz, or this temp file (-1: none) */
+	unsigned char *scratch; /* (R, n) runs gathered */
+	size_t scratch_cap;
+	unsigned char *bounce;
+	/* in-place STORED: CRC of each column over the rows read so far */
+	uint32_t *colcrc;
+	uint32_t headcrc;       /* of the bytes before the data */
+	uint64_t crc_next;      /* the row that keeps the CRCs going */
+	int crc_live;
+	tensor_t *raw;          /* the file's values before a conversion */
 };
+
+/* An unlinked temporary file in $TMPDIR (or /tmp); -1 with err. */
+static int temp_fd(char *err, size_t errlen)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	size_t n;
+	int fd;
+	if (!dir || !*dir)
+		dir = "/tmp";
+	n = strlen(dir) + sizeof "/npz2mp-XXXXXX";
+	path = xmalloc(n);
+	snprintf(path, n, "%s/npz2mp-XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0) {
+		fmt(err, errlen, "temporary file in %s: %s", dir, strerror(errno));
+		free(path);
+		return -1;
+	}
+	unlink(path);
+	free(path);
+	return fd;
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Set up a Fortran member's source: memory, the .npz itself or a temp file. */
+static int fortran_open(npz_rows_t *r, char *err, size_t errlen, int *io)
+{
+	const npy_info_t *in = &r->info;
+	uint64_t nbytes = (uint64_t)in->numel * in->itemsize;
+	ms_t *s = &r->s;
+
+	r->fortran = 1;
+	r->R = (size_t)in->shape[0] ? in->numel / (size_t)in->shape[0] : 0;
+	r->perm = trailing_perm(in, r->R);
+	if (nbytes <= s->z->fortran_inmem) {
+		r->mem = xmalloc(nbytes ? (size_t)nbytes : 1);
+		if (ms_read_at(s, in->data_start, r->mem, (size_t)nbytes, err, errlen, io) ||
+		    ms_finish(s, err, errlen, io))
+			return -1;
+		return 0;
+	}
+	r->bounce = xmalloc(BOUNCE);
+	if (s->m->method == 0) {
+		r->fd = s->z->fd;
+		r->off = s->m->data_off + in->data_start;
+		r->colcrc = xcalloc(r->R, sizeof *r->colcrc);  /* crc32 of nothing is 0 */
+		r->headcrc = s->crc;
+		r->crc_live = s->crc_all && s->pos == in->data_start;
+		return 0;
+	}
+	r->tmpfd = temp_fd(err, errlen);
+	if (r->tmpfd < 0) {
+		*io = 1;
+		return -1;
+	}
+	{
+		unsigned char *buf = xmalloc(INFLATE_BLOCK);
+		uint64_t done = 0;
+		while (done < nbytes) {
+			size_t k = nbytes - done < INFLATE_BLOCK ? (size_t)(nbytes - done) : INFLATE_BLOCK;
+			if (ms_read_at(s, in->data_start + done, buf, k, err, errlen, io)) {
+				free(buf);
+				return -1;
+			}
+			if (write_all(r->tmpfd, buf, k)) {
+				*io = 1;
+				fmt(err, errlen, "temporary file: write error: %s", strerror(errno));
+				free(buf);
+				return -1;
+			}
+			done += k;
+		}
+		free(buf);
+	}
+	if (ms_finish(s, err, errlen, io))
+		return -1;
+	r->fd = r->tmpfd;
+	r->off = 0;
+	return 0;
+}
+
+/* Rows [row0, row0 + n) of a Fortran member into out (n, R), C order. */
+static int fortran_rows(npz_rows_t *r, uint64_t row0, size_t n, void *out, char *err, size_t errlen, int *io)
+{
+	size_t is = r->info.itemsize, d0 = (size_t)r->info.shape[0], R = r->R, run = n * is;
+	size_t per;  /* columns per pread */
+
+	if (n == 0 || R == 0)
+		return 0;
+	if (r->mem) {
+		f2c(out, r->mem + (size_t)row0 * is, d0, n, r->perm, R, is);
+		return 0;
+	}
+	if (r->scratch_cap < R * run) {
+		free(r->scratch);
+		r->scratch_cap = R * run;
+		r->scratch = xmalloc(r->scratch_cap);
+	}
+	/* neighbouring runs in one pread when the gap between them is small */
+	per = (d0 - n) * is <= 4096 && d0 * is <= BOUNCE ? BOUNCE / (d0 * is) : 1;
+	for (size_t j0 = 0; j0 < R; j0 += per) {
+		size_t j1 = R - j0 < per ? R : j0 + per;
+		uint64_t at = r->off + ((uint64_t)j0 * d0 + row0) * is;
+		int rc;
+		if (j1 - j0 == 1) {
+			rc = pread_all(r->fd, r->scratch + j0 * run, run, at);
+		} else {
+			size_t span = ((j1 - j0 - 1) * d0 + n) * is;
+			rc = pread_all(r->fd, r->bounce, span, at);
+			for (size_t j = j0; !rc && j < j1; j++)
+				memcpy(r->scratch + j * run, r->bounce + (j - j0) * d0 * is, run);
+		}
+		if (rc) {
+			*io = rc == -2;
+			fmt(err, errlen, rc == -2 ? "read error: %s" : "file truncated%s", rc == -2 ? strerror(errno) : "");
+			return -1;
+		}
+	}
+	if (r->colcrc && r->crc_live) {
+		if (row0 != r->crc_next)
+			r->crc_live = 0;
+		else {
+			for (size_t j = 0; j < R; j++)
+				r->colcrc[j] = crc_buf(r->colcrc[j], r->scratch + j * run, run);
+			r->crc_next = row0 + n;
+		}
+		if (r->crc_live && r->crc_next == d0) {
+			uint32_t c = r->headcrc;
+			for (size_t j = 0; j < R; j++)
+				c = (uint32_t)crc32_combine(c, r->colcrc[j], (z_off_t)((uint64_t)d0 * is));
+			r->crc_live = 0;
+			if (c != r->s.m->crc) {
+				fmt(err, errlen, "CRC-32 mismatch (stored %08x, computed %08x)", r->s.m->crc, c);
+				return -1;
+			}
+		}
+	}
+	f2c(out, r->scratch, n, n, r->perm, R, is);
+	return 0;
+}
 
 npz_rows_t *npz_rows_open(npz_t *z, const char *key, char *err, size_t errlen, int *io)
 {
@@ -861,6 +1220,7 @@ npz_rows_t *npz_rows_open(npz_t *z, const char *key, char *err, size_t errlen, i
 		return NULL;
 	}
 	r = xcalloc(1, sizeof *r);
+	r->fd = r->tmpfd = -1;
 	if (ms_open(&r->s, z, m, err, errlen, io) || read_info(&r->s, &r->info, err, errlen, io)) {
 		npz_rows_close(r);
 		return NULL;
@@ -873,34 +1233,90 @@ npz_rows_t *npz_rows_open(npz_t *z, const char *key, char *err, size_t errlen, i
 	r->rowbytes = r->info.itemsize;
 	for (int i = 1; i < r->info.ndim; i++)
 		r->rowbytes *= (size_t)r->info.shape[i];
+	if (r->info.fortran && r->info.ndim >= 2 && fortran_open(r, err, errlen, io)) {
+		npz_rows_close(r);
+		return NULL;
+	}
 	return r;
 }
 
 const npy_info_t *npz_rows_info(const npz_rows_t *r) { return &r->info; }
 
-tensor_t *npz_rows_read(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
-			char *err, size_t errlen, int *io)
+/* t's buffer, grown when it holds fewer than nbytes (same allocation as
+ * lib/stream: 64-byte aligned, freed with free). */
+static void reserve(tensor_t *t, size_t nbytes)
+{
+	size_t n = (nbytes + 63) & ~(size_t)63;
+	if (t->data && t->nbytes >= nbytes)
+		return;
+	free(t->data);
+	t->data = aligned_alloc(64, n ? n : 64);
+	if (!t->data)
+		die(EX_IO, "out of memory (%zu bytes)", nbytes);
+}
+
+tensor_t *npz_rows_read_into(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
+			     tensor_t *reuse, char *err, size_t errlen, int *io)
 {
 	int64_t shape[TENSOR_MAXDIM];
-	tensor_t *t;
+	tensor_t *t, *c;
+	int convert = want != DT__N && want != r->info.dtype;
+	size_t numel, nbytes;
 	*io = 0;
 	if (row0 > (uint64_t)r->info.shape[0] || nrows > (uint64_t)r->info.shape[0] - row0) {
 		fmt(err, errlen, "rows %llu..%llu out of %lld", (unsigned long long)row0,
 		    (unsigned long long)(row0 + nrows), (long long)r->info.shape[0]);
 		return NULL;
 	}
-	if (r->s.m->method == 8 && r->info.data_start + row0 * r->rowbytes < r->s.pos) {
+	if (!r->fortran && r->s.m->method == 8 && r->info.data_start + row0 * r->rowbytes < r->s.pos) {
 		fmt(err, errlen, "rows must be read in order from a compressed member");
 		return NULL;
 	}
 	memcpy(shape, r->info.shape, sizeof shape);
 	shape[0] = (int64_t)nrows;
-	t = tensor_new_uninit(r->info.dtype, r->info.ndim, shape);
-	if (ms_read_at(&r->s, r->info.data_start + row0 * r->rowbytes, t->data, t->nbytes, err, errlen, io)) {
-		tensor_free(t);
+	if (!reuse && !convert)
+		t = tensor_new_uninit(r->info.dtype, r->info.ndim, shape);
+	else {
+		/* the file's values land in reuse, or in the reader's raw buffer
+		 * when they are converted afterwards */
+		if (convert && !r->raw)
+			r->raw = xcalloc(1, sizeof *r->raw);
+		t = convert ? r->raw : reuse;
+		numel = (size_t)nrows * (r->rowbytes / r->info.itemsize);
+		if (r->info.itemsize == 0 || r->rowbytes % r->info.itemsize)
+			numel = 0;
+		nbytes = (size_t)nrows * r->rowbytes;
+		reserve(t, nbytes);
+		t->dtype = r->info.dtype;
+		t->ndim = r->info.ndim;
+		memset(t->shape, 0, sizeof t->shape);
+		memcpy(t->shape, shape, (size_t)r->info.ndim * sizeof *shape);
+		t->numel = numel;
+		t->nbytes = nbytes;
+	}
+	if (r->fortran ? fortran_rows(r, row0, (size_t)nrows, t->data, err, errlen, io)
+		       : ms_read_at(&r->s, r->info.data_start + row0 * r->rowbytes, t->data, t->nbytes, err, errlen, io)) {
+		if (t != reuse && t != r->raw)
+			tensor_free(t);
 		return NULL;
 	}
-	return finish_tensor(t, &r->info, want, err, errlen);
+	if (r->info.swap)
+		byteswap(t->data, t->numel, r->info.itemsize);
+	if (!convert)
+		return t;
+	c = tensor_convert(t, want, err, errlen);
+	if (!c || !reuse)
+		return c;
+	free(reuse->data);  /* the converted tensor moves into reuse */
+	*reuse = *c;
+	free(c);
+	return reuse;
+}
+
+tensor_t *npz_rows_read(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
+			char *err, size_t errlen, int *io)
+{
+	return npz_rows_read_into(r, row0, nrows, want, NULL, err, errlen, io);
 }
 
 void npz_rows_close(npz_rows_t *r)
@@ -908,5 +1324,13 @@ void npz_rows_close(npz_rows_t *r)
 	if (!r)
 		return;
 	ms_close(&r->s);
+	if (r->tmpfd >= 0)
+		close(r->tmpfd);
+	free(r->perm);
+	free(r->mem);
+	free(r->scratch);
+	free(r->bounce);
+	free(r->colcrc);
+	tensor_free(r->raw);
 	free(r);
 }

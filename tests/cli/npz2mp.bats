@@ -246,3 +246,52 @@ print("end" in ts)' "$T/o.mp"
 	assert_failure 3
 	assert_output --partial "stdout: write error: Broken pipe"
 }
+
+@test "npz2mp: Fortran-order arrays (savez, savez_compressed) decode as numpy reads them, in memory and gathered" {
+	need_py numpy msgpack
+	"$PY" "$ROOT/tests/tools/mknpz.py" "$T/s" --configs 700 --nodes 40 --fortran
+	"$PY" "$ROOT/tests/tools/mknpz.py" "$T/z" --configs 700 --nodes 40 --fortran --compressed --edge-dtype int32 --seed 3
+	# the files hold what the test is about
+	run "$PY" -c '
+import sys, zipfile
+n = 0
+for f in sys.argv[1:]:
+    z = zipfile.ZipFile(f)
+    n += sum(b"True" in z.read(k)[:128] for k in ("edge_index.npy", "node_feat.npy"))
+    n += sum(b"True" in z.read(k)[:128] for k in ("node_config_feat.npy", "config_feat.npy") if k in z.namelist())
+print(n)' $(find "$T/s" "$T/z" -name '*.npz')
+	assert_output 24
+	for d in s z; do
+		files=$(find "$T/$d" -name '*.npz' | sort)
+		npz2mp -q --chunk 300 "$T/$d" > "$T/$d.mp"
+		run "$PY" "$ROOT/tests/tools/checkstream.py" "$T/$d.mp" $files
+		assert_success
+		assert_output "ok 4 graphs, 2800 configs"
+		# in-memory limit 0: STORED gathered from the .npz, DEFLATE through a temp file
+		mkdir -p "$T/tmp"
+		NPZ_FORTRAN_INMEM=0 TMPDIR="$T/tmp" npz2mp -q --chunk 300 "$T/$d" > "$T/$d.0.mp"
+		cmp "$T/$d.mp" "$T/$d.0.mp"
+		[ -z "$(ls -A "$T/tmp")" ]  # the temp file was unlinked
+		NPZ_FORTRAN_INMEM=0 npz2mp -q --max-configs 77 --seed 2 --chunk 10 "$T/$d" > "$T/$d.s.mp"
+		run "$PY" "$ROOT/tests/tools/checkstream.py" "$T/$d.s.mp" $files
+		assert_success
+		assert_output "ok 4 graphs, 308 configs"
+	done
+	NPZ_FORTRAN_INMEM=0 TMPDIR="$T/nonexistent" run npz2mp -q "$T/z"
+	assert_failure 3
+	assert_output --partial "node_config_feat: temporary file in $T/nonexistent: No such file or directory"
+}
+
+@test "npz2mp: the published layout files (Fortran edge_index) read, edges as numpy has them" {
+	need_py numpy msgpack
+	R="$ROOT/../../shared/data/real/npz"
+	[ -d "$R" ] || R=/work/shared/data/real/npz
+	[ -d "$R/layout/xla/default/train" ] || skip "no real data in $R"
+	for f in "$R/layout/xla/default/train/unet3d.npz" "$R/layout/xla/random/train/openai_v0_rnn_optimized.npz" \
+		 "$R/layout/xla/random/valid/unet_3d.4x4.bf16.npz"; do
+		npz2mp -q "$f" > "$T/r.mp"
+		run "$PY" "$ROOT/tests/tools/checkstream.py" "$T/r.mp" "$f"
+		assert_success
+		assert_output --regexp '^ok 1 graphs, [0-9]+ configs$'
+	done
+}

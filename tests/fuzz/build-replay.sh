@@ -15,9 +15,14 @@ flags=(-std=c11 -O1 -g -Wall -Wextra -Wno-unused-parameter -D_DEFAULT_SOURCE
 if nm "$lib" 2>/dev/null | grep -q '__asan_report'; then
 	flags+=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
 fi
+# lib/npz built with ISA-L (make's ISAL=1, the default where it is installed)
+libs=(-lmsgpackc -lz -lopenblas -lm -fopenmp)
+if nm "$lib" 2>/dev/null | grep -q ' U isal_inflate'; then
+	libs=(-lmsgpackc -lisal -lz -lopenblas -lm -fopenmp)
+fi
 mkdir -p "$out"
 for src in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c); name=${name#fuzz_}
 	${CC:-cc} "${flags[@]}" -o "$out/replay-$name" "$src" tests/fuzz/replay.c \
-		tests/fuzz/util.c "$lib" -lmsgpackc -lz -lopenblas -lm -fopenmp
+		tests/fuzz/util.c "$lib" "${libs[@]}"
 done

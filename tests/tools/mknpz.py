@@ -4,6 +4,9 @@ side of the npz2mp tests).
 
 usage: mknpz.py DIR [--configs C] [--nodes N] [--compressed] [--opcode-dtype uint8|int32]
                     [--edge-dtype int32|int64] [--seed S] [--kind tile|layout|both] [--test-split]
+                    [--fortran]
+--fortran stores every array of rank >= 2 in Fortran order (np.asfortranarray),
+as the published layout files store edge_index.
 Writes DIR/npz/tile/xla/{split}/t{i}.npz and DIR/npz/layout/xla/random/{split}/l{i}.npz.
 """
 import argparse, os
@@ -32,9 +35,14 @@ def main():
     ap.add_argument("--split", default="train")
     ap.add_argument("--no-runtime", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fortran", action="store_true")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
-    save = np.savez_compressed if a.compressed else np.savez
+    savez = np.savez_compressed if a.compressed else np.savez
+    def save(path, **kw):
+        if a.fortran:
+            kw = {k: np.asfortranarray(v) for k, v in kw.items()}
+        savez(path, **kw)
     for i in range(a.files):
         if a.kind in ("tile", "both"):
             d = os.path.join(a.dir, "npz/tile/xla", a.split)

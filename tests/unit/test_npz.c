@@ -37,8 +37,12 @@ static void test_header(void)
 	UT_EQ_INT(in.ndim, 0);
 	UT_EQ_INT(in.numel, 1);
 	UT_EQ_INT(in.swap, 1);
-	UT_EQ_INT(parse("{'descr': '<f4', 'fortran_order': True, 'shape': (3, 4), }", 1, &in, err, sizeof err), -1);
-	UT_CHECK(strstr(err, "fortran_order") != NULL);
+	UT_EQ_INT(parse("{'descr': '<f4', 'fortran_order': True, 'shape': (3, 4), }", 1, &in, err, sizeof err), 0);
+	UT_EQ_INT(in.fortran, 1);
+	UT_EQ_INT(in.numel, 12);
+	UT_EQ_INT(parse("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }", 1, &in, err, sizeof err), 0);
+	UT_EQ_INT(in.fortran, 0);
+	UT_EQ_INT(parse("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (3, 4), }", 1, &in, err, sizeof err), -1);
 	UT_EQ_INT(parse("{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", 1, &in, err, sizeof err), -1);
 	UT_CHECK(strstr(err, "object") != NULL);
 	UT_EQ_INT(parse("{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }", 1, &in, err, sizeof err), -1);
@@ -100,10 +104,176 @@ static void test_fixtures(void)
 	UT_CHECK(z == NULL && io == 1);
 }
 
+/* Every KEY_F of an order fixture (tests/tools/mkorder.py) against its
+ * KEY_C: whole (as stored and converted) and by rows in blocks of 1, 2 and
+ * 3, forwards then from the top again.  inmem: the row reader's in-memory
+ * limit (0: the gather path, from the .npz or a temp file).  Returns how
+ * many members were really stored in Fortran order. */
+static int check_order(const char *path, uint64_t inmem)
+{
+	char err[256];
+	int io, nf = 0;
+	npz_t *z = npz_open(path, err, sizeof err, &io);
+	UT_CHECK(z != NULL);
+	if (!z)
+		return 0;
+	npz_set_fortran_inmem(z, inmem);
+	for (size_t i = 0; i < npz_count(z); i++) {
+		char ckey[128];
+		const char *key = npz_key(z, i);
+		size_t kl = strlen(key);
+		npy_info_t fi;
+		tensor_t *c, *f, *c64, *f64;
+		if (kl < 2 || strcmp(key + kl - 2, "_F") != 0)
+			continue;
+		snprintf(ckey, sizeof ckey, "%.*s_C", (int)(kl - 2), key);
+		UT_EQ_INT(npz_info(z, key, &fi, err, sizeof err), 0);
+		nf += fi.fortran;
+		c = npz_read(z, ckey, DT__N, err, sizeof err, &io);
+		f = npz_read(z, key, DT__N, err, sizeof err, &io);
+		UT_CHECK(c && f);
+		if (!c || !f) {
+			printf("  %s: %s\n", key, err);
+			tensor_free(c);
+			tensor_free(f);
+			continue;
+		}
+		UT_EQ_INT(f->dtype, c->dtype);
+		UT_EQ_INT(f->ndim, c->ndim);
+		UT_CHECK(memcmp(f->shape, c->shape, sizeof f->shape) == 0);
+		if (f->nbytes != c->nbytes || memcmp(f->data, c->data, c->nbytes) != 0) {
+			printf("  %s: %s differs from %s\n", path, key, ckey);
+			UT_CHECK(0);
+		}
+		c64 = npz_read(z, ckey, DT_F64, err, sizeof err, &io);
+		f64 = npz_read(z, key, DT_F64, err, sizeof err, &io);
+		UT_CHECK(c64 && f64 && memcmp(c64->data, f64->data, c64->nbytes) == 0);
+		tensor_free(c64);
+		tensor_free(f64);
+		for (uint64_t step = 1; c->ndim >= 1 && step <= 3; step++) {
+			/* a fresh reader per pass: C-order DEFLATE cannot go back */
+			npz_rows_t *r = npz_rows_open(z, key, err, sizeof err, &io);
+			size_t rowbytes = c->shape[0] ? c->nbytes / (size_t)c->shape[0] : 0;
+			uint64_t n0 = (uint64_t)c->shape[0];
+			tensor_t *t;
+			UT_CHECK(r != NULL);
+			if (!r) {
+				printf("  %s: %s: %s\n", path, key, err);
+				break;
+			}
+			for (uint64_t at = 0; at < n0 || (n0 == 0 && at == 0); at += step) {
+				uint64_t k = n0 - at < step ? n0 - at : step;
+				t = npz_rows_read(r, at, k, DT__N, err, sizeof err, &io);
+				UT_CHECK(t != NULL);
+				if (!t) {
+					printf("  %s: %s rows %llu+%llu: %s\n", path, key,
+					       (unsigned long long)at, (unsigned long long)k, err);
+					break;
+				}
+				UT_CHECK(t->ndim == c->ndim && (uint64_t)t->shape[0] == k &&
+					 memcmp((char *)c->data + at * rowbytes, t->data, t->nbytes) == 0);
+				tensor_free(t);
+				if (n0 == 0)
+					break;
+			}
+			/* Fortran members may go back, whatever the method */
+			if (fi.fortran && fi.ndim >= 2 && n0 > 0) {
+				t = npz_rows_read(r, 0, 1, DT__N, err, sizeof err, &io);
+				UT_CHECK(t && memcmp(c->data, t->data, rowbytes) == 0);
+				tensor_free(t);
+			}
+			npz_rows_close(r);
+		}
+		tensor_free(c);
+		tensor_free(f);
+	}
+	npz_close(z);
+	return nf;
+}
+
+static void test_fortran(void)
+{
+	static const char *files[] = {"tests/fixtures/npzorder/order_stored.npz",
+				      "tests/fixtures/npzorder/order_deflate.npz",
+				      "tests/fixtures/npzorder/order_npsave.npz"};
+	char err[256];
+	int io, nf[3];
+	for (int i = 0; i < 3; i++) {
+		nf[i] = check_order(files[i], (uint64_t)64 << 20);
+		UT_EQ_INT(check_order(files[i], 0), nf[i]);  /* the large-array paths */
+	}
+	/* numpy writes Fortran order only where the orders differ (rank >= 2,
+	 * no 0-size dim, ...); order_npsave.npz says it for every KEY_F */
+	UT_EQ_INT(nf[0], 37);
+	UT_EQ_INT(nf[1], 37);
+	UT_EQ_INT(nf[2], 109);
+
+	/* a flipped data byte: caught whole, at open (in memory), after the
+	 * last row read in order (gathered in place) */
+	{
+		const char *bad = "tests/fixtures/npzorder/order_badcrc.npz";
+		npz_t *z = npz_open(bad, err, sizeof err, &io);
+		npz_rows_t *r;
+		tensor_t *t;
+		int failed = 0;
+		UT_CHECK(z != NULL);
+		if (!z)
+			return;
+		UT_CHECK(npz_read(z, "big_F", DT__N, err, sizeof err, &io) == NULL && strstr(err, "CRC-32"));
+		t = npz_read(z, "big_C", DT__N, err, sizeof err, &io);
+		UT_CHECK(t != NULL);
+		tensor_free(t);
+		UT_CHECK(npz_rows_open(z, "big_F", err, sizeof err, &io) == NULL && strstr(err, "CRC-32"));
+		npz_set_fortran_inmem(z, 0);
+		r = npz_rows_open(z, "big_F", err, sizeof err, &io);
+		UT_CHECK(r != NULL);
+		for (uint64_t at = 0; r && at < 40; at += 7) {
+			t = npz_rows_read(r, at, 40 - at < 7 ? 40 - at : 7, DT__N, err, sizeof err, &io);
+			if (!t) {
+				failed = 1;
+				UT_EQ_INT(at, 35);  /* the last block */
+				UT_CHECK(strstr(err, "CRC-32 mismatch") != NULL && io == 0);
+				break;
+			}
+			tensor_free(t);
+		}
+		UT_CHECK(failed);
+		npz_rows_close(r);
+		/* rows out of order: no CRC to check, the values are read */
+		r = npz_rows_open(z, "big_F", err, sizeof err, &io);
+		t = r ? npz_rows_read(r, 1, 39, DT__N, err, sizeof err, &io) : NULL;
+		UT_CHECK(t != NULL);
+		tensor_free(t);
+		npz_rows_close(r);
+		npz_close(z);
+	}
+	/* DEFLATE beyond the in-memory limit needs a temp file: a bad TMPDIR is
+	 * a system error */
+	{
+		npz_t *z = npz_open(files[1], err, sizeof err, &io);
+		const char *old = getenv("TMPDIR");
+		char *keep = old ? xstrdup(old) : NULL;
+		UT_CHECK(z != NULL);
+		if (!z)
+			return;
+		npz_set_fortran_inmem(z, 0);
+		setenv("TMPDIR", "/nonexistent-dir-for-test_npz", 1);
+		UT_CHECK(npz_rows_open(z, "big_F", err, sizeof err, &io) == NULL && io == 1 &&
+			 strstr(err, "temporary file in /nonexistent-dir-for-test_npz"));
+		if (keep)
+			setenv("TMPDIR", keep, 1);
+		else
+			unsetenv("TMPDIR");
+		free(keep);
+		npz_close(z);
+	}
+}
+
 int main(void)
 {
 	setprogname("test_npz");
 	UT_RUN(test_header);
 	UT_RUN(test_fixtures);
+	UT_RUN(test_fortran);
 	return ut_done("test_npz");
 }
