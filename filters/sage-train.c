@@ -451,9 +451,7 @@ static size_t *visit_list(const sage_set_t *s, size_t *nvisit)
 	for (size_t i = 0; i < n; i++)
 		if (s->g[i].nconf >= 2)
 			u[nu++] = i;
-	if (nu == 0)
-		die(EX_DATA, "no training graph has two or more configs to rank");
-	if (!opt.oversample) {
+	if (!opt.oversample || nu == 0) {
 		*nvisit = nu;
 		return u;
 	}
@@ -778,7 +776,15 @@ int main(int argc, char **argv)
 	/* ---- schedule ---- */
 	size_t ntrain = 0;          /* visits per epoch */
 	size_t *usable = visit_list(&train, &ntrain);
-	size_t *order = xmallocarray(ntrain, sizeof *order);
+	/* Nothing to rank (every graph has one distinct config, as the real
+	 * openai_v0_rnn file after --dedup): the model keeps its initial
+	 * weights, so that a pipeline can still predict and submit, and says so. */
+	int untrained = ntrain == 0;
+	if (untrained)
+		fprintf(stderr, "%s: warning: no training graph has two or more configs to rank: "
+			"nothing to learn; the model keeps its initial weights (its rankings are arbitrary)\n",
+			argv0);
+	size_t *order = xmallocarray(ntrain ? ntrain : 1, sizeof *order);
 	long steps_per_epoch = (long)((ntrain + (size_t)opt.gps - 1) / (size_t)opt.gps);
 	long total = steps_per_epoch * opt.epochs;
 	if (opt.warmup < 0)
@@ -826,7 +832,7 @@ int main(int argc, char **argv)
 	double *y = xmallocarray(B, sizeof *y);
 	const char *metric = train.kind == SAGE_TILE ? "top-5 score" : "kendall";
 
-	for (long epoch = st.epoch; epoch < opt.epochs; epoch++) {
+	for (long epoch = st.epoch; !untrained && epoch < opt.epochs; epoch++) {
 		double te = now(), loss_sum = 0.0, lr = opt.lr;
 		size_t nconfigs = 0;
 		rng_t ro;
@@ -962,6 +968,8 @@ int main(int argc, char **argv)
 	rec_set_str(info, "arch", sage_arch_name(m->hp.arch));
 	rec_set_int(info, "epochs", opt.epochs);
 	rec_set_int(info, "best_epoch", st.best_epoch);
+	if (untrained)
+		rec_set_bool(info, "untrained", 1);
 	rec_set_str(info, "metric", train.kind == SAGE_TILE ? "top5_score" : "kendall");
 	if (opt.valid)
 		rec_set_float(info, "valid", opt.swa ? swa_score : st.best);

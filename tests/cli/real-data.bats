@@ -53,7 +53,7 @@ import msgpack, numpy as np, sys
 g = next(r for r in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False) if r["t"] == "graph")
 e = np.frombuffer(g["edge_index"]["data"], "<i4").reshape(g["edge_index"]["shape"])
 print(np.array_equal(e, np.load(sys.argv[2])["edge_index"]), e.shape)' "$T/u.mp" "$f"
-	assert_output "True (8155, 2)"
+	assert_output "True (4730, 2)"
 }
 
 @test "real: the chain npz2mp | prune-hop | encode-base7 | sage-predict | rank-ensemble on every test file" {
@@ -110,9 +110,11 @@ print(np.array_equal(e, np.load(sys.argv[2])["edge_index"]), e.shape)' "$T/u.mp"
 	run --separate-stderr all.sh --data "$REAL" --out "$T/out" --no-plots \
 		--collections tile:xla,layout:xla:random,layout:xla:default
 	[ "$status" -eq 0 ] || { echo "$stderr" | tail -n 30; return 1; }
-	# the one-graph splits are called what they are
+	# the one-graph splits are called what they are; the real
+	# openai_v0_rnn file holds one config measured 20 times: nothing to rank
 	[[ "$stderr" == *"tile:xla"*"too small to learn from"* ]]
-	[[ "$stderr" == *"layout:xla:random"*"too small to learn from"* ]]
+	[[ "$stderr" == *"layout:xla:random 1"?"sage-train: warning: no training graph has two or more configs to rank: nothing to learn"* ]]
+	mp-dump -t training "$T/out/layout_xla_random/seed1/model.mp" | grep -q '"untrained": true'
 	npz2mp -q "$REAL/npz/tile/xla/test" "$REAL/npz/layout/xla/random/test" \
 		"$REAL/npz/layout/xla/default/test" > "$T/test.mp"
 	run "$PY" "$ROOT/tests/tools/check_submission.py" "$T/test.mp" "$T/out/submission.csv"

@@ -238,3 +238,20 @@ w(msgpack.packb({"t": "end", "records": 1, "graphs": 0, "chunks": 0, "configs": 
 		done
 	done
 }
+
+@test "sage-train: nothing to rank (one config per graph): a warning and the initial weights, marked untrained" {
+	need_py numpy msgpack
+	"$PY" "$ROOT/tests/tools/mkstream.py" layout --graphs 2 --configs 1 --seed 4 > "$T/one.mp"
+	run --separate-stderr sage-train "${Q[@]}" --epochs 3 --quiet --out "$T/m.mp" "$T/one.mp"
+	assert_success
+	[[ "$stderr" == *"sage-train: warning: no training graph has two or more configs to rank: nothing to learn; the model keeps its initial weights (its rankings are arbitrary)"* ]]
+	run mp-dump -t training "$T/m.mp"
+	assert_output --partial '"best_epoch": 0, "untrained": true'
+	# the initial weights of the seed: no epoch ran, so --epochs does not matter
+	sage-train "${Q[@]}" --epochs 1 --quiet --out "$T/m1.mp" "$T/one.mp" 2>/dev/null
+	[ "$(params "$T/m.mp" | md5sum)" = "$(params "$T/m1.mp" | md5sum)" ]
+	sage-train "${Q[@]}" --epochs 1 --seed 2 --quiet --out "$T/m2.mp" "$T/one.mp" 2>/dev/null
+	[ "$(params "$T/m.mp" | md5sum)" != "$(params "$T/m2.mp" | md5sum)" ]
+	# a prediction works and covers every config
+	sage-predict --model "$T/m.mp" "$T/one.mp" | mp-dump -t pred | grep -c '"t": "pred"' | grep -qx 2
+}
