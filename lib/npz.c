@@ -1283,8 +1283,6 @@ tensor_t *npz_rows_read_into(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype
 			r->raw = xcalloc(1, sizeof *r->raw);
 		t = convert ? r->raw : reuse;
 		numel = (size_t)nrows * (r->rowbytes / r->info.itemsize);
-		if (r->info.itemsize == 0 || r->rowbytes % r->info.itemsize)
-			numel = 0;
 		nbytes = (size_t)nrows * r->rowbytes;
 		reserve(t, nbytes);
 		t->dtype = r->info.dtype;

@@ -10,6 +10,9 @@
  *
  * Members are read whole (npz_read) or row by row (npz_rows_*) without
  * loading the rest: pread for STORED, one sequential inflate for DEFLATE.
+ * Inflate and CRC-32 by ISA-L (igzip, crc32_gzip_refl) when built with
+ * NPZ_ISAL (the Makefile's default where libisal-dev is installed), else
+ * by zlib.
  *
  * Fortran order (ndim >= 2; for ndim <= 1 the two orders are the same
  * bytes): the data is the C array of the reversed shape, so a block of rows
@@ -28,7 +31,8 @@
  *     temporary file in $TMPDIR (default /tmp; CRC checked there), then
  *     gathered from it as for STORED.  Disk use: the member's data size.
  * So RSS stays at about the rows asked for plus the limit, whatever the
- * array's size.  npz_read of a Fortran array holds the raw bytes and the
+ * array's size.  The gather costs a pread per column (or per 1 MiB of
+ * neighbouring columns) for each block of rows: read big blocks.  npz_read of a Fortran array holds the raw bytes and the
  * C-order tensor at once (twice the array); it is meant for small members. */
 #ifndef TPU_NPZ_H
 #define TPU_NPZ_H

@@ -269,11 +269,73 @@ static void test_fortran(void)
 	}
 }
 
+/* npz_rows_read_into: the same values as npz_rows_read, in the caller's
+ * tensor, through growing, shrinking, converting and byte-swapping reads. */
+static void test_read_into(void)
+{
+	static const struct { const char *file, *key; dtype_t want; } cases[] = {
+		{"tests/fixtures/npzorder/order_stored.npz", "big_C", DT__N},   /* pread */
+		{"tests/fixtures/npzorder/order_deflate.npz", "big_C", DT_F32}, /* inflate */
+		{"tests/fixtures/npzorder/order_deflate.npz", "big_F", DT_F64}, /* Fortran, converted */
+		{"tests/fixtures/npzorder/order_stored.npz", "bef8_4x3x5_C", DT_F32}, /* swapped, converted */
+		{"tests/fixtures/npzorder/order_stored.npz", "lei8_7x3_C", DT__N},
+	};
+	static const uint64_t steps[] = {3, 9, 1, 12, 2, 40};  /* grow, shrink, grow */
+	char err[256];
+	int io;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		npz_t *z = npz_open(cases[i].file, err, sizeof err, &io);
+		npz_rows_t *a, *b;
+		tensor_t *reuse;
+		uint64_t at = 0, n0;
+		UT_CHECK(z != NULL);
+		if (!z)
+			continue;
+		a = npz_rows_open(z, cases[i].key, err, sizeof err, &io);
+		b = npz_rows_open(z, cases[i].key, err, sizeof err, &io);
+		UT_CHECK(a && b);
+		if (!a || !b) {
+			npz_rows_close(a);
+			npz_rows_close(b);
+			npz_close(z);
+			continue;
+		}
+		n0 = (uint64_t)npz_rows_info(a)->shape[0];
+		reuse = tensor_new1(DT_U8, 5);  /* any dtype and size to start with */
+		for (size_t k = 0; at < n0; k = (k + 1) % 6) {
+			uint64_t n = n0 - at < steps[k] ? n0 - at : steps[k];
+			tensor_t *want = npz_rows_read(a, at, n, cases[i].want, err, sizeof err, &io);
+			tensor_t *got = npz_rows_read_into(b, at, n, cases[i].want, reuse, err, sizeof err, &io);
+			UT_CHECK(want && got == reuse);
+			if (!want || got != reuse) {
+				tensor_free(want);
+				break;
+			}
+			UT_EQ_INT(got->dtype, want->dtype);
+			UT_EQ_INT(got->ndim, want->ndim);
+			UT_EQ_INT(got->numel, want->numel);
+			UT_EQ_INT(got->nbytes, want->nbytes);
+			UT_CHECK(memcmp(got->shape, want->shape, sizeof got->shape) == 0);
+			UT_CHECK(memcmp(got->data, want->data, want->nbytes) == 0);
+			tensor_free(want);
+			at += n;
+		}
+		UT_EQ_INT(at, n0);
+		/* a failed read leaves reuse the caller's */
+		UT_CHECK(npz_rows_read_into(b, n0, 1, DT__N, reuse, err, sizeof err, &io) == NULL);
+		tensor_free(reuse);
+		npz_rows_close(a);
+		npz_rows_close(b);
+		npz_close(z);
+	}
+}
+
 int main(void)
 {
 	setprogname("test_npz");
 	UT_RUN(test_header);
 	UT_RUN(test_fixtures);
 	UT_RUN(test_fortran);
+	UT_RUN(test_read_into);
 	return ut_done("test_npz");
 }
