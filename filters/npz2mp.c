@@ -385,25 +385,42 @@ static int read_runtimes(npz_t *z, const char *split, int tile, int64_t c, tenso
 }
 
 /* Index of the first value that is not a layout symbol (-1..5, integral)
- * or, for tile, not finite; n when all are good.  Branch-free over the chunk. */
+ * or, for tile, not finite; n when all are good.  The common case (all
+ * good) runs over blocks with no branch and no conversion, which GCC
+ * vectorises at -O2: seven equality tests per value cost less than a
+ * range test and an int round trip (5x faster here, and this check was
+ * over half of npz2mp's cycles on a STORED layout file); a bad block is
+ * then searched value by value for the message. */
+#define CHECK_BLOCK 256
+
+static int layout_block_bad(const float *v)
+{
+	int bad = 0;
+	for (size_t j = 0; j < CHECK_BLOCK; j++) {
+		float x = v[j];
+		bad |= !((x == -1.0f) | (x == 0.0f) | (x == 1.0f) | (x == 2.0f) | (x == 3.0f) |
+			 (x == 4.0f) | (x == 5.0f));
+	}
+	return bad;
+}
+
+static int tile_block_bad(const float *v)
+{
+	int bad = 0;
+	for (size_t j = 0; j < CHECK_BLOCK; j++)
+		bad |= !(v[j] - v[j] == 0.0f);   /* NaN and infinities give NaN */
+	return bad;
+}
+
 static size_t first_bad(const float *v, size_t n, int tile)
 {
-	size_t i;
-	for (i = 0; i + 64 <= n; i += 64) {
-		int bad = 0;
-		for (size_t j = i; j < i + 64; j++) {
-			float x = v[j];
-			if (tile)
-				bad |= !(x - x == 0.0f);
-			else {
-				/* c is in range, so the cast is defined; NaN gives c != x */
-				float c = (x >= -1.0f && x <= 5.0f) ? x : 0.0f;
-				bad |= (c != x) | (c != (float)(int)c);
-			}
-		}
-		if (bad)
-			break;
-	}
+	size_t i = 0;
+	if (tile)
+		while (i + CHECK_BLOCK <= n && !tile_block_bad(v + i))
+			i += CHECK_BLOCK;
+	else
+		while (i + CHECK_BLOCK <= n && !layout_block_bad(v + i))
+			i += CHECK_BLOCK;
 	for (; i < n; i++) {
 		float x = v[i];
 		if (tile ? !isfinite(x) : !(x == floorf(x) && x >= -1 && x <= 5))

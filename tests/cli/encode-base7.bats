@@ -170,7 +170,7 @@ print(a, b, a / b)' "$T/in.mp" "$T/enc.mp"
 	need_py numpy msgpack
 	command -v tpugen >/dev/null || skip "tpugen not built"
 	tpugen --out "$T/gen" --scale tiny >/dev/null 2>&1
-	npz2mp -q "$T/gen/npz/layout" > "$T/in.mp"
+	npz2mp -q "$T"/gen/npz/layout/*/*/{train,valid} > "$T/in.mp"   # test: runtimes hidden
 	encode-base7 "$T/in.mp" | encode-base7 -d > "$T/back.mp"
 	run "$PY" "$OR" same "$T/in.mp" "$T/back.mp"
 	assert_success
