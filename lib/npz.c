@@ -5,12 +5,16 @@
 #include "err.h"
 
 #include <errno.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
 #ifdef NPZ_ISAL
@@ -338,7 +342,7 @@ typedef struct {
 } ms_t;
 
 /* CRC-32 (zip's, zlib's) of p[0..n) continuing crc. */
-static uint32_t crc_buf(uint32_t crc, const unsigned char *p, size_t n)
+static uint32_t crc_buf1(uint32_t crc, const unsigned char *p, size_t n)
 {
 #ifdef NPZ_ISAL
 	while (n) {
@@ -356,6 +360,37 @@ static uint32_t crc_buf(uint32_t crc, const unsigned char *p, size_t n)
 	}
 #endif
 	return crc;
+}
+
+/* A large buffer's CRC in parts, one per OpenMP thread, joined with
+ * crc32_combine: reading the buffer (a chunk of a mapped STORED member,
+ * not yet in cache) is faster with two cores pulling on memory than one. */
+#define CRC_PART_MIN (8u << 20)
+static uint32_t crc_buf(uint32_t crc, const unsigned char *p, size_t n)
+{
+#ifndef _OPENMP
+	return crc_buf1(crc, p, n);
+#else
+	int nt = omp_get_max_threads();
+	if (nt < 2 || n < 2 * (size_t)CRC_PART_MIN || omp_in_parallel())
+		return crc_buf1(crc, p, n);
+	if ((size_t)nt > n / CRC_PART_MIN)
+		nt = (int)(n / CRC_PART_MIN);
+	uint32_t part[64];
+	if (nt > 64)
+		nt = 64;
+	size_t step = n / (size_t)nt;
+	#pragma omp parallel for num_threads(nt) schedule(static, 1)
+	for (int t = 0; t < nt; t++) {
+		size_t a = (size_t)t * step, b = t == nt - 1 ? n : a + step;
+		part[t] = crc_buf1(0, p + a, b - a);
+	}
+	for (int t = 0; t < nt; t++) {
+		size_t a = (size_t)t * step, b = t == nt - 1 ? n : a + step;
+		crc = (uint32_t)crc32_combine(crc, part[t], (z_off_t)(b - a));
+	}
+	return crc;
+#endif
 }
 
 static void crc_add(ms_t *s, const unsigned char *p, size_t n) { s->crc = crc_buf(s->crc, p, n); }
@@ -587,6 +622,8 @@ static int ms_finish(ms_t *s, char *err, size_t errlen, int *io)
 	return 0;
 }
 
+#define STORED_BLOCK (256u << 10)
+
 /* Read n bytes from position pos (forward seeks skip; DEFLATE restarts to
  * go backwards). */
 static int ms_read_at(ms_t *s, uint64_t pos, void *dst, size_t n, char *err, size_t errlen, int *io)
@@ -599,15 +636,22 @@ static int ms_read_at(ms_t *s, uint64_t pos, void *dst, size_t n, char *err, siz
 		int rc;
 		if (pos != s->pos)
 			s->crc_all = 0;
-		rc = pread_all(s->z->fd, dst, n, s->m->data_off + pos);
-		if (rc) {
-			*io = rc == -2;
-			fmt(err, errlen, rc == -2 ? "read error: %s" : "file truncated%s",
-			    rc == -2 ? strerror(errno) : "");
-			return -1;
-		}
-		if (s->crc_all)
-			crc_add(s, dst, n);
+		/* in blocks that stay in cache, each CRC'd as soon as it lands:
+		 * one pass over memory instead of two for a chunk of tens of MB */
+		size_t off = 0;
+		do {
+			size_t k = n - off < STORED_BLOCK ? n - off : STORED_BLOCK;
+			rc = pread_all(s->z->fd, (unsigned char *)dst + off, k, s->m->data_off + pos + off);
+			if (rc) {
+				*io = rc == -2;
+				fmt(err, errlen, rc == -2 ? "read error: %s" : "file truncated%s",
+				    rc == -2 ? strerror(errno) : "");
+				return -1;
+			}
+			if (s->crc_all)
+				crc_add(s, (unsigned char *)dst + off, k);
+			off += k;
+		} while (off < n);
 		s->pos = pos + n;
 	} else {
 		if (pos < s->pos)
@@ -1053,8 +1097,18 @@ struct npz_rows {
 	uint64_t crc_next;      /* the row that keeps the CRCs going */
 	int crc_live;
 	tensor_t *raw;          /* the file's values before a conversion */
+	void *view;             /* the pages of the last view, mapped ... */
+	size_t view_len;        /* ... this many bytes */
 };
 
+/* Unmap the last view: RSS stays at one chunk however large the file. */
+static void view_release(npz_rows_t *r)
+{
+	if (r->view)
+		munmap(r->view, r->view_len);
+	r->view = NULL;
+	r->view_len = 0;
+}
 /* An unlinked temporary file in $TMPDIR (or /tmp); -1 with err. */
 static int temp_fd(char *err, size_t errlen)
 {
@@ -1247,9 +1301,11 @@ const npy_info_t *npz_rows_info(const npz_rows_t *r) { return &r->info; }
 static void reserve(tensor_t *t, size_t nbytes)
 {
 	size_t n = (nbytes + 63) & ~(size_t)63;
-	if (t->data && t->nbytes >= nbytes)
+	if (t->data && !t->borrowed && t->nbytes >= nbytes)
 		return;
-	free(t->data);
+	if (!t->borrowed)
+		free(t->data);
+	t->borrowed = 0;
 	t->data = aligned_alloc(64, n ? n : 64);
 	if (!t->data)
 		die(EX_IO, "out of memory (%zu bytes)", nbytes);
@@ -1311,6 +1367,61 @@ tensor_t *npz_rows_read_into(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype
 	return reuse;
 }
 
+tensor_t *npz_rows_view(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
+			char *err, size_t errlen, int *io)
+{
+	npz_t *z = r->s.z;
+	ms_t *s = &r->s;
+	uint64_t pos = r->info.data_start + row0 * r->rowbytes;
+	unsigned char *base;
+	size_t n;
+	tensor_t *t;
+	*io = 0;
+	err[0] = '\0';
+	if (s->m->method != 0 || r->fortran || r->info.swap || (want != DT__N && want != r->info.dtype) ||
+	    row0 > (uint64_t)r->info.shape[0] || nrows > (uint64_t)r->info.shape[0] - row0 ||
+	    sizeof(size_t) < 8)
+		return NULL;
+	n = (size_t)nrows * r->rowbytes;
+	if (pos > s->m->usize || n > s->m->usize - pos)
+		return NULL;
+	view_release(r);
+	{
+		/* the chunk's pages, mapped with their page tables filled at once
+		 * (MAP_POPULATE: cheaper than a fault per page); the member's bytes
+		 * lie inside the file (checked at open) */
+		size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+		uint64_t at = s->m->data_off + pos, lo = at / pg * pg;
+		void *p = mmap(NULL, (size_t)(at + n - lo) + (n == 0), PROT_READ, MAP_SHARED | MAP_POPULATE,
+			       z->fd, (off_t)lo);
+		if (p == MAP_FAILED)
+			return NULL;  /* the caller reads instead */
+		r->view = p;
+		r->view_len = (size_t)(at + n - lo) + (n == 0);
+		base = (unsigned char *)p + (at - lo);
+	}
+	t = xcalloc(1, sizeof *t);
+	t->dtype = r->info.dtype;
+	t->ndim = r->info.ndim;
+	memcpy(t->shape, r->info.shape, (size_t)r->info.ndim * sizeof *t->shape);
+	t->shape[0] = (int64_t)nrows;
+	t->numel = (size_t)nrows * (r->rowbytes / r->info.itemsize);
+	t->nbytes = n;
+	t->data = base;
+	t->borrowed = 1;
+	/* the CRC goes on while the member is read in order, as ms_read_at's */
+	if (pos != s->pos)
+		s->crc_all = 0;
+	if (s->crc_all)
+		crc_add(s, t->data, n);
+	s->pos = pos + n;
+	if (s->pos == s->m->usize && ms_finish(s, err, errlen, io)) {
+		tensor_free(t);
+		return NULL;
+	}
+	return t;
+}
+
 tensor_t *npz_rows_read(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
 			char *err, size_t errlen, int *io)
 {
@@ -1321,6 +1432,7 @@ void npz_rows_close(npz_rows_t *r)
 {
 	if (!r)
 		return;
+	view_release(r);
 	ms_close(&r->s);
 	if (r->tmpfd >= 0)
 		close(r->tmpfd);

@@ -9,7 +9,9 @@
  * order in the file.
  *
  * Members are read whole (npz_read) or row by row (npz_rows_*) without
- * loading the rest: pread for STORED, one sequential inflate for DEFLATE.
+ * loading the rest: pread for STORED, one sequential inflate for DEFLATE;
+ * or, for STORED C-order rows in the host's order, viewed in place in the
+ * mapped file with no copy (npz_rows_view).
  * Inflate and CRC-32 by ISA-L (igzip, crc32_gzip_refl) when built with
  * NPZ_ISAL (the Makefile's default where libisal-dev is installed), else
  * by zlib.
@@ -93,6 +95,18 @@ tensor_t *npz_rows_read(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t wa
  * fresh pages.  NULL and err on failure, reuse still the caller's to free. */
 tensor_t *npz_rows_read_into(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
 			     tensor_t *reuse, char *err, size_t errlen, int *io);
+/* Rows [row0, row0 + nrows) without a copy: a tensor whose data points
+ * into the file, mapped read-only (borrowed: tensor_free leaves the data;
+ * free the tensor before npz_close).  Only for STORED, C-order members in
+ * the host's byte order and dtype want (or DT__N); NULL with err "" when
+ * the member is not such (read it with npz_rows_read_into instead), NULL
+ * with err set on bad data (the CRC, checked as npz_rows_read does).  The
+ * view's data is valid until the next npz_rows_view on r, npz_rows_close
+ * or npz_close (its pages are then dropped from the process, so RSS stays
+ * at one view).  A file truncated by another process while mapped raises
+ * SIGBUS: use it on files nobody writes. */
+tensor_t *npz_rows_view(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t want,
+			char *err, size_t errlen, int *io);
 void npz_rows_close(npz_rows_t *r);
 
 /* Parse an .npy header held in buf (the bytes from the magic on); for

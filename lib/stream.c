@@ -115,7 +115,8 @@ void tensor_free(tensor_t *t)
 {
 	if (!t)
 		return;
-	free(t->data);
+	if (!t->borrowed)
+		free(t->data);
 	free(t);
 }
 

@@ -37,6 +37,8 @@ typedef struct {
 	size_t numel;    /* product of shape */
 	size_t nbytes;   /* numel * dtype_size */
 	void *data;      /* owned; little-endian (the host is little-endian) */
+	int borrowed;    /* data is someone else's (a mapped file): tensor_free
+			  * leaves it, and nothing may write or realloc it */
 } tensor_t;
 
 /* New zeroed tensor; dies (EX_DATA) if the size overflows. */

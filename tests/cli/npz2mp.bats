@@ -295,3 +295,35 @@ print(n)' $(find "$T/s" "$T/z" -name '*.npz')
 		assert_output --regexp '^ok 1 graphs, [0-9]+ configs$'
 	done
 }
+
+@test "npz2mp: a STORED member read from the mapped file still has its CRC checked" {
+	need_py numpy
+	mkdir -p "$T/npz/layout/xla/random/train"
+	f="$T/npz/layout/xla/random/train/s.npz"
+	"$PY" - "$f" <<'PYEOF'
+import sys, zipfile, struct, numpy as np
+rng = np.random.default_rng(5)
+n, nc, c = 6, 3, 3000
+np.savez(sys.argv[1], node_feat=rng.standard_normal((n, 140)).astype(np.float32),
+         node_opcode=np.array([63, 26, 34, 75, 2, 2], np.uint8),
+         edge_index=np.asfortranarray(np.array([[1, 0], [2, 1], [3, 2], [4, 3], [5, 4]], np.int64)),
+         node_config_ids=np.array([1, 2, 3], np.int64),
+         node_config_feat=rng.integers(-1, 6, (c, nc, 18)).astype(np.float32),
+         config_runtime=rng.integers(100, 10000, c).astype(np.int64))
+PYEOF
+	npz2mp -q "$f" > "$T/good.mp"
+	# flip one value deep inside node_config_feat (a valid value: only the CRC can tell)
+	"$PY" - "$f" <<'PYEOF'
+import sys, zipfile, struct
+z = zipfile.ZipFile(sys.argv[1]); i = z.getinfo("node_config_feat.npy"); z.close()
+b = bytearray(open(sys.argv[1], "rb").read())
+n, e = struct.unpack("<HH", b[i.header_offset + 26:i.header_offset + 30])
+at = i.header_offset + 30 + n + e + i.file_size - 4 * 1000
+v = struct.unpack("<f", b[at:at + 4])[0]
+b[at:at + 4] = struct.pack("<f", 0.0 if v != 0.0 else 1.0)
+open(sys.argv[1], "wb").write(b)
+PYEOF
+	run --separate-stderr npz2mp -q "$f"
+	assert_failure 1
+	[[ "$stderr" == *"s.npz: node_config_feat: CRC-32 mismatch"* ]]
+}
