@@ -66,7 +66,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/ut.h tests/unit/ut_num.h $(LIB_A)
 deps:
 	@sh tests/deps.sh
 
-test: deps all
+# deps first, then a fresh make: what deps installed (libisal-dev) is seen
+test: deps
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) BINDIR=$(BINDIR) bash tests/run.sh
 
 test-unit: all
@@ -82,7 +84,8 @@ test-asan: deps
 	@$(MAKE) --no-print-directory SAN=1 all
 	@ASAN_OPTIONS=detect_leaks=0 BUILD=build-asan BINDIR=bin-asan bash tests/run.sh
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@bash pipelines/demo.sh
 
 bench: all
