@@ -1385,6 +1385,12 @@ tensor_t *npz_rows_view(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype_t wa
 	n = (size_t)nrows * r->rowbytes;
 	if (pos > s->m->usize || n > s->m->usize - pos)
 		return NULL;
+	/* the values must lie at a multiple of their size in the file (the
+	 * mapping is page-aligned), else reading them in place is undefined
+	 * behaviour: zip puts a member's data wherever its header ends, so a
+	 * numpy-written file may or may not qualify, member by member */
+	if ((s->m->data_off + pos) % r->info.itemsize != 0)
+		return NULL;
 	view_release(r);
 	{
 		/* the chunk's pages, mapped with their page tables filled at once

@@ -98,7 +98,9 @@ tensor_t *npz_rows_read_into(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype
 /* Rows [row0, row0 + nrows) without a copy: a tensor whose data points
  * into the file, mapped read-only (borrowed: tensor_free leaves the data;
  * free the tensor before npz_close).  Only for STORED, C-order members in
- * the host's byte order and dtype want (or DT__N); NULL with err "" when
+ * the host's byte order and dtype want (or DT__N), whose data lies in the
+ * file at a multiple of the item size (zip does not align members: numpy's
+ * files qualify or not by the length of the headers); NULL with err "" when
  * the member is not such (read it with npz_rows_read_into instead), NULL
  * with err set on bad data (the CRC, checked as npz_rows_read does).  The
  * view's data is valid until the next npz_rows_view on r, npz_rows_close

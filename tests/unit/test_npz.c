@@ -4,6 +4,8 @@
 #include "err.h"
 #include "npz.h"
 
+#include <stdint.h>
+
 static int parse(const char *dict, int major, npy_info_t *info, char *err, size_t n)
 {
 	unsigned char buf[512];
@@ -336,7 +338,7 @@ static void test_read_into(void)
 static void test_view(void)
 {
 	char err[256];
-	int io, nview = 0;
+	int io, nview = 0, ndeclined = 0;
 	npz_t *z = npz_open("tests/fixtures/npzorder/order_stored.npz", err, sizeof err, &io);
 	npz_t *zd = npz_open("tests/fixtures/npzorder/order_deflate.npz", err, sizeof err, &io);
 	UT_CHECK(z && zd);
@@ -356,13 +358,17 @@ static void test_view(void)
 			uint64_t k = rows - at < 2 ? rows - at : 2;
 			tensor_t *v = npz_rows_view(r, at, k, DT__N, err, sizeof err, &io);
 			tensor_t *t = npz_rows_read(q, at, k, DT__N, err, sizeof err, &io);
-			if (!viewable) {
+			if (!viewable || !v) {
+				/* declined: another order, another byte order, or data
+				 * that does not lie at a multiple of the item size */
 				UT_CHECK(v == NULL && err[0] == '\0');
+				ndeclined += viewable;
 			} else {
-				UT_CHECK(v && t && v->borrowed && v->nbytes == t->nbytes &&
+				UT_CHECK(t && v->borrowed && v->nbytes == t->nbytes &&
+					 (uintptr_t)v->data % in->itemsize == 0 &&
 					 memcmp(v->shape, t->shape, sizeof v->shape) == 0 &&
 					 memcmp(v->data, t->data, t->nbytes) == 0);
-				nview += v != NULL;
+				nview++;
 			}
 			tensor_free(v);
 			tensor_free(t);
@@ -375,7 +381,10 @@ static void test_view(void)
 		npz_rows_close(r);
 		npz_rows_close(q);
 	}
-	UT_CHECK(nview > 40);
+	/* zip does not align members: some C-order members of this file lie at
+	 * a multiple of their item size and are viewed, the others declined */
+	UT_CHECK(nview > 10);
+	UT_CHECK(ndeclined > 10);
 	for (size_t i = 0; i < npz_count(zd); i++) {
 		npz_rows_t *r = npz_rows_open(zd, npz_key(zd, i), err, sizeof err, &io);
 		if (r && npz_rows_info(r)->ndim)
