@@ -752,7 +752,7 @@ int main(int argc, char **argv)
 				ranked += train.g[i].nconf;
 				ng++;
 			}
-		if (ranked < SMALL_TRAIN_CONFIGS)
+		if (ranked > 0 && ranked < SMALL_TRAIN_CONFIGS)   /* 0: said below, untrained */
 			fprintf(stderr, "%s: warning: the training split has %zu configs to rank "
 				"(in %zu graphs), fewer than %d: too small to learn from; "
 				"the model and its scores mean little\n", argv0, ranked, ng, SMALL_TRAIN_CONFIGS);

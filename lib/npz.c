@@ -1361,7 +1361,8 @@ tensor_t *npz_rows_read_into(npz_rows_t *r, uint64_t row0, uint64_t nrows, dtype
 	c = tensor_convert(t, want, err, errlen);
 	if (!c || !reuse)
 		return c;
-	free(reuse->data);  /* the converted tensor moves into reuse */
+	if (!reuse->borrowed)   /* the converted tensor moves into reuse */
+		free(reuse->data);
 	*reuse = *c;
 	free(c);
 	return reuse;
