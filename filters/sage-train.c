@@ -27,6 +27,9 @@ static struct {
 	const char *out, *valid, *checkpoint, *log, *init;
 	int resume, quiet, threads, oversample;
 	long epochs, cpg, gps, warmup, valid_configs, mem_mb, stop_after, swa;
+	long steps, valid_every;    /* 0: from --epochs; 0: automatic */
+	double seconds;             /* 0: no time budget */
+	int epochs_given;
 	int loss;
 	double mix, margin, lr, lr_min, wd, clip, mape, drop_edge;
 	uint64_t seed;
@@ -49,13 +52,15 @@ static void usage(FILE *fp)
 		"\n"
 		"Data and output:\n"
 		"  -o, --out MODEL          the model file (written atomically)\n"
-		"  -v, --valid FILE         a stream of the valid split, scored each epoch\n"
+		"  -v, --valid FILE         a stream of the valid split, scored after each round\n"
 		"                           (layout: mean Kendall tau; tile: 2 - top-5 ratio)\n"
+		"      --valid-every K      a round is K steps (default: an epoch, or as many\n"
+		"                           epochs as keep the rounds to 25)\n"
 		"      --valid-configs N    score at most N configs per valid graph (0: all)\n"
-		"      --checkpoint FILE    save the training state after every epoch\n"
+		"      --checkpoint FILE    save the training state after every round\n"
 		"      --resume             continue from --checkpoint (same options, same run)\n"
-		"      --stop-after N       stop after epoch N, as if killed (then --resume)\n"
-		"      --log FILE           one JSON line per epoch (loss, score, seconds ...)\n"
+		"      --stop-after N       stop after round N, as if killed (then --resume)\n"
+		"      --log FILE           one JSON line per round (loss, score, seconds ...)\n"
 		"  -q, --quiet              no progress lines on stderr\n"
 		"\n"
 		"Model:\n"
@@ -76,7 +81,12 @@ static void usage(FILE *fp)
 		"      --xattn on|off       cross-config attention (default off)\n"
 		"\n"
 		"Training:\n"
-		"  -e, --epochs N           epochs (default 10)\n"
+		"  -e, --epochs N           epochs (default 10); or one of:\n"
+		"      --steps N            optimiser steps\n"
+		"      --seconds S          a time budget for the whole run, reading included:\n"
+		"                           times some steps and a validation, then plans the\n"
+		"                           steps; the model records them (--steps N\n"
+		"                           --valid-every K reruns the same model)\n"
 		"  -b, --configs-per-graph N  configs sampled per graph per step (default 64)\n"
 		"      --graphs-per-step N  graphs per optimiser step (default: layout 1, tile 8)\n"
 		"      --loss hinge|listmle|mixed|diffmat  ranking loss (default mixed);\n"
@@ -89,7 +99,7 @@ static void usage(FILE *fp)
 		"      --drop-edge P        drop each edge with probability P at each step\n"
 		"                           (DropEdge; default 0)\n"
 		"      --swa N              write the average of the weights of the last N\n"
-		"                           epochs (stochastic weight averaging; default 0: off)\n"
+		"                           rounds (stochastic weight averaging; default 0: off)\n"
 		"      --oversample         visit every collection's graphs as often per\n"
 		"                           epoch as the largest collection's\n"
 		"      --init MODEL         start from MODEL's weights, architecture and\n"
@@ -196,24 +206,38 @@ static double evaluate(sage_model_t *m, sage_work_t *w, const sage_set_t *vs)
 
 /* ---- the training state, for checkpoints ---- */
 
+/* The plan: `total` optimiser steps, of `spe` per epoch (every usable
+ * training graph visited once), in rounds of `every` steps, each ended by a
+ * validation, a progress line, a log line and a checkpoint.  By default a
+ * round is an epoch, or several when that would validate more than
+ * MAX_AUTO_ROUNDS times (a one-graph collection has one step per epoch). */
 typedef struct {
-	long epoch, step;           /* completed */
+	long total, spe, every, nrounds;
+} plan_t;
+
+#define MAX_AUTO_ROUNDS 25
+
+static plan_t plan;
+
+typedef struct {
+	long round, step;           /* completed */
 	double best;                /* best valid score (NaN: none yet) */
-	long best_epoch;
+	long best_round;            /* 0: none */
 	float *m, *v, *best_params; /* (nparams) */
-	double *hist;               /* (epochs, NHIST) */
+	double *hist;               /* (rounds, NHIST) */
 	double *swa;                /* (nparams) sum of the averaged epochs' weights */
 	long nswa;                  /* epochs in it */
 } state_t;
 
-enum { H_LOSS, H_VALID, H_SECONDS, H_TRAIN, H_CPS, H_LR, NHIST };
+enum { H_LOSS, H_VALID, H_SECONDS, H_TRAIN, H_CPS, H_LR, H_STEP, NHIST };
 
 /* Options that must match for --resume to continue the same run. */
 static void fingerprint(record_t *r, const sage_set_t *train, const sage_set_t *valid)
 {
 	rec_set_int(r, "seed", (int64_t)opt.seed);
 	rec_set_int(r, "threads", opt.threads);
-	rec_set_int(r, "epochs", opt.epochs);
+	rec_set_int(r, "steps", plan.total);
+	rec_set_int(r, "valid_every", plan.every);
 	rec_set_int(r, "configs_per_graph", opt.cpg);
 	rec_set_int(r, "graphs_per_step", opt.gps);
 	rec_set_int(r, "warmup", opt.warmup);
@@ -246,15 +270,15 @@ static void save_checkpoint(const sage_model_t *m, const state_t *st, const sage
 			    const sage_set_t *valid, int argc, char **argv)
 {
 	record_t *r = rec_new("train_state");
-	rec_set_int(r, "epoch", st->epoch);
+	rec_set_int(r, "round", st->round);
 	rec_set_int(r, "step", st->step);
 	rec_set_float(r, "best", st->best);
-	rec_set_int(r, "best_epoch", st->best_epoch);
+	rec_set_int(r, "best_round", st->best_round);
 	fingerprint(r, train, valid);
 	rec_set_tensor(r, "adam_m", f32_tensor(st->m, m->nparams));
 	rec_set_tensor(r, "adam_v", f32_tensor(st->v, m->nparams));
 	rec_set_tensor(r, "best_params", f32_tensor(st->best_params, m->nparams));
-	tensor_t *h = tensor_new2(DT_F64, opt.epochs, NHIST);
+	tensor_t *h = tensor_new2(DT_F64, plan.nrounds, NHIST);
 	memcpy(h->data, st->hist, h->nbytes);
 	rec_set_tensor(r, "history", h);
 	if (opt.swa) {
@@ -329,9 +353,9 @@ static int load_checkpoint(sage_model_t *m, state_t *st, const sage_set_t *train
 	memcpy(m->feat_std, ck->feat_std, sizeof m->feat_std);
 	memcpy(m->tile_mean, ck->tile_mean, sizeof m->tile_mean);
 	memcpy(m->tile_std, ck->tile_std, sizeof m->tile_std);
-	st->epoch = (long)rec_need_int(r, "epoch");
+	st->round = (long)rec_need_int(r, "round");
 	st->step = (long)rec_need_int(r, "step");
-	st->best_epoch = (long)rec_need_int(r, "best_epoch");
+	st->best_round = (long)rec_need_int(r, "best_round");
 	if (!rec_float(r, "best", &st->best))
 		rec_die(r, "no best score");
 	free(st->m);
@@ -341,7 +365,7 @@ static int load_checkpoint(sage_model_t *m, state_t *st, const sage_set_t *train
 	st->v = take_f32(r, "adam_v", m->nparams);
 	st->best_params = take_f32(r, "best_params", m->nparams);
 	tensor_t *h = rec_need_tensor(r, "history", DT_F64, 2);
-	if (h->shape[0] != opt.epochs || h->shape[1] != NHIST)
+	if (h->shape[0] != plan.nrounds || h->shape[1] != NHIST)
 		rec_die(r, "history has the wrong shape");
 	memcpy(st->hist, h->data, h->nbytes);
 	if (opt.swa) {
@@ -360,19 +384,34 @@ static int load_checkpoint(sage_model_t *m, state_t *st, const sage_set_t *train
 
 /* ---- the log ---- */
 
-static void log_line(FILE *fp, long epoch, const double *h, const state_t *st)
+/* The epoch that step (1-based, completed) falls in: 1 for steps 1..spe. */
+static long epoch_of(long step)
+{
+	return plan.spe ? (step + plan.spe - 1) / plan.spe : 0;
+}
+
+/* The step at the end of round r (1-based). */
+static long round_end(const state_t *st, long r)
+{
+	return (long)st->hist[(r - 1) * NHIST + H_STEP];
+}
+
+static void log_line(FILE *fp, long round, const double *h, const state_t *st)
 {
 	const char *metric = opt.hp.kind == SAGE_TILE ? "top5_score" : "kendall";
-	fprintf(fp, "{\"epoch\": %ld, \"loss\": %.6g, \"lr\": %.6g, \"metric\": \"%s\", ",
-		epoch, h[H_LOSS], h[H_LR], metric);
+	long step = (long)h[H_STEP];
+	fprintf(fp, "{\"round\": %ld, \"step\": %ld, \"epoch\": %ld, \"loss\": %.6g, "
+		"\"lr\": %.6g, \"metric\": \"%s\", ", round, step, epoch_of(step), h[H_LOSS],
+		h[H_LR], metric);
 	if (isnan(h[H_VALID]))
 		fprintf(fp, "\"valid\": null, ");
 	else
 		fprintf(fp, "\"valid\": %.6g, ", h[H_VALID]);
 	if (isnan(st->best))
-		fprintf(fp, "\"best\": null, \"best_epoch\": null, ");
+		fprintf(fp, "\"best\": null, \"best_round\": null, \"best_epoch\": null, ");
 	else
-		fprintf(fp, "\"best\": %.6g, \"best_epoch\": %ld, ", st->best, st->best_epoch);
+		fprintf(fp, "\"best\": %.6g, \"best_round\": %ld, \"best_epoch\": %ld, ", st->best,
+			st->best_round, epoch_of(round_end(st, st->best_round)));
 	fprintf(fp, "\"seconds\": %.3f, \"train_seconds\": %.3f, \"configs_per_s\": %.1f}\n",
 		h[H_SECONDS], h[H_TRAIN], h[H_CPS]);
 }
@@ -392,7 +431,7 @@ static void write_log(const state_t *st, long upto)
 		const double *h = st->hist + e * NHIST;
 		if (!isnan(h[H_VALID]) && (isnan(s.best) || h[H_VALID] > s.best)) {
 			s.best = h[H_VALID];
-			s.best_epoch = e + 1;
+			s.best_round = e + 1;
 		}
 		log_line(fp, e + 1, h, &s);
 	}
@@ -509,6 +548,173 @@ static void drop_edges(nn_adj_t *a, const sage_graph_t *g, double p, rng_t *r)
 	free(e);
 }
 
+/* ---- one optimiser step ---- */
+
+/* What a step needs besides the model: the visits of an epoch, their
+ * shuffled order in the current epoch, and the batch buffers. */
+typedef struct {
+	const sage_set_t *train;
+	const size_t *usable;       /* the visits of an epoch, before shuffling */
+	size_t nvisit;
+	size_t *order;              /* the visits of epoch order_epoch, shuffled */
+	long order_epoch;           /* -1: none yet */
+	size_t *pick;               /* (largest config count) */
+	uint8_t *sym;               /* (B, nodes, slots) layout symbols */
+	float *tf;                  /* (B, SAGE_NTILE) tile features */
+	float *scores, *ds;         /* (B) scores and their gradient */
+	double *y;                  /* (B) targets */
+	double w_hinge, w_listmle;  /* the ranking loss's mix */
+} batcher_t;
+
+/* The forward and backward passes of step `step` (0-based): the graphs at
+ * the step's place in the shuffled order of its epoch (step / spe), each
+ * with configs sampled from a stream of its own.  Leaves the step's
+ * gradients in m->grads and returns its loss; *nconfigs grows by the
+ * configs scored. */
+static double step_grads(sage_model_t *m, sage_work_t *w, batcher_t *bt, long step,
+			 size_t *nconfigs)
+{
+	const sage_set_t *train = bt->train;
+	long epoch = step / plan.spe, s = step % plan.spe;
+	if (bt->order_epoch != epoch) {
+		rng_t ro;
+		rng_derive(&ro, opt.seed, RS_ORDER, (uint64_t)epoch, 0);
+		memcpy(bt->order, bt->usable, bt->nvisit * sizeof *bt->order);   /* a fixed start */
+		rng_shuffle(&ro, bt->order, bt->nvisit, sizeof *bt->order);
+		bt->order_epoch = epoch;
+	}
+	size_t B = (size_t)opt.cpg, gps = (size_t)opt.gps;
+	size_t g0 = (size_t)s * gps, g1 = g0 + gps < bt->nvisit ? g0 + gps : bt->nvisit;
+	double inv = 1.0 / (double)(g1 - g0), step_loss = 0.0;
+	sage_zero_grad(m);
+	for (size_t k = g0; k < g1; k++) {
+		size_t visit = bt->order[k], gi = visit % train->n;
+		const sage_graph_t *g = &train->g[gi];
+		size_t n = g->nconf, nb = n < B ? n : B;
+		rng_t rs;
+		rng_derive(&rs, opt.seed, RS_SAMPLE, (uint64_t)epoch, visit);
+		for (size_t i = 0; i < n; i++)
+			bt->pick[i] = i;
+		for (size_t i = 0; i < nb; i++) {   /* partial Fisher-Yates */
+			size_t j = i + (size_t)rng_int(&rs, 0, (int64_t)(n - i - 1));
+			size_t t = bt->pick[i];
+			bt->pick[i] = bt->pick[j];
+			bt->pick[j] = t;
+		}
+		sage_batch_t b = { nb, NULL, NULL };
+		size_t w3 = (size_t)g->nc * SAGE_NCODE;
+		for (size_t i = 0; i < nb; i++) {
+			if (train->kind == SAGE_LAYOUT)
+				sage_symbols(bt->sym + i * w3 * 6, g->codes + bt->pick[i] * w3, w3);
+			else
+				memcpy(bt->tf + i * SAGE_NTILE, g->tfeat + bt->pick[i] * SAGE_NTILE,
+				       SAGE_NTILE * sizeof *bt->tf);
+			bt->y[i] = g->target[bt->pick[i]];
+		}
+		b.sym = bt->sym;
+		b.tfeat = bt->tf;
+		sage_graph_t gd;   /* g with DropEdge's adjacency */
+		if (opt.drop_edge > 0) {
+			rng_t rd;
+			rng_derive(&rd, opt.seed, RS_DROP, (uint64_t)epoch, visit);
+			gd = *g;
+			drop_edges(&gd.adj, g, opt.drop_edge, &rd);
+			g = &gd;
+		}
+		sage_forward(m, w, g, &b, bt->scores, 1);
+		memset(bt->ds, 0, nb * sizeof *bt->ds);
+		if (opt.loss == LOSS_DIFFMAT)
+			step_loss += inv * nn_diffmat_loss(bt->ds, bt->scores, bt->y, nb, opt.margin, inv);
+		else
+			step_loss += inv * nn_rank_loss(bt->ds, bt->scores, bt->y, nb, opt.margin,
+							bt->w_hinge * inv, bt->w_listmle * inv);
+		if (opt.mape > 0)
+			step_loss += inv * opt.mape *
+				     nn_mape_loss(bt->ds, bt->scores, bt->y, nb, opt.mape * inv);
+		sage_backward(m, w, g, &b, bt->ds);
+		if (opt.drop_edge > 0)
+			nn_adj_free(&gd.adj);
+		*nconfigs += nb;
+	}
+	return step_loss;
+}
+
+/* ---- the time budget ---- */
+
+/* The plan a --seconds run saved in its checkpoint: 1 and *total, *every;
+ * 0 when there is no checkpoint yet. */
+static int checkpoint_plan(long *total, long *every)
+{
+	if (access(opt.checkpoint, F_OK) != 0)
+		return 0;
+	record_t **extra = NULL;
+	size_t nextra = 0;
+	sage_model_t *ck = sage_load(opt.checkpoint, &extra, &nextra);
+	int found = 0;
+	for (size_t i = 0; i < nextra; i++) {
+		if (!found && rec_is(extra[i], "train_state")) {
+			*total = (long)rec_need_int(extra[i], "steps");
+			*every = (long)rec_need_int(extra[i], "valid_every");
+			found = 1;
+		}
+		rec_free(extra[i]);
+	}
+	free(extra);
+	sage_free(ck);
+	if (!found)
+		die(EX_DATA, "%s: not a checkpoint (no train_state record)", opt.checkpoint);
+	return 1;
+}
+
+/* Calibration steps of --seconds: an epoch's steps, at least 8, at most 32. */
+#define CALIB_MIN 8
+#define CALIB_MAX 32
+
+/* --seconds: time some steps (forward and backward; no update, so the
+ * weights stay the seed's) and one validation, then plan the steps and
+ * the rounds that fill what is left of the budget counted from t0, with
+ * validation taking at most a fifth of it.  Returns the steps; *every
+ * (when 0) becomes the steps per round.  From here on the run is the
+ * deterministic run of --steps N --valid-every K, which it reports. */
+static long plan_seconds(sage_model_t *m, sage_work_t *w, batcher_t *bt, const sage_set_t *valid,
+			 double t0, long *every)
+{
+	long k = plan.spe < CALIB_MIN ? CALIB_MIN : plan.spe > CALIB_MAX ? CALIB_MAX : plan.spe;
+	size_t nconf = 0;
+	(void)step_grads(m, w, bt, 0, &nconf);   /* untimed: the first allocations */
+	double tc = now();
+	for (long i = 1; i <= k; i++)
+		(void)step_grads(m, w, bt, i, &nconf);
+	sage_zero_grad(m);
+	double t_step = (now() - tc) / (double)k, t_eval = 0.0;
+	if (valid) {
+		double te = now();
+		(void)evaluate(m, w, valid);
+		t_eval = now() - te;
+	}
+	double left = 0.98 * (opt.seconds - (now() - t0));   /* 2%: saving, the last log */
+	long rounds = MAX_AUTO_ROUNDS;
+	if (*every == 0 && valid && t_eval > 0) {
+		double fit = 0.2 * left / t_eval;
+		if (fit < (double)rounds)
+			rounds = fit < 1.0 ? 1 : (long)fit;
+	}
+	double for_steps = left - (valid ? (double)rounds * t_eval : 0.0);
+	long total = for_steps > t_step ? (long)(for_steps / t_step) : 1;
+	if (for_steps <= t_step)
+		fprintf(stderr, "%s: warning: --seconds %g: %.1f s are gone before training "
+			"(reading, one step %.3f s, one validation %.1f s): training 1 step\n",
+			argv0, opt.seconds, now() - t0, t_step, t_eval);
+	if (*every == 0)
+		*every = (total + rounds - 1) / rounds;
+	if (!opt.quiet)
+		fprintf(stderr, "%s: --seconds %g: a step takes %.3f s, a validation %.2f s: "
+			"%ld steps (%.1f epochs) in rounds of %ld (the same run: --steps %ld "
+			"--valid-every %ld)\n", argv0, opt.seconds, t_step, t_eval, total,
+			(double)total / (double)plan.spe, *every, total, *every);
+	return total;
+}
+
 /* ---- training ---- */
 
 int main(int argc, char **argv)
@@ -517,7 +723,7 @@ int main(int argc, char **argv)
 	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_GPS, O_LOSS, O_MIX,
 	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP, O_ARCH, O_HEADS,
 	       O_APPNP_K, O_APPNP_A, O_PE, O_MAPE, O_DROP_EDGE, O_SWA, O_OVERSAMPLE, O_INIT,
-	       O_EXCLUDE };
+	       O_EXCLUDE, O_STEPS, O_SECONDS, O_VALID_EVERY };
 	static const struct option longopts[] = {
 		{"appnp-alpha", required_argument, NULL, O_APPNP_A},
 		{"appnp-steps", required_argument, NULL, O_APPNP_K},
@@ -552,12 +758,15 @@ int main(int argc, char **argv)
 		{"resume", no_argument, NULL, O_RESUME},
 		{"se", required_argument, NULL, O_SE},
 		{"se-dim", required_argument, NULL, O_SE_DIM},
+		{"seconds", required_argument, NULL, O_SECONDS},
 		{"seed", required_argument, NULL, 's'},
+		{"steps", required_argument, NULL, O_STEPS},
 		{"stop-after", required_argument, NULL, O_STOP},
 		{"swa", required_argument, NULL, O_SWA},
 		{"threads", required_argument, NULL, 't'},
 		{"valid", required_argument, NULL, 'v'},
 		{"valid-configs", required_argument, NULL, O_VALID_CONFIGS},
+		{"valid-every", required_argument, NULL, O_VALID_EVERY},
 		{"version", no_argument, NULL, 'V'},
 		{"warmup", required_argument, NULL, O_WARMUP},
 		{"weight-decay", required_argument, NULL, O_WD},
@@ -598,7 +807,15 @@ int main(int argc, char **argv)
 		li = -1;
 		switch (c) {
 		case 'b': opt.cpg = parse_ll("--configs-per-graph", optarg, 2, 100000); break;
-		case 'e': opt.epochs = parse_ll("--epochs", optarg, 1, 1000000); break;
+		case 'e':
+			opt.epochs = parse_ll("--epochs", optarg, 1, 1000000);
+			opt.epochs_given = 1;
+			break;
+		case O_STEPS: opt.steps = parse_ll("--steps", optarg, 1, 1000000000); break;
+		case O_SECONDS: opt.seconds = parse_double("--seconds", optarg, 1, 1e9); break;
+		case O_VALID_EVERY:
+			opt.valid_every = parse_ll("--valid-every", optarg, 1, 1000000000);
+			break;
 		case 'h':
 			usage(stdout);
 			close_stdout();
@@ -689,7 +906,9 @@ int main(int argc, char **argv)
 		usage_error("%s", "at most one input stream");
 	if (opt.init && opt.arch_opt)
 		usage_error("--%s: the architecture comes from the --init model", opt.arch_opt);
-	if (opt.swa > opt.epochs)
+	if (opt.epochs_given + (opt.steps > 0) + (opt.seconds > 0) > 1)
+		usage_error("%s", "--epochs, --steps and --seconds: give one of them");
+	if (opt.swa > opt.epochs && !opt.steps && !opt.seconds && !opt.valid_every)
 		usage_error("%s", "--swa N: N must not exceed --epochs");
 	if (optind < argc)
 		path = argv[optind];
@@ -784,13 +1003,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: warning: no training graph has two or more configs to rank: "
 			"nothing to learn; the model keeps its initial weights (its rankings are arbitrary)\n",
 			argv0);
-	size_t *order = xmallocarray(ntrain ? ntrain : 1, sizeof *order);
-	long steps_per_epoch = (long)((ntrain + (size_t)opt.gps - 1) / (size_t)opt.gps);
-	long total = steps_per_epoch * opt.epochs;
-	if (opt.warmup < 0)
-		opt.warmup = total / 20;
-	double w_hinge = opt.loss == LOSS_HINGE ? 1.0 : opt.loss == LOSS_MIXED ? opt.mix : 0.0;
-	double w_listmle = opt.loss == LOSS_LISTMLE ? 1.0 : opt.loss == LOSS_MIXED ? 1.0 - opt.mix : 0.0;
+	plan.spe = (long)((ntrain + (size_t)opt.gps - 1) / (size_t)opt.gps);
 	nn_adamw_t adam = { opt.lr, 0.9, 0.999, 1e-8, opt.wd };
 
 	state_t st;
@@ -799,7 +1012,6 @@ int main(int argc, char **argv)
 	st.m = xcalloc(m->nparams, sizeof *st.m);
 	st.v = xcalloc(m->nparams, sizeof *st.v);
 	st.best_params = xcalloc(m->nparams, sizeof *st.best_params);
-	st.hist = xcalloc((size_t)opt.epochs * NHIST, sizeof *st.hist);
 	st.swa = xcalloc(m->nparams, sizeof *st.swa);
 	sage_init(m, opt.seed);
 	if (init) {
@@ -807,14 +1019,6 @@ int main(int argc, char **argv)
 		sage_free(init);
 		init = NULL;
 	}
-	if (opt.resume && load_checkpoint(m, &st, &train, opt.valid ? &valid : NULL)) {
-		if (!opt.quiet)
-			fprintf(stderr, "%s: resuming from %s after epoch %ld\n", argv0,
-				opt.checkpoint, st.epoch);
-	} else if (opt.resume && !opt.quiet) {
-		fprintf(stderr, "%s: %s does not exist yet: starting afresh\n", argv0, opt.checkpoint);
-	}
-	write_log(&st, st.epoch);
 
 	/* ---- buffers ---- */
 	size_t B = (size_t)opt.cpg, maxnc = 0, maxc = 0;
@@ -825,77 +1029,74 @@ int main(int argc, char **argv)
 			maxc = train.g[i].nconf;
 	}
 	sage_work_t *w = sage_work_new((size_t)opt.mem_mb);
-	size_t *pick = xmallocarray(maxc, sizeof *pick);
-	uint8_t *sym = xmallocarray(B * maxnc * SAGE_NSLOT + 1, 1);
-	float *tf = xmallocarray(B * SAGE_NTILE, sizeof *tf);
-	float *scores = xmallocarray(B, sizeof *scores), *ds = xmallocarray(B, sizeof *ds);
-	double *y = xmallocarray(B, sizeof *y);
+	batcher_t bt = {
+		.train = &train, .usable = usable, .nvisit = ntrain,
+		.order = xmallocarray(ntrain ? ntrain : 1, sizeof *bt.order), .order_epoch = -1,
+		.pick = xmallocarray(maxc ? maxc : 1, sizeof *bt.pick),
+		.sym = xmallocarray(B * maxnc * SAGE_NSLOT + 1, 1),
+		.tf = xmallocarray(B * SAGE_NTILE, sizeof *bt.tf),
+		.scores = xmallocarray(B, sizeof *bt.scores),
+		.ds = xmallocarray(B, sizeof *bt.ds),
+		.y = xmallocarray(B, sizeof *bt.y),
+		.w_hinge = opt.loss == LOSS_HINGE ? 1.0 : opt.loss == LOSS_MIXED ? opt.mix : 0.0,
+		.w_listmle = opt.loss == LOSS_LISTMLE ? 1.0 : opt.loss == LOSS_MIXED ? 1.0 - opt.mix : 0.0,
+	};
 	const char *metric = train.kind == SAGE_TILE ? "top-5 score" : "kendall";
 
-	for (long epoch = st.epoch; !untrained && epoch < opt.epochs; epoch++) {
+	/* ---- the plan: steps and rounds ---- */
+	long every = opt.valid_every;
+	if (untrained) {
+		plan.total = 0;
+	} else if (opt.steps) {
+		plan.total = opt.steps;
+	} else if (opt.seconds > 0) {
+		/* a resumed run keeps the plan it made; a new one times itself */
+		if (!(opt.resume && checkpoint_plan(&plan.total, &every)))
+			plan.total = plan_seconds(m, w, &bt, opt.valid ? &valid : NULL, t0, &every);
+	} else {
+		plan.total = plan.spe * opt.epochs;
+	}
+	if (every == 0) {   /* an epoch, or as many as keep to MAX_AUTO_ROUNDS rounds */
+		every = (plan.total + MAX_AUTO_ROUNDS - 1) / MAX_AUTO_ROUNDS;
+		if (every < plan.spe)
+			every = plan.spe;
+	}
+	if (every > plan.total)
+		every = plan.total;
+	plan.every = every > 0 ? every : 1;
+	plan.nrounds = plan.total ? (plan.total + plan.every - 1) / plan.every : 0;
+	if (opt.swa > plan.nrounds && !untrained) {
+		if (!opt.seconds)
+			die(EX_USAGE, "--swa %ld: there are only %ld rounds (--valid-every %ld of %ld "
+			    "steps)", opt.swa, plan.nrounds, plan.every, plan.total);
+		fprintf(stderr, "%s: warning: --swa %ld: the budget has room for %ld rounds: "
+			"averaging those\n", argv0, opt.swa, plan.nrounds);
+		opt.swa = plan.nrounds;
+	}
+	if (opt.warmup < 0)
+		opt.warmup = plan.total / 20;
+	st.hist = xcalloc((size_t)(plan.nrounds ? plan.nrounds : 1) * NHIST, sizeof *st.hist);
+	/* rounds that are epochs say so, as they always did */
+	int by_epoch = plan.every == plan.spe && plan.total % plan.spe == 0;
+	if (opt.resume && load_checkpoint(m, &st, &train, opt.valid ? &valid : NULL)) {
+		if (!opt.quiet)
+			fprintf(stderr, "%s: resuming from %s after %s %ld (step %ld)\n", argv0,
+				opt.checkpoint, by_epoch ? "epoch" : "round", st.round, st.step);
+	} else if (opt.resume && !opt.quiet) {
+		fprintf(stderr, "%s: %s does not exist yet: starting afresh\n", argv0, opt.checkpoint);
+	}
+	write_log(&st, st.round);
+
+	for (long r = st.round; r < plan.nrounds; r++) {
 		double te = now(), loss_sum = 0.0, lr = opt.lr;
 		size_t nconfigs = 0;
-		rng_t ro;
-		rng_derive(&ro, opt.seed, RS_ORDER, (uint64_t)epoch, 0);
-		memcpy(order, usable, ntrain * sizeof *order);   /* a fixed start */
-		rng_shuffle(&ro, order, ntrain, sizeof *order);
-		for (long s = 0; s < steps_per_epoch; s++) {
-			size_t g0 = (size_t)s * (size_t)opt.gps;
-			size_t g1 = g0 + (size_t)opt.gps < ntrain ? g0 + (size_t)opt.gps : ntrain;
-			double inv = 1.0 / (double)(g1 - g0), step_loss = 0.0;
-			sage_zero_grad(m);
-			for (size_t k = g0; k < g1; k++) {
-				size_t visit = order[k], gi = visit % train.n;
-				const sage_graph_t *g = &train.g[gi];
-				size_t n = g->nconf, nb = n < B ? n : B;
-				rng_t rs;
-				rng_derive(&rs, opt.seed, RS_SAMPLE, (uint64_t)epoch, visit);
-				for (size_t i = 0; i < n; i++)
-					pick[i] = i;
-				for (size_t i = 0; i < nb; i++) {   /* partial Fisher-Yates */
-					size_t j = i + (size_t)rng_int(&rs, 0, (int64_t)(n - i - 1));
-					size_t t = pick[i];
-					pick[i] = pick[j];
-					pick[j] = t;
-				}
-				sage_batch_t b = { nb, NULL, NULL };
-				size_t w3 = (size_t)g->nc * SAGE_NCODE;
-				for (size_t i = 0; i < nb; i++) {
-					if (train.kind == SAGE_LAYOUT)
-						sage_symbols(sym + i * w3 * 6, g->codes + pick[i] * w3, w3);
-					else
-						memcpy(tf + i * SAGE_NTILE, g->tfeat + pick[i] * SAGE_NTILE,
-						       SAGE_NTILE * sizeof *tf);
-					y[i] = g->target[pick[i]];
-				}
-				b.sym = sym;
-				b.tfeat = tf;
-				sage_graph_t gd;   /* g with DropEdge's adjacency */
-				if (opt.drop_edge > 0) {
-					rng_t rd;
-					rng_derive(&rd, opt.seed, RS_DROP, (uint64_t)epoch, visit);
-					gd = *g;
-					drop_edges(&gd.adj, g, opt.drop_edge, &rd);
-					g = &gd;
-				}
-				sage_forward(m, w, g, &b, scores, 1);
-				memset(ds, 0, nb * sizeof *ds);
-				if (opt.loss == LOSS_DIFFMAT)
-					step_loss += inv * nn_diffmat_loss(ds, scores, y, nb, opt.margin, inv);
-				else
-					step_loss += inv * nn_rank_loss(ds, scores, y, nb, opt.margin,
-									w_hinge * inv, w_listmle * inv);
-				if (opt.mape > 0)
-					step_loss += inv * opt.mape *
-						     nn_mape_loss(ds, scores, y, nb, opt.mape * inv);
-				sage_backward(m, w, g, &b, ds);
-				if (opt.drop_edge > 0)
-					nn_adj_free(&gd.adj);
-				nconfigs += nb;
-			}
+		long end = (r + 1) * plan.every < plan.total ? (r + 1) * plan.every : plan.total;
+		long nsteps = end - st.step;
+		while (st.step < end) {
+			double step_loss = step_grads(m, w, &bt, st.step, &nconfigs);
 			if (opt.clip > 0)
 				nn_grad_clip(m->grads, m->nparams, opt.clip);
-			lr = nn_lr_cosine(st.step, total, opt.warmup, opt.lr, opt.lr_min);
+			lr = nn_lr_cosine(st.step, plan.total, opt.warmup, opt.lr, opt.lr_min);
 			adam.lr = lr;
 			st.step++;
 			for (size_t t = 0; t < m->ntab; t++) {
@@ -908,48 +1109,55 @@ int main(int argc, char **argv)
 		}
 		double ttrain = now() - te;
 		double score = opt.valid ? evaluate(m, w, &valid) : NAN;
-		double *h = st.hist + epoch * NHIST;
-		h[H_LOSS] = loss_sum / (double)steps_per_epoch;
+		double *h = st.hist + r * NHIST;
+		h[H_LOSS] = loss_sum / (double)nsteps;
 		h[H_VALID] = score;
 		h[H_SECONDS] = now() - te;
 		h[H_TRAIN] = ttrain;
 		h[H_CPS] = ttrain > 0 ? (double)nconfigs / ttrain : 0.0;
 		h[H_LR] = lr;
-		st.epoch = epoch + 1;
-		if (opt.swa && epoch >= opt.epochs - opt.swa) {
+		h[H_STEP] = (double)st.step;
+		st.round = r + 1;
+		if (opt.swa && r >= plan.nrounds - opt.swa) {
 			for (size_t i = 0; i < m->nparams; i++)
 				st.swa[i] += m->params[i];
 			st.nswa++;
 		}
 		if (!opt.valid || (!isnan(score) && (isnan(st.best) || score > st.best))) {
 			st.best = opt.valid ? score : NAN;
-			st.best_epoch = epoch + 1;
+			st.best_round = r + 1;
 			memcpy(st.best_params, m->params, m->nparams * sizeof *m->params);
 		}
 		if (!opt.quiet) {
-			fprintf(stderr, "%s: epoch %ld/%ld  loss %.4f", argv0, epoch + 1, opt.epochs,
-				h[H_LOSS]);
+			if (by_epoch)
+				fprintf(stderr, "%s: epoch %ld/%ld  loss %.4f", argv0, epoch_of(st.step),
+					epoch_of(plan.total), h[H_LOSS]);
+			else
+				fprintf(stderr, "%s: round %ld/%ld  step %ld/%ld (epoch %ld)  loss %.4f",
+					argv0, st.round, plan.nrounds, st.step, plan.total,
+					epoch_of(st.step), h[H_LOSS]);
 			if (opt.valid)
-				fprintf(stderr, "  valid %s %.4f (best %.4f @%ld)", metric, score,
-					st.best, st.best_epoch);
+				fprintf(stderr, "  valid %s %.4f (best %.4f @%s%ld)", metric, score,
+					st.best, by_epoch ? "" : "round ", st.best_round);
 			fprintf(stderr, "  %.1f s  %.0f configs/s\n", h[H_SECONDS], h[H_CPS]);
 		}
 		if (opt.checkpoint)
 			save_checkpoint(m, &st, &train, opt.valid ? &valid : NULL, argc, argv);
-		write_log(&st, st.epoch);
-		if (opt.stop_after && st.epoch >= opt.stop_after && st.epoch < opt.epochs) {
+		write_log(&st, st.round);
+		if (opt.stop_after && st.round >= opt.stop_after && st.round < plan.nrounds) {
 			if (!opt.quiet)
-				fprintf(stderr, "%s: stopping after epoch %ld; continue with --resume\n",
-					argv0, st.epoch);
+				fprintf(stderr, "%s: stopping after %s %ld; continue with --resume\n",
+					argv0, by_epoch ? "epoch" : "round", st.round);
 			exit(EX_OK);
 		}
 	}
 
 	/* ---- the model ---- */
-	if (st.best_epoch == 0)   /* resumed after the last epoch without a best */
+	if (st.best_round == 0)   /* resumed after the last round without a best */
 		memcpy(st.best_params, m->params, m->nparams * sizeof *m->params);
 	double swa_score = NAN;
-	if (opt.swa) {   /* the average of the last epochs replaces the best */
+	long best_epoch = st.best_round ? epoch_of(round_end(&st, st.best_round)) : 0;
+	if (opt.swa) {   /* the average of the last rounds replaces the best */
 		for (size_t i = 0; i < m->nparams; i++)
 			st.best_params[i] = (float)(st.swa[i] / (double)st.nswa);
 		if (opt.valid) {
@@ -957,17 +1165,18 @@ int main(int argc, char **argv)
 			swa_score = evaluate(m, w, &valid);
 		}
 		if (!opt.quiet) {
-			fprintf(stderr, "%s: SWA over the last %ld epochs", argv0, st.nswa);
+			fprintf(stderr, "%s: SWA over the last %ld %s", argv0, st.nswa,
+				by_epoch ? "epochs" : "rounds");
 			if (opt.valid)
-				fprintf(stderr, ": valid %s %.4f (best single epoch %.4f @%ld)", metric,
-					swa_score, st.best, st.best_epoch);
+				fprintf(stderr, ": valid %s %.4f (best single %s %.4f @%ld)", metric,
+					swa_score, by_epoch ? "epoch" : "round", st.best, st.best_round);
 			fprintf(stderr, "\n");
 		}
 	}
 	record_t *info = rec_new("training");
 	rec_set_str(info, "arch", sage_arch_name(m->hp.arch));
-	rec_set_int(info, "epochs", opt.epochs);
-	rec_set_int(info, "best_epoch", st.best_epoch);
+	rec_set_int(info, "epochs", epoch_of(plan.total));
+	rec_set_int(info, "best_epoch", best_epoch);
 	if (untrained)
 		rec_set_bool(info, "untrained", 1);
 	rec_set_str(info, "metric", train.kind == SAGE_TILE ? "top5_score" : "kendall");
@@ -980,6 +1189,12 @@ int main(int argc, char **argv)
 	}
 	if (opt.init)
 		rec_set_str(info, "init", opt.init);
+	rec_set_int(info, "steps", plan.total);
+	rec_set_int(info, "valid_every", plan.every);
+	rec_set_int(info, "best_round", st.best_round);
+	rec_set_int(info, "best_step", st.best_round ? round_end(&st, st.best_round) : 0);
+	if (opt.seconds > 0)
+		rec_set_float(info, "seconds_budget", opt.seconds);
 	rec_set_int(info, "train_graphs", (int64_t)train.n);
 	rec_set_int(info, "train_configs", (int64_t)train.nconf);
 	rec_set_int(info, "seed", (int64_t)opt.seed);
@@ -988,20 +1203,20 @@ int main(int argc, char **argv)
 	rec_free(info);
 	if (!opt.quiet)
 		fprintf(stderr, "%s: wrote %s (%s %ld%s%s); activations %.1f MiB; total %.1f s\n",
-			argv0, opt.out, opt.swa ? "SWA of the last epochs:" : "epoch",
-			opt.swa ? st.nswa : st.best_epoch,
+			argv0, opt.out, opt.swa ? "SWA of the last rounds:" : by_epoch ? "epoch" : "round",
+			opt.swa ? st.nswa : by_epoch ? best_epoch : st.best_round,
 			opt.valid && !opt.swa ? ", best valid " : "",
 			opt.valid && !opt.swa ? metric : "", (double)sage_work_bytes(w) / 1048576.0,
 			now() - t0);
 
 	free(usable);
-	free(order);
-	free(pick);
-	free(sym);
-	free(tf);
-	free(scores);
-	free(ds);
-	free(y);
+	free(bt.order);
+	free(bt.pick);
+	free(bt.sym);
+	free(bt.tf);
+	free(bt.scores);
+	free(bt.ds);
+	free(bt.y);
 	free(st.m);
 	free(st.v);
 	free(st.best_params);

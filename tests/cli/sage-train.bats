@@ -255,3 +255,81 @@ w(msgpack.packb({"t": "end", "records": 1, "graphs": 0, "chunks": 0, "configs": 
 	# a prediction works and covers every config
 	sage-predict --model "$T/m.mp" "$T/one.mp" | mp-dump -t pred | grep -c '"t": "pred"' | grep -qx 2
 }
+
+# ---- budgets in steps and seconds, validation on a schedule ----
+
+train_field() {
+	mp-dump --type training "$1" | /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['$2'])"
+}
+
+@test "sage-train: --steps N runs N steps; --valid-every K validates every K steps and at the end" {
+	run sage-train "${Q[@]}" --steps 7 --valid-every 3 --valid "$D/l_valid.mp" --log "$T/s.log" \
+		--out "$T/s.mp" "$D/l_train.mp"
+	assert_success
+	assert_output --regexp "round 3/3  step 7/7 \(epoch [0-9]+\)  loss [0-9.]+  valid kendall"
+	[ "$(wc -l < "$T/s.log")" -eq 3 ]
+	run /usr/bin/python3 -c "import json; print([json.loads(l)['step'] for l in open('$T/s.log')])"
+	assert_output "[3, 6, 7]"
+	[ "$(train_field "$T/s.mp" steps)" = 7 ]
+	[ "$(train_field "$T/s.mp" valid_every)" = 3 ]
+	# a step count that is whole epochs trains the model that --epochs trains
+	spe=$(/usr/bin/python3 -c "import json; print(json.loads(open('$T/s.log').readline())['step'] // 3)")
+	sage-train "${Q[@]}" -q --epochs 2 --out "$T/e.mp" "$D/l_train.mp"
+	steps=$(train_field "$T/e.mp" steps)
+	sage-train "${Q[@]}" -q --steps "$steps" --out "$T/n.mp" "$D/l_train.mp"
+	diff <(params "$T/e.mp") <(params "$T/n.mp")
+	[ "$(train_field "$T/e.mp" epochs)" = 2 ]
+}
+
+@test "sage-train: without --valid-every, a run validates at most 25 times" {
+	# 60 epochs would validate 60 times: the rounds are 3 epochs, or 2
+	sage-train "${Q[@]}" -q --epochs 60 --valid "$D/l_valid.mp" --log "$T/r.log" \
+		--out "$T/r.mp" "$D/l_train.mp"
+	n=$(wc -l < "$T/r.log")
+	[ "$n" -le 25 ] && [ "$n" -ge 20 ] || { echo "$n rounds"; return 1; }
+	[ "$(train_field "$T/r.mp" epochs)" = 60 ]
+}
+
+@test "sage-train: --epochs, --steps and --seconds exclude each other; bad values are usage errors" {
+	run sage-train --epochs 2 --steps 5 --out "$T/m" "$D/l_train.mp"
+	assert_failure 2
+	assert_output --partial "give one of them"
+	run sage-train --seconds 10 --steps 5 --out "$T/m" "$D/l_train.mp"
+	assert_failure 2
+	run sage-train --seconds 0.5 --out "$T/m" "$D/l_train.mp"
+	assert_failure 2
+	run sage-train --valid-every 0 --out "$T/m" "$D/l_train.mp"
+	assert_failure 2
+	run sage-train "${Q[@]}" --steps 4 --valid-every 2 --swa 3 --out "$T/m" "$D/l_train.mp"
+	assert_failure 2
+	assert_output --partial "there are only 2 rounds"
+	[ ! -e "$T/m" ]
+}
+
+@test "sage-train: --seconds plans its steps, reports them, and --steps/--valid-every rerun the same model" {
+	run sage-train "${Q[@]}" --seconds 4 --valid "$D/t_valid.mp" --out "$T/b.mp" "$D/t_train.mp"
+	assert_success
+	assert_output --regexp "--seconds 4: a step takes [0-9.]+ s, a validation [0-9.]+ s: [0-9]+ steps"
+	steps=$(train_field "$T/b.mp" steps)
+	every=$(train_field "$T/b.mp" valid_every)
+	run train_field "$T/b.mp" seconds_budget
+	assert_output --regexp "^4(\.0)?$"
+	[ "$steps" -ge 1 ]
+	sage-train "${Q[@]}" -q --steps "$steps" --valid-every "$every" --valid "$D/t_valid.mp" \
+		--out "$T/c.mp" "$D/t_train.mp"
+	diff <(params "$T/b.mp") <(params "$T/c.mp")
+}
+
+@test "sage-train: a --seconds run resumed from its checkpoint keeps its plan" {
+	sage-train "${Q[@]}" -q --seconds 3 --valid-every 1 --checkpoint "$T/ck.mp" --stop-after 1 \
+		--log "$T/p.log" --out "$T/p.mp" "$D/l_train.mp"
+	[ ! -e "$T/p.mp" ]
+	steps=$(mp-dump --type train_state "$T/ck.mp" | /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['steps'])")
+	run sage-train "${Q[@]}" --seconds 3 --valid-every 1 --checkpoint "$T/ck.mp" --resume \
+		--log "$T/p.log" --out "$T/p.mp" "$D/l_train.mp"
+	assert_success
+	refute_output --partial "a step takes"    # no new plan
+	[ "$(train_field "$T/p.mp" steps)" = "$steps" ]
+	sage-train "${Q[@]}" -q --steps "$steps" --valid-every 1 --out "$T/q.mp" "$D/l_train.mp"
+	diff <(params "$T/p.mp") <(params "$T/q.mp")
+}
