@@ -15,14 +15,29 @@ GNU parallel, then ensemble the models of each collection (rank-ensemble),
 score the valid split (rank-eval) and write the Kaggle submission for the
 test split.
 
+With a time budget (the default, $DEFAULT_BUDGET), all.sh ingests each
+collection once, then plans the models to fill what is left: --members
+models per collection (seeds 1, 2, ...; with --archs, the archs in turn),
+as many more as fill the last wave of jobs, each trained for the same
+seconds (sage-train --seconds) on the shared ingest; the ensemble weights
+of each collection are fitted on its valid split (rank-ensemble --fit, which
+keeps equal weights unless the fit wins under leave-one-graph-out
+cross-validation).  OUT/plan.txt says what ran.  --budget none trains each
+model for the conf file's epochs, one per seed and arch.
+
   -d, --data DIR          dataset root holding npz/ (default: \$TPU_DATA or data/tpugen-small)
   -o, --out DIR           output root (default: out)
       --collections LIST  comma-separated (default: all five)
       --seeds LIST        comma-separated seeds; one model per seed and
-                          collection, ensembled (default: 1)
+                          collection, ensembled (default: 1; with a budget,
+                          as --members says)
       --archs LIST        comma-separated sage-train archs (sage, gat, gin,
                           appnp, gps, mlp); one model per arch too, all
                           ensembled (default: the conf file's TRAIN_OPTS)
+  -b, --budget DURATION   wall time for the whole run: 90s, 20m, 1h30m, or
+                          seconds (default $DEFAULT_BUDGET); none: the conf
+                          files' epochs
+      --members N         models per collection within the budget (default 3)
   -j, --jobs N            parallel jobs per machine (default: 2; with
                           --sshloginfile, as FILE says)
       --threads N         threads per job (default: cores / jobs, at least 1;
@@ -45,8 +60,13 @@ and .json, OUT/joblog, OUT/plots/*.png, and per collection OUT/SLUG/ens-{valid,t
 EOF
 }
 
+DEFAULT_BUDGET=20m
 DATA=${TPU_DATA:-data/tpugen-small}
 OUT=out
+BUDGET=$DEFAULT_BUDGET
+MEMBERS=3
+SEEDS_GIVEN=""
+BUDGET_GIVEN=""
 COLLS=$ALL_COLLECTIONS
 SEEDS=1
 ARCHS=""
@@ -63,7 +83,9 @@ while [ $# -gt 0 ]; do
 	-d|--data) DATA=$2; shift 2 ;;
 	-o|--out) OUT=$2; shift 2 ;;
 	--collections) COLLS=${2//,/ }; shift 2 ;;
-	--seeds) SEEDS=${2//,/ }; shift 2 ;;
+	--seeds) SEEDS=${2//,/ }; SEEDS_GIVEN=1; shift 2 ;;
+	-b|--budget) BUDGET=$2; BUDGET_GIVEN=1; shift 2 ;;
+	--members) MEMBERS=$2; shift 2 ;;
 	--archs) ARCHS=${2//,/ }; shift 2 ;;
 	-j|--jobs) JOBS=$2; JOBS_GIVEN=1; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
@@ -78,6 +100,16 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case $JOBS in ''|*[!0-9]*|0) die "--jobs: '$JOBS' is not a positive number" 2 ;; esac
+case $MEMBERS in ''|*[!0-9]*|0) die "--members: '$MEMBERS' is not a positive number" 2 ;; esac
+BUDGET_S=""
+# a cluster's hosts run at their own speeds: no plan by the clock there
+[ -n "$SSHLOGINFILE" ] && [ -z "$BUDGET_GIVEN" ] && BUDGET=none
+if [ "$BUDGET" != none ]; then
+	BUDGET_S=$(parse_duration "$BUDGET") ||
+		die "--budget: '$BUDGET' is not a duration (90s, 20m, 1h30m, seconds) or none" 2
+	[ "$BUDGET_S" -ge 10 ] || die "--budget: $BUDGET is too short (at least 10 s)" 2
+	[ -z "$SSHLOGINFILE" ] || die "--budget plans the jobs of this machine: with --sshloginfile give --budget none" 2
+fi
 for c in $COLLS; do
 	case " $ALL_COLLECTIONS " in *" $c "*) ;; *) die "unknown collection '$c'" 2 ;; esac
 done
@@ -87,7 +119,8 @@ done
 for a in $ARCHS; do
 	case " sage gat gin appnp gps mlp " in *" $a "*) ;; *) die "--archs: unknown arch '$a'" 2 ;; esac
 done
-# the runs of a collection: tag seedS, or seedS-ARCH with --archs
+# the runs of a collection: tag seedS, or seedS-ARCH with --archs (with a
+# budget, planned below, per collection)
 TAGS=""
 for s in $SEEDS; do
 	if [ -z "$ARCHS" ]; then
@@ -122,7 +155,7 @@ OUT=$(cd "$OUT" && pwd)
 rm -f "$OUT/submission.csv"   # a submission exists only for a complete run
 T0=$(now)
 
-par=(parallel --quote --joblog "$OUT/joblog" --jobs "$JOBS" --halt never --line-buffer --tag)
+par=(parallel --quote --jobs "$JOBS" --halt never --line-buffer --tag)
 [ -n "$RESUME" ] && par+=("$RESUME")
 if [ -n "$SSHLOGINFILE" ]; then
 	[ -f "$SSHLOGINFILE" ] || die "no such file: $SSHLOGINFILE" 2
@@ -148,50 +181,181 @@ if [ -n "$SSHLOGINFILE" ]; then
 	fi
 fi
 if [ -t 2 ]; then par+=(--progress); fi
+
+# The budgeted run: ingest each collection once (OUT/SLUG/ingest/data, joblog
+# OUT/joblog-ingest), plan the models that fill what is left of the budget,
+# train and predict them on the shared ingest (joblog OUT/joblog), and say
+# what ran in OUT/plan.txt.  --resume-failed keeps the plan (OUT/plan.env).
+plan_budget() {
+	local c slug i n t s a ncoll waves njobs slot train_s left reserve per extra rc
+	local -a arr
+	ncoll=$(echo "$COLLS" | wc -w)
+	log "budget $BUDGET ($BUDGET_S s): ingesting $ncoll collections, $JOBS jobs of $THREADS threads"
+	set +e
+	"${par[@]}" --joblog "$OUT/joblog-ingest" "$PIPELINES_DIR/collection.sh" --data "$DATA" \
+		--out "$OUT" --tag ingest --seed 1 --threads "$THREADS" --ingest-only \
+		"${PASS[@]+"${PASS[@]}"}" "{1}" ::: $COLLS
+	rc=$?
+	set -e
+	[ "$rc" -eq 0 ] || die "$rc ingest job(s) failed; see $OUT/joblog-ingest and rerun with --resume-failed" 1
+	local t_ingest
+	t_ingest=$(elapsed "$T0")
+	if [ -n "$RESUME" ] && [ -f "$OUT/plan.env" ]; then
+		# shellcheck disable=SC1091
+		. "$OUT/plan.env"
+		log "--resume-failed: the plan of the first run ($(wc -l < "$OUT/jobs.tsv") models, ${TRAIN_S} s of training each)"
+	else
+		left=$(awk -v b="$BUDGET_S" -v e="$t_ingest" 'BEGIN { printf "%d", b - e }')
+		reserve=$(( BUDGET_S * 3 / 100 ))
+		[ "$reserve" -ge 15 ] || reserve=15
+		# the models of a collection: the seeds x archs given, or --members
+		# (the archs in turn), then as many more as fill the last wave
+		if [ -n "$SEEDS_GIVEN" ]; then
+			per=$(( $(echo "$SEEDS" | wc -w) * $(echo "${ARCHS:-x}" | wc -w) ))
+		else
+			per=$MEMBERS
+		fi
+		waves=$(( (ncoll * per + JOBS - 1) / JOBS ))
+		njobs=$(( waves * JOBS ))
+		[ -n "$SEEDS_GIVEN" ] && njobs=$(( ncoll * per ))
+		slot=$(( (left - reserve) / waves ))
+		[ "$slot" -ge 10 ] || die "--budget $BUDGET: $t_ingest s went on the ingest, $left s are left: too little for $waves waves of models (a larger budget, or fewer --members)" 1
+		# a job is the training, then the predictions of valid and test
+		TRAIN_S=$(( slot * 80 / 100 ))
+		: > "$OUT/jobs.tsv.tmp"
+		i=0
+		for c in $COLLS; do
+			slug=$(coll_slug "$c")
+			n=$per
+			extra=$(( njobs - ncoll * per ))
+			[ "$i" -lt "$extra" ] && n=$(( n + (extra - i + ncoll - 1) / ncoll ))
+			arr=()
+			if [ -n "$SEEDS_GIVEN" ]; then
+				for s in $SEEDS; do
+					if [ -z "$ARCHS" ]; then arr+=("seed$s	$s	"); else
+						for a in $ARCHS; do arr+=("seed$s-$a	$s	$a"); done
+					fi
+				done
+			else
+				read -r -a archs_arr <<< "$ARCHS"
+				for (( k = 0; k < n; k++ )); do
+					if [ ${#archs_arr[@]} -eq 0 ]; then
+						arr+=("seed$((k + 1))	$((k + 1))	")
+					else
+						a=${archs_arr[k % ${#archs_arr[@]}]}
+						s=$(( k / ${#archs_arr[@]} + 1 ))
+						arr+=("seed$s-$a	$s	$a")
+					fi
+				done
+			fi
+			t=""
+			for m in "${arr[@]}"; do
+				printf '%s\t%s\n' "$c" "$m" >> "$OUT/jobs.tsv.tmp"
+				t="$t ${m%%	*}"
+			done
+			eval "TAGS_$slug=\${t# }"
+			i=$(( i + 1 ))
+		done
+		mv -f "$OUT/jobs.tsv.tmp" "$OUT/jobs.tsv"
+		{
+			echo "TRAIN_S=$TRAIN_S"
+			for c in $COLLS; do
+				slug=$(coll_slug "$c")
+				eval "echo \"TAGS_$slug='\$TAGS_$slug'\""
+			done
+		} > "$OUT/plan.env"
+		{
+			echo "budget: $BUDGET ($BUDGET_S s) on $JOBS jobs of $THREADS threads"
+			echo "ingest: $ncoll collections in $t_ingest s"
+			echo "models: $(wc -l < "$OUT/jobs.tsv") in $waves waves of $JOBS jobs, $slot s per job: $TRAIN_S s of training (sage-train --seconds), then the predictions"
+			for c in $COLLS; do
+				slug=$(coll_slug "$c")
+				eval "echo \"  $c: \$TAGS_$slug\""
+			done
+			echo "reserve: $reserve s for the ensembles (weights fitted on valid), the scores and the submission"
+		} > "$OUT/plan.txt"
+	fi
+	sed 's/^/all.sh: plan: /' "$OUT/plan.txt" >&2
+	# every model of a collection trains on the collection's one ingest
+	while IFS='	' read -r c t s a; do
+		slug=$(coll_slug "$c")
+		mkdir -p "$OUT/$slug/$t"
+		if [ ! -L "$OUT/$slug/$t/data" ]; then
+			rm -rf "$OUT/$slug/$t/data"
+			ln -s ../ingest/data "$OUT/$slug/$t/data"
+		fi
+	done < "$OUT/jobs.tsv"
+	set +e
+	"${par[@]}" --joblog "$OUT/joblog" --colsep '\t' "$PIPELINES_DIR/collection.sh" --data "$DATA" \
+		--out "$OUT" --from train --tag "{2}" --seed "{3}" --arch "{4}" --threads "$THREADS" \
+		--train-seconds "$TRAIN_S" "${PASS[@]+"${PASS[@]}"}" "{1}" :::: "$OUT/jobs.tsv"
+	rc=$?
+	set -e
+	[ "$rc" -eq 0 ] || die "$rc job(s) failed; see $OUT/joblog and rerun with --resume-failed" 1
+}
+
 what="$(echo "$COLLS" | wc -w) collections x $(echo "$SEEDS" | wc -w) seeds"
 [ -n "$ARCHS" ] && what="$what x $(echo "$ARCHS" | wc -w) archs"
-if [ -n "$SSHLOGINFILE" ] && [ -z "$JOBS_GIVEN" ]; then
+if [ -n "$BUDGET_S" ]; then
+	:   # plan_budget says
+elif [ -n "$SSHLOGINFILE" ] && [ -z "$JOBS_GIVEN" ]; then
 	log "running $what on the hosts of $SSHLOGINFILE, jobs of $THREADS threads"
 else
 	log "running $what, $JOBS jobs of $THREADS threads"
 fi
-set +e
-if [ -z "$ARCHS" ]; then
-	"${par[@]}" "$PIPELINES_DIR/collection.sh" --data "$DATA" --out "$OUT" --tag "seed{2}" --seed "{2}" \
-		--threads "$THREADS" "${PASS[@]+"${PASS[@]}"}" "{1}" ::: $COLLS ::: $SEEDS
+if [ -z "$BUDGET_S" ]; then
+	set +e
+	if [ -z "$ARCHS" ]; then
+		"${par[@]}" --joblog "$OUT/joblog" "$PIPELINES_DIR/collection.sh" --data "$DATA" --out "$OUT" --tag "seed{2}" --seed "{2}" \
+			--threads "$THREADS" "${PASS[@]+"${PASS[@]}"}" "{1}" ::: $COLLS ::: $SEEDS
+	else
+		"${par[@]}" --joblog "$OUT/joblog" "$PIPELINES_DIR/collection.sh" --data "$DATA" --out "$OUT" --tag "seed{2}-{3}" \
+			--seed "{2}" --arch "{3}" --threads "$THREADS" "${PASS[@]+"${PASS[@]}"}" "{1}" \
+			::: $COLLS ::: $SEEDS ::: $ARCHS
+	fi
+	rc=$?
+	set -e
+	if [ "$rc" -ne 0 ]; then
+		die "$rc job(s) failed; see $OUT/joblog and rerun with --resume-failed" 1
+	fi
+	for c in $COLLS; do eval "TAGS_$(coll_slug "$c")=\$TAGS"; done
 else
-	"${par[@]}" "$PIPELINES_DIR/collection.sh" --data "$DATA" --out "$OUT" --tag "seed{2}-{3}" \
-		--seed "{2}" --arch "{3}" --threads "$THREADS" "${PASS[@]+"${PASS[@]}"}" "{1}" \
-		::: $COLLS ::: $SEEDS ::: $ARCHS
+	plan_budget
 fi
-rc=$?
-set -e
-if [ "$rc" -ne 0 ]; then
-	die "$rc job(s) failed; see $OUT/joblog and rerun with --resume-failed" 1
-fi
-
-# per collection: the ensemble of its runs (seeds, archs)
+# per collection: the ensemble of its runs (seeds, archs), with weights
+# fitted on the valid split (rank-ensemble --fit keeps them equal unless the
+# fit wins under leave-one-graph-out cross-validation) and applied to test
 valid_preds=() test_preds=() truths=()
 for c in $COLLS; do
 	slug=$(coll_slug "$c")
-	for split in valid test; do
-		preds=()
-		for t in $TAGS; do
-			[ -f "$OUT/$slug/$t/pred-$split.mp" ] && preds+=("$OUT/$slug/$t/pred-$split.mp")
-		done
-		[ ${#preds[@]} -gt 0 ] || continue
-		run_stage "$c: ensemble $split (${#preds[@]} models)" "$OUT/$slug/ens-$split.mp" \
-			"rank-ensemble --norm rank ${preds[*]}"
-		if [ "$split" = valid ]; then
-			truth="$OUT/$slug/${TAGS%% *}/data/valid.mp"
-			valid_preds+=("$OUT/$slug/ens-valid.mp")
-			truths+=("$truth")
-			run_stage "$c: score valid ensemble" "$OUT/$slug/eval-ens-valid.txt" \
-				"rank-eval --ranks $OUT/$slug/ranks-valid.tsv --truth $truth $OUT/$slug/ens-valid.mp"
-		else
-			test_preds+=("$OUT/$slug/ens-test.mp")
-		fi
+	eval "ctags=\$TAGS_$slug"
+	first=${ctags%% *}
+	vp=() tp=()
+	for t in $ctags; do
+		[ -f "$OUT/$slug/$t/pred-valid.mp" ] && vp+=("$OUT/$slug/$t/pred-valid.mp")
+		[ -f "$OUT/$slug/$t/pred-test.mp" ] && tp+=("$OUT/$slug/$t/pred-test.mp")
 	done
+	wopt=""
+	if [ ${#vp[@]} -gt 0 ]; then
+		truth="$OUT/$slug/$first/data/valid.mp"
+		if [ ${#vp[@]} -gt 1 ]; then
+			run_stage "$c: ensemble valid (${#vp[@]} models, weights fitted on valid)" "$OUT/$slug/ens-valid.mp" \
+				"rank-ensemble --norm rank --fit $truth --fit-report $OUT/$slug/ens-weights.json ${vp[*]}"
+			[ ${#tp[@]} -eq ${#vp[@]} ] &&
+				wopt="--weights $(jq -r '.weights | map(tostring) | join(",")' "$OUT/$slug/ens-weights.json")"
+		else
+			run_stage "$c: ensemble valid (1 model)" "$OUT/$slug/ens-valid.mp" "rank-ensemble --norm rank ${vp[*]}"
+		fi
+		valid_preds+=("$OUT/$slug/ens-valid.mp")
+		truths+=("$truth")
+		run_stage "$c: score valid ensemble" "$OUT/$slug/eval-ens-valid.txt" \
+			"rank-eval --ranks $OUT/$slug/ranks-valid.tsv --truth $truth $OUT/$slug/ens-valid.mp"
+	fi
+	if [ ${#tp[@]} -gt 0 ]; then
+		run_stage "$c: ensemble test (${#tp[@]} models)" "$OUT/$slug/ens-test.mp" \
+			"rank-ensemble --norm rank $wopt ${tp[*]}"
+		test_preds+=("$OUT/$slug/ens-test.mp")
+	fi
 done
 
 if [ ${#valid_preds[@]} -gt 0 ]; then
@@ -212,4 +376,9 @@ if [ "$PLOTS" = 1 ]; then
 	fi
 fi
 [ -f "$OUT/scores-valid.txt" ] && cat "$OUT/scores-valid.txt"
-log "finished in $(elapsed "$T0") s; submission: $OUT/submission.csv"
+if [ -n "$BUDGET_S" ]; then
+	echo "finished in $(elapsed "$T0") s of a budget of $BUDGET_S s" >> "$OUT/plan.txt"
+	log "finished in $(elapsed "$T0") s (budget $BUDGET_S s; what ran: $OUT/plan.txt); submission: $OUT/submission.csv"
+else
+	log "finished in $(elapsed "$T0") s; submission: $OUT/submission.csv"
+fi

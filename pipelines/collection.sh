@@ -30,6 +30,10 @@ test, and score valid.  COLLECTION is one of:
       --record DIR    also keep every stage's output as DIR/SLUG/STAGE.mp
                       (pipelines/replay.sh reruns one of them)
       --from STAGE    start at ingest, train, predict or eval (reuse earlier outputs)
+      --ingest-only   stop after the ingest (all.sh --budget shares it among
+                      the models of a collection)
+      --train-seconds S  train for S seconds (sage-train --seconds S, in place
+                      of the --epochs or --steps of TRAIN_OPTS)
   -m, --model FILE    predict with this model (a sage-train model of the same
                       kind, tile or layout) instead of training one: for a
                       collection with test files but no train files
@@ -54,6 +58,8 @@ RECORD=${RECORD_DIR:-}
 FROM=ingest
 ARCH=""
 MODEL=""
+INGEST_ONLY=""
+TRAIN_SECONDS=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d|--data) DATA=$2; shift 2 ;;
@@ -68,6 +74,8 @@ while [ $# -gt 0 ]; do
 	--from) FROM=$2; shift 2 ;;
 	--arch) ARCH=$2; shift 2 ;;
 	-m|--model) MODEL=$2; shift 2 ;;
+	--ingest-only) INGEST_ONLY=1; shift ;;
+	--train-seconds) TRAIN_SECONDS=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "collection.sh: unknown option $1" >&2; echo "usage: collection.sh [options] COLLECTION" >&2; exit 2 ;;
 	*) break ;;
@@ -79,6 +87,8 @@ case " $ALL_COLLECTIONS " in *" $COLL "*) ;; *) die "unknown collection '$COLL'"
 case $FROM in ingest|train|predict|eval) ;; *) die "--from: '$FROM' is not ingest, train, predict or eval" 2 ;; esac
 case $SEED in ''|*[!0-9]*) die "--seed: '$SEED' is not a number" 2 ;; esac
 case $THREADS in ''|*[!0-9]*|0) die "--threads: '$THREADS' is not a positive number" 2 ;; esac
+case $TRAIN_SECONDS in ''|[0-9]*) ;; *) die "--train-seconds: '$TRAIN_SECONDS' is not a number of seconds" 2 ;; esac
+case $TRAIN_SECONDS in *[!0-9.]*) die "--train-seconds: '$TRAIN_SECONDS' is not a number of seconds" 2 ;; esac
 case " sage gat gin appnp gps mlp " in *" ${ARCH:-sage} "*) ;; *) die "--arch: unknown arch '$ARCH'" 2 ;; esac
 SLUG=$(coll_slug "$COLL")
 CONF=${CONF:-$PIPELINES_DIR/conf/$SLUG.conf}
@@ -93,6 +103,11 @@ for kv in "${SETS[@]+"${SETS[@]}"}"; do
 done
 [ -n "$REDUCE_ARG" ] && REDUCE=$REDUCE_ARG
 [ -n "$ARCH" ] && TRAIN_OPTS="${TRAIN_OPTS:-} --arch $ARCH"
+if [ -n "$TRAIN_SECONDS" ]; then   # a time budget replaces the run's length
+	TRAIN_OPTS=$(printf '%s\n' "${TRAIN_OPTS:-}" |
+		sed -E 's/(^| )(--epochs|-e|--steps)( +|=)[0-9]+//g')
+	TRAIN_OPTS="$TRAIN_OPTS --seconds $TRAIN_SECONDS"
+fi
 case ${REDUCE:-none} in
 prune) REDUCE_CMD="prune-hop ${PRUNE_OPTS:-}" ;;
 dijkstra) REDUCE_CMD="dijkstra-compress ${DIJKSTRA_OPTS:-}" ;;
@@ -150,6 +165,10 @@ if [ "$FROM" = ingest ]; then
 		fi
 		run_stage "$COLL: ingest $split" "$W/data/$split.mp" "$c"
 	done
+fi
+if [ -n "$INGEST_ONLY" ]; then
+	log "$COLL: ingested in $(elapsed "$T0") s -> $W/data"
+	exit 0
 fi
 
 if [ -n "$MODEL" ]; then

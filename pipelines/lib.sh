@@ -50,3 +50,19 @@ run_stage() {
 	[ "$out" = - ] || mv -f "$out.tmp" "$out"
 	log "$name: done in $(elapsed "$t0") s"
 }
+
+# parse_duration D: 90, 90s, 20m, 1h30m, 2h -> seconds on stdout; 1 when D
+# is not a duration.
+parse_duration() {
+	local d=$1 n=0 total=0
+	case $d in ''|*[!0-9hms]*|[hms]*) return 1 ;; esac
+	if [[ $d =~ ^[0-9]+$ ]]; then echo "$d"; return 0; fi
+	[[ $d =~ ^([0-9]+h)?([0-9]+m)?([0-9]+s)?$ ]] || return 1
+	while [[ $d =~ ^([0-9]+)([hms])(.*)$ ]]; do
+		n=${BASH_REMATCH[1]}
+		case ${BASH_REMATCH[2]} in h) n=$((n * 3600)) ;; m) n=$((n * 60)) ;; esac
+		total=$((total + 10#$n))
+		d=${BASH_REMATCH[3]}
+	done
+	echo "$total"
+}
