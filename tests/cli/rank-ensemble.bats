@@ -527,3 +527,15 @@ EOF2
 	assert_output --partial "cut.mp: truncated stream"
 	[ ! -e "$D/out.mp" ]
 }
+
+@test "rank-ensemble --fit: tile and layout collections: the report's scores are rank-eval's overall" {
+	two
+	rank-ensemble --fit "$D/truth.mp" -r "$D/r.json" -o "$D/f.mp" "$D/pred.mp" "$D/b.mp" 2> "$D/err"
+	rank-ensemble -o "$D/u.mp" "$D/pred.mp" "$D/b.mp"
+	got=$("$PY" -c "import json; r = json.load(open('$D/r.json')); print(' '.join('%.12f' % v for v in r['pred_scores'] + [r['uniform_score']]), r['collections'])")
+	want="$(for f in pred b u; do printf '%.12f ' "$(overall "$D/$f.mp")"; done)3"
+	echo "report   $got"
+	echo "rank-eval $want"
+	[ "$got" = "$want" ]
+	grep -q "held-out mean score over 9 graphs" "$D/err"
+}
