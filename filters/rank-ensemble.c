@@ -9,7 +9,10 @@
  * in the order of those f32 scores, ties by config index: the strict order
  * rank-eval scores, so the CSV and the stream score the same.  With --tta,
  * repeated records of one graph within an input are normalised and averaged
- * first (every input is then held whole). */
+ * first (every input is then held whole).  With --fit, the weights are
+ * chosen on a valid split's truth (greedy forward selection, kept only when
+ * leave-one-graph-out cross-validation says they beat equal weights), every
+ * input again held whole. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,11 +23,13 @@
 #include "csv.h"
 #include "err.h"
 #include "metrics.h"
+#include "json.h"
 #include "stream.h"
+#include "truth.h"
 
 static const char usage_line[] =
-	"usage: rank-ensemble [-T] [-w W1,W2,...] [-n rank|zscore|minmax] [-c FILE.csv] "
-	"[-k K] [-o FILE] PRED...\n";
+	"usage: rank-ensemble [-T] [-w W1,W2,... | -f TRUTH [-r FILE.json] [-W FILE]] "
+	"[-n rank|zscore|minmax] [-c FILE.csv] [-k K] [-o FILE] PRED...\n";
 
 static void usage(void)
 {
@@ -32,6 +37,18 @@ static void usage(void)
 	printf("Combine pred streams: per-graph normalisation, weighted mean.\n"
 	       "\n"
 	       "  -w, --weights W1,...  one weight per PRED, >= 0 (default all 1)\n"
+	       "  -f, --fit TRUTH       fit the weights on TRUTH (the valid split's raw\n"
+	       "                        stream, as rank-eval --truth reads it): greedy\n"
+	       "                        forward selection with replacement, integer\n"
+	       "                        weights, kept only if they beat equal weights\n"
+	       "                        under leave-one-graph-out cross-validation by\n"
+	       "                        more than the standard error; the decision goes\n"
+	       "                        to stderr.  Holds every graph of every PRED and\n"
+	       "                        of TRUTH in memory (a valid split is small)\n"
+	       "  -r, --fit-report FILE the fit as JSON (weights, per-PRED scores, the\n"
+	       "                        cross-validation, the decision), atomically\n"
+	       "  -W, --weights-out FILE  the chosen weights as one line W1,W2,... for a\n"
+	       "                        later --weights run on the test PREDs\n"
 	       "  -n, --norm HOW        rank (default): (average rank - 1) / (n - 1);\n"
 	       "                        zscore: (s - mean) / sd; minmax: (s - min) / (max - min)\n"
 	       "  -T, --tta             average repeated records of a graph within one\n"
@@ -56,7 +73,7 @@ typedef struct {
 	double wsum;
 	int norm, tta;
 	long long top;
-	const char *csv, *out;
+	const char *csv, *out, *fit, *fit_report, *weights_out;
 	char **in;
 	size_t nin;
 } opts_t;
@@ -254,51 +271,414 @@ static void run_stream(out_t *out, predsrc_t **ps)
 	free(v);
 }
 
-/* --tta: every input read whole, repeats of a graph averaged. */
-static void run_tta(out_t *out, predsrc_t **ps)
+/* Every input read whole (--tta, --fit): m[i] maps a graph id to input i's
+ * view (repeats averaged with --tta), ids the graphs in the first input's
+ * order. */
+typedef struct {
+	idmap_t **m;
+	char **ids;
+	size_t nids;
+} whole_t;
+
+static void load_whole(const opts_t *o, predsrc_t **ps, whole_t *w)
 {
-	const opts_t *o = &out->o;
-	idmap_t **m = xcalloc(o->nin, sizeof *m);
-	char **ids = NULL;
-	size_t nids = 0, cap = 0;
-	view_t **v = xcalloc(o->nin, sizeof *v);
+	size_t cap = 0;
 	record_t *r;
 
+	w->m = xcalloc(o->nin, sizeof *w->m);
 	for (size_t i = 0; i < o->nin; i++) {
-		m[i] = idmap_new();
-		predsrc_allow_repeats(ps[i], 1);
+		w->m[i] = idmap_new();
+		predsrc_allow_repeats(ps[i], o->tta);
 		while ((r = predsrc_next(ps[i])) != NULL) {
 			char *id = xstrdup(rec_str(r, "id"));
-			view_t *old = idmap_get(m[i], id);
+			view_t *old = idmap_get(w->m[i], id);
 			if (!old && i == 0) {
-				if (nids == cap) {
+				if (w->nids == cap) {
 					cap = cap ? 2 * cap : 64;
-					ids = xreallocarray(ids, cap, sizeof *ids);
+					w->ids = xreallocarray(w->ids, cap, sizeof *w->ids);
 				}
-				ids[nids++] = xstrdup(id);
+				w->ids[w->nids++] = xstrdup(id);
 			}
-			if (!old && i > 0 && !idmap_get(m[0], id))
+			if (!old && i > 0 && !idmap_get(w->m[0], id))
 				die(EX_DATA, "graph %s: in %s but not in %s", id, o->in[i], o->in[0]);
-			idmap_put(m[i], id, view_add(old, r, o, o->in[i]));
+			idmap_put(w->m[i], id, view_add(old, r, o, o->in[i]));
 			free(id);
 		}
 	}
-	for (size_t g = 0; g < nids; g++) {
-		for (size_t i = 0; i < o->nin; i++) {
-			v[i] = idmap_get(m[i], ids[g]);
-			if (!v[i])
-				die(EX_DATA, "graph %s: in %s but not in %s", ids[g], o->in[0], o->in[i]);
+	/* every graph in every input, with the first input's configs */
+	for (size_t g = 0; g < w->nids; g++)
+		for (size_t i = 1; i < o->nin; i++) {
+			view_t *v = idmap_get(w->m[i], w->ids[g]);
+			if (!v)
+				die(EX_DATA, "graph %s: in %s but not in %s", w->ids[g], o->in[0],
+				    o->in[i]);
+			same_configs(w->ids[g], idmap_get(w->m[0], w->ids[g]), v);
 		}
-		emit(out, ids[g], v);
+}
+
+/* Write every graph in the first input's order; frees w. */
+static void emit_whole(out_t *out, whole_t *w)
+{
+	const opts_t *o = &out->o;
+	view_t **v = xcalloc(o->nin, sizeof *v);
+	for (size_t g = 0; g < w->nids; g++) {
 		for (size_t i = 0; i < o->nin; i++)
-			view_free(idmap_del(m[i], ids[g]));
-		free(ids[g]);
+			v[i] = idmap_get(w->m[i], w->ids[g]);
+		emit(out, w->ids[g], v);
+		for (size_t i = 0; i < o->nin; i++)
+			view_free(idmap_del(w->m[i], w->ids[g]));
+		free(w->ids[g]);
 	}
 	for (size_t i = 0; i < o->nin; i++)
-		idmap_free(m[i]);
-	free(m);
-	free(ids);
+		idmap_free(w->m[i]);
+	free(w->m);
+	free(w->ids);
 	free(v);
+}
+
+/* ---- --fit: the weights chosen on the valid split ----
+ *
+ * The score of a weighting on a graph is the Kaggle score (layout: Kendall's
+ * tau of the strict order; tile: 2 - ratio_5) that rank-eval gives the f32
+ * scores emit() would write, computed by metrics_score_graph; an undefined
+ * tau counts 0, as in rank-eval's means.  The objective over a set of graphs
+ * is rank-eval's overall score: the mean over collections of the mean over
+ * the collection's graphs.
+ *
+ * The fit is greedy forward selection with replacement (Caruana et al.
+ * 2004): start from the best single PRED (weight 1), then in each round add
+ * 1 to the weight of the PRED that raises the objective most; stop when no
+ * addition raises it, or after FIT_ROUNDS picks.  Ties go to the earlier
+ * PRED, so the fit is deterministic.  Integer weights.
+ *
+ * The guard: leave-one-graph-out cross-validation.  For each graph g, fit on
+ * the others and score g with those weights (f_g); u_g is the equal weights'
+ * score of g.  With d_g = f_g - u_g and graph weights c_g = 1 / (number of
+ * collections * graphs in g's collection) (summing to 1, so the mean is
+ * rank-eval's overall): diff = sum c_g d_g, se^2 = G / (G - 1) sum c_g^2
+ * (d_g - diff)^2 (one collection: the usual sd / sqrt(G)).  The fitted
+ * weights are kept only when diff > se and G >= 4; else equal weights. */
+#define FIT_ROUNDS 20
+#define FIT_MIN_GRAPHS 4
+
+typedef struct {
+	const opts_t *o;
+	size_t P, G, ncoll;
+	const truth_graph_t **tg;  /* (G) */
+	view_t ***v;               /* (G, P) the inputs' views, aligned with tg */
+	size_t *coll;              /* (G) collection of each graph */
+	size_t *coll_n;            /* (ncoll) graphs in each collection */
+	/* a cache of scored weightings: the fits revisit the same ones */
+	unsigned *ck;              /* (nc, P) weights */
+	double *cs;                /* (nc, G) per-graph scores */
+	size_t nc, capc;
+	double *pred;              /* (max n) scratch */
+} fit_t;
+
+/* The per-graph scores of integer weights k (P); owned by the cache. */
+static const double *fit_scores(fit_t *f, const unsigned *k)
+{
+	double ksum = 0, *s;
+	for (size_t c = 0; c < f->nc; c++)
+		if (memcmp(f->ck + c * f->P, k, f->P * sizeof *k) == 0)
+			return f->cs + c * f->G;
+	if (f->nc == f->capc) {
+		f->capc = f->capc ? 2 * f->capc : 64;
+		f->ck = xreallocarray(f->ck, f->capc * f->P, sizeof *f->ck);
+		f->cs = xreallocarray(f->cs, f->capc * f->G, sizeof *f->cs);
+	}
+	memcpy(f->ck + f->nc * f->P, k, f->P * sizeof *k);
+	s = f->cs + f->nc * f->G;
+	f->nc++;
+	for (size_t i = 0; i < f->P; i++)
+		ksum += (double)k[i];
+	for (size_t g = 0; g < f->G; g++) {
+		const truth_graph_t *t = f->tg[g];
+		view_t **v = f->v[g];
+		metrics_graph_t m;
+		for (size_t c = 0; c < t->n; c++) {
+			double acc = 0;
+			for (size_t i = 0; i < f->P; i++)  /* as emit() computes it */
+				acc += (double)k[i] * (v[i]->sum[c] / (double)v[i]->count);
+			f->pred[c] = (float)(acc / ksum);
+		}
+		metrics_score_graph(t->y, t->idx, f->pred, t->n, t->tile, t->n, &m);
+		s[g] = isnan(m.v[M_SCORE]) ? 0 : m.v[M_SCORE];
+	}
+	return s;
+}
+
+/* The objective: the mean of the collection means over the graphs other
+ * than skip (skip = G: none). */
+static double fit_objective(const fit_t *f, const double *s, size_t skip)
+{
+	double *sum = xcalloc(f->ncoll, sizeof *sum), tot = 0;
+	size_t *n = xcalloc(f->ncoll, sizeof *n), nc = 0;
+	for (size_t g = 0; g < f->G; g++)
+		if (g != skip) {
+			sum[f->coll[g]] += s[g];
+			n[f->coll[g]]++;
+		}
+	for (size_t c = 0; c < f->ncoll; c++)
+		if (n[c]) {
+			tot += sum[c] / (double)n[c];
+			nc++;
+		}
+	free(sum);
+	free(n);
+	return nc ? tot / (double)nc : NAN;
+}
+
+/* Greedy forward selection on the graphs other than skip; k (P) gets the
+ * weights, the return value the objective. */
+static double fit_greedy(fit_t *f, size_t skip, unsigned *k)
+{
+	unsigned *t = xmallocarray(f->P, sizeof *t);
+	double cur = -INFINITY;
+	memset(k, 0, f->P * sizeof *k);
+	for (int round = 0; round < FIT_ROUNDS; round++) {
+		double best = -INFINITY;
+		size_t bi = f->P;
+		for (size_t i = 0; i < f->P; i++) {
+			double obj;
+			memcpy(t, k, f->P * sizeof *t);
+			t[i]++;
+			obj = fit_objective(f, fit_scores(f, t), skip);
+			if (obj > best) {
+				best = obj;
+				bi = i;
+			}
+		}
+		if (bi == f->P || !(best > cur))
+			break;
+		k[bi]++;
+		cur = best;
+	}
+	free(t);
+	return cur;
+}
+
+static void weights_str(char *buf, size_t len, const unsigned *k, size_t P)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < P && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%u", i ? "," : "", k[i]);
+}
+
+static void json_weights(json_t *j, const unsigned *k, size_t P)
+{
+	json_arr_begin(j, 1);
+	for (size_t i = 0; i < P; i++)
+		json_uint(j, k[i]);
+	json_arr_end(j);
+}
+
+static void write_atomic_text(const char *path, void (*fn)(FILE *, void *), void *ctx)
+{
+	char *tmp;
+	int fd = csv_atomic_open(path, &tmp);
+	FILE *fp = fdopen(fd, "w");
+	if (!fp)
+		edie(EX_IO, "%s", path);
+	fn(fp, ctx);
+	if (fflush(fp) != 0 || ferror(fp) || fsync(fd) != 0 || fclose(fp) != 0)
+		edie(EX_IO, "%s: write error", path);
+	csv_atomic_commit(tmp, path);
+}
+
+typedef struct {
+	fit_t *f;
+	const char *truth;
+	unsigned *uni, *full, *chosen;
+	double *single;            /* (P) each PRED's objective alone */
+	double uni_obj, full_obj, uni_cv, fit_cv, diff, se;
+	int cv, fitted;
+	char *wstr;
+} fitres_t;
+
+static void write_report(FILE *fp, void *ctx)
+{
+	const fitres_t *r = ctx;
+	const fit_t *f = r->f;
+	json_t j;
+	json_init(&j, fp, 2, 0);
+	json_obj_begin(&j, 0);
+	json_key(&j, "truth");
+	json_str(&j, r->truth);
+	json_key(&j, "preds");
+	json_arr_begin(&j, 0);
+	for (size_t i = 0; i < f->P; i++)
+		json_str(&j, f->o->in[i]);
+	json_arr_end(&j);
+	json_key(&j, "graphs");
+	json_uint(&j, f->G);
+	json_key(&j, "collections");
+	json_uint(&j, f->ncoll);
+	json_key(&j, "pred_scores");
+	json_arr_begin(&j, 1);
+	for (size_t i = 0; i < f->P; i++)
+		json_f64(&j, r->single[i]);
+	json_arr_end(&j);
+	json_key(&j, "uniform_score");
+	json_f64(&j, r->uni_obj);
+	json_key(&j, "fit_weights");
+	json_weights(&j, r->full, f->P);
+	json_key(&j, "fit_score");
+	json_f64(&j, r->full_obj);
+	json_key(&j, "uniform_cv");
+	r->cv ? json_f64(&j, r->uni_cv) : json_null(&j);
+	json_key(&j, "fitted_cv");
+	r->cv ? json_f64(&j, r->fit_cv) : json_null(&j);
+	json_key(&j, "diff");
+	r->cv ? json_f64(&j, r->diff) : json_null(&j);
+	json_key(&j, "se");
+	r->cv ? json_f64(&j, r->se) : json_null(&j);
+	json_key(&j, "decision");
+	json_str(&j, r->fitted ? "fitted" : "kept uniform");
+	json_key(&j, "weights");
+	json_weights(&j, r->chosen, f->P);
+	json_key(&j, "weights_arg");
+	json_str(&j, r->wstr);
+	json_obj_end(&j);
+	json_newline(&j);
+	json_free(&j);
+}
+
+static void write_wline(FILE *fp, void *ctx)
+{
+	fprintf(fp, "%s\n", (const char *)ctx);
+}
+
+/* Join the truth with the inputs, fit, decide, report; sets o->w. */
+static void fit_weights(opts_t *o, const truth_t *tr, const whole_t *w)
+{
+	fit_t f;
+	fitres_t r;
+	size_t P = o->nin, G = tr->n, maxn = 0;
+	char **cname;
+	char wfull[4096], wchosen[4096];
+
+	memset(&f, 0, sizeof f);
+	memset(&r, 0, sizeof r);
+	f.o = o;
+	f.P = P;
+	f.G = G;
+	f.tg = xmallocarray(G, sizeof *f.tg);
+	f.v = xmallocarray(G, sizeof *f.v);
+	f.coll = xmallocarray(G, sizeof *f.coll);
+	f.coll_n = xcalloc(G, sizeof *f.coll_n);
+	cname = xcalloc(G, sizeof *cname);
+	for (size_t g = 0; g < G; g++) {
+		const truth_graph_t *t = &tr->g[g];
+		view_t tv;
+		size_t c = 0;
+		f.tg[g] = t;
+		f.v[g] = xmallocarray(P, sizeof *f.v[g]);
+		memset(&tv, 0, sizeof tv);
+		tv.idx = t->idx;
+		tv.n = t->n;
+		tv.src = tr->name;
+		for (size_t i = 0; i < P; i++) {
+			f.v[g][i] = idmap_get(w->m[i], t->id);
+			if (!f.v[g][i])
+				die(EX_DATA, "graph %s: in %s but not in %s", t->id, tr->name, o->in[i]);
+			same_configs(t->id, &tv, f.v[g][i]);
+		}
+		while (c < f.ncoll && strcmp(cname[c], t->coll) != 0)
+			c++;
+		if (c == f.ncoll)
+			cname[f.ncoll++] = t->coll;
+		f.coll[g] = c;
+		f.coll_n[c]++;
+		if (t->n > maxn)
+			maxn = t->n;
+	}
+	free(cname);
+	for (size_t g = 0; g < w->nids; g++)
+		if (!truth_get(tr, w->ids[g]))
+			die(EX_DATA, "graph %s: in %s but not in %s", w->ids[g], o->in[0], tr->name);
+	f.pred = xmallocarray(maxn, sizeof *f.pred);
+
+	r.f = &f;
+	r.truth = tr->name;
+	r.uni = xmallocarray(P, sizeof *r.uni);
+	r.full = xmallocarray(P, sizeof *r.full);
+	r.single = xmallocarray(P, sizeof *r.single);
+	for (size_t i = 0; i < P; i++) {
+		memset(r.full, 0, P * sizeof *r.full);
+		r.full[i] = 1;
+		r.single[i] = fit_objective(&f, fit_scores(&f, r.full), G);
+		r.uni[i] = 1;
+	}
+	r.uni_obj = fit_objective(&f, fit_scores(&f, r.uni), G);
+	r.full_obj = fit_greedy(&f, G, r.full);
+
+	r.cv = G >= FIT_MIN_GRAPHS;
+	if (r.cv) {
+		double *d = xmallocarray(G, sizeof *d), *cw = xmallocarray(G, sizeof *cw), ss = 0;
+		unsigned *k = xmallocarray(P, sizeof *k);
+		const double *us = fit_scores(&f, r.uni);
+		for (size_t g = 0; g < G; g++) {
+			double u = us[g], fs;
+			fit_greedy(&f, g, k);
+			fs = fit_scores(&f, k)[g];
+			us = fit_scores(&f, r.uni);  /* the cache may have moved */
+			cw[g] = 1.0 / ((double)f.ncoll * (double)f.coll_n[f.coll[g]]);
+			d[g] = fs - u;
+			r.uni_cv += cw[g] * u;
+			r.fit_cv += cw[g] * fs;
+			r.diff += cw[g] * d[g];
+		}
+		for (size_t g = 0; g < G; g++)
+			ss += cw[g] * cw[g] * (d[g] - r.diff) * (d[g] - r.diff);
+		r.se = sqrt((double)G / (double)(G - 1) * ss);
+		r.fitted = r.diff > r.se;
+		free(d);
+		free(cw);
+		free(k);
+	}
+	r.chosen = r.fitted ? r.full : r.uni;
+	weights_str(wfull, sizeof wfull, r.full, P);
+	weights_str(wchosen, sizeof wchosen, r.chosen, P);
+	r.wstr = wchosen;
+	if (r.cv)
+		fprintf(stderr, "%s: --fit: %s: weights %s; held-out mean score over %zu graphs: "
+			"uniform %.4f, fitted %.4f, improvement %+.4f (se %.4f); fit on all: %s\n",
+			argv0, r.fitted ? "fitted" : "kept uniform", wchosen, G, r.uni_cv, r.fit_cv,
+			r.diff, r.se, wfull);
+	else
+		fprintf(stderr, "%s: --fit: kept uniform: weights %s; %zu graph%s, fewer than %d "
+			"to cross-validate; fit on all: %s\n", argv0, wchosen, G, G == 1 ? "" : "s",
+			FIT_MIN_GRAPHS, wfull);
+	if (o->fit_report)
+		write_atomic_text(o->fit_report, write_report, &r);
+	if (o->weights_out)
+		write_atomic_text(o->weights_out, write_wline, wchosen);
+
+	for (size_t i = 0; i < P; i++) {
+		o->w[i] = (double)r.chosen[i];
+	}
+	free(r.uni);
+	free(r.full);
+	free(r.single);
+	for (size_t g = 0; g < G; g++)
+		free(f.v[g]);
+	free(f.v);
+	free(f.tg);
+	free(f.coll);
+	free(f.coll_n);
+	free(f.ck);
+	free(f.cs);
+	free(f.pred);
+}
+
+/* --tta without --fit: every input read whole, repeats of a graph averaged. */
+static void run_tta(out_t *out, predsrc_t **ps)
+{
+	whole_t w = {0};
+	load_whole(&out->o, ps, &w);
+	emit_whole(out, &w);
 }
 
 static void parse_weights(opts_t *o, const char *s)
@@ -321,6 +701,8 @@ int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{"csv", required_argument, 0, 'c'},
+		{"fit", required_argument, 0, 'f'},
+		{"fit-report", required_argument, 0, 'r'},
 		{"help", no_argument, 0, 'h'},
 		{"norm", required_argument, 0, 'n'},
 		{"output", required_argument, 0, 'o'},
@@ -328,11 +710,13 @@ int main(int argc, char **argv)
 		{"tta", no_argument, 0, 'T'},
 		{"version", no_argument, 0, 'V'},
 		{"weights", required_argument, 0, 'w'},
+		{"weights-out", required_argument, 0, 'W'},
 		{0, 0, 0, 0}
 	};
 	out_t out;
 	opts_t *o = &out.o;
 	predsrc_t **ps;
+	truth_t *tr = NULL;
 	size_t nw = 0, stdins = 0;
 	int ch;
 
@@ -340,9 +724,10 @@ int main(int argc, char **argv)
 	memset(&out, 0, sizeof out);
 	o->top = 5;
 	o->norm = NORM_RANK;
-	while ((ch = getopt_long(argc, argv, "c:hk:n:o:TVw:", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:f:hk:n:o:r:TVw:W:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c': o->csv = optarg; break;
+		case 'f': o->fit = optarg; break;
 		case 'h': usage(); close_stdout(); return EX_OK;
 		case 'k': o->top = parse_ll("--top", optarg, 1, 1LL << 40); break;
 		case 'n':
@@ -357,6 +742,7 @@ int main(int argc, char **argv)
 				    optarg);
 			break;
 		case 'o': o->out = optarg; break;
+		case 'r': o->fit_report = optarg; break;
 		case 'T': o->tta = 1; break;
 		case 'V': print_version();
 		case 'w':
@@ -364,6 +750,7 @@ int main(int argc, char **argv)
 			parse_weights(o, optarg);
 			nw = o->nin;
 			break;
+		case 'W': o->weights_out = optarg; break;
 		default: fputs(usage_line, stderr); return EX_USAGE;
 		}
 	}
@@ -373,6 +760,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: no PRED stream given\n%s", argv0, usage_line);
 		return EX_USAGE;
 	}
+	if (o->fit && o->w)
+		die(EX_USAGE, "--fit and --weights exclude each other (--fit chooses the weights)");
+	if (!o->fit && (o->fit_report || o->weights_out))
+		die(EX_USAGE, "--%s needs --fit", o->fit_report ? "fit-report" : "weights-out");
 	if (o->w && nw != o->nin)
 		die(EX_USAGE, "--weights: %zu weights for %zu PRED streams", nw, o->nin);
 	if (!o->w) {
@@ -386,8 +777,16 @@ int main(int argc, char **argv)
 	}
 	if (!(o->wsum > 0))
 		die(EX_USAGE, "--weights: the weights sum to 0");
+	if (o->fit)
+		stdins += strcmp(o->fit, "-") == 0;
 	if (stdins > 1 || (o->csv && strcmp(o->csv, "-") == 0))
-		die(EX_USAGE, "only one PRED can be stdin, and --csv needs a file name");
+		die(EX_USAGE, "only one PRED can be stdin (the --fit TRUTH counts as one), "
+		    "and --csv needs a file name");
+	if ((o->fit_report && strcmp(o->fit_report, "-") == 0) ||
+	    (o->weights_out && strcmp(o->weights_out, "-") == 0))
+		die(EX_USAGE, "--fit-report and --weights-out need a file name");
+	if (o->fit)
+		tr = truth_read(o->fit);
 
 	ps = xcalloc(o->nin, sizeof *ps);
 	for (size_t i = 0; i < o->nin; i++)
@@ -405,7 +804,16 @@ int main(int argc, char **argv)
 	if (o->csv)
 		out.cw = csvw_open(o->csv);
 
-	if (o->tta)
+	if (o->fit) {
+		whole_t w = {0};
+		load_whole(o, ps, &w);
+		fit_weights(o, tr, &w);
+		o->wsum = 0;
+		for (size_t i = 0; i < o->nin; i++)
+			o->wsum += o->w[i];
+		emit_whole(&out, &w);
+		truth_free(tr);
+	} else if (o->tta)
 		run_tta(&out, ps);
 	else
 		run_stream(&out, ps);

@@ -353,3 +353,189 @@ print(s[0]['t'], h['name'], h['argv'][1:3], s[-1]['t'], s[-1]['preds'])
 EOF
 	assert_output "header rank-ensemble ['-w', '1,1'] end 9"
 }
+
+# --fit data: truth.mp and p0..p2.mp over G layout graphs of one collection.
+# good: p0 = log runtime + small noise, p1 and p2 noise only; equal: three
+# independent noisy copies (sd NOISE on log runtime) of the same quality.
+fitdata() { # SEED GRAPHS good|equal [NOISE]
+	py "$D" "$@" <<'EOF2'
+import sys, numpy as np
+from rank_data import *
+d, seed, G, kind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+noise = float(sys.argv[5]) if len(sys.argv) > 5 else 1.5
+rng = np.random.default_rng(seed)
+graphs, preds = [], [[], [], []]
+for g in range(G):
+    gid = 'layout:xla:random:g%02d' % g
+    c = int(rng.integers(30, 80))
+    ci = rng.permutation(c).astype(np.int64)
+    rt = rng.integers(1000, 10 ** 7, c)
+    graphs.append({'id': gid, 'runtime': rt, 'config_index': ci})
+    ly = np.log(rt)
+    for i in range(3):
+        if kind == 'good':
+            s = ly + rng.normal(0, 0.3, c) if i == 0 else rng.normal(size=c)
+        else:
+            s = ly + rng.normal(0, noise, c)
+        p = rng.permutation(c)
+        preds[i].append((gid, ci[p], s[p]))
+write_truth(d + '/truth.mp', graphs)
+for i in range(3):
+    write_pred(d + '/p%d.mp' % i, preds[i])
+EOF2
+}
+
+# the overall score rank-eval gives a stream
+overall() {
+	rank-eval -t "$D/truth.mp" -j "$1" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["overall"]["score"])'
+}
+
+@test "rank-ensemble --fit: one good PRED and two random: fitted, the good one weighted, scored by scipy" {
+	fitdata 1 12 good
+	run rank-ensemble --fit "$D/truth.mp" --fit-report "$D/r.json" -W "$D/w.txt" \
+		-o "$D/fit.mp" "$D/p0.mp" "$D/p1.mp" "$D/p2.mp"
+	assert_success
+	assert_output --regexp "^rank-ensemble: --fit: fitted: weights [1-9][0-9]*,0,0; held-out mean score over 12 graphs: uniform 0\.[0-9]+, fitted 0\.[0-9]+, improvement \+0\.[0-9]+ \(se 0\.[0-9]+\); fit on all: [0-9,]+$"
+	run cat "$D/w.txt"
+	assert_output "1,0,0"
+	rank-ensemble "$D/p0.mp" "$D/p1.mp" "$D/p2.mp" > "$D/uni.mp"
+	f=$(overall "$D/fit.mp")
+	u=$(overall "$D/uni.mp")
+	echo "fitted $f uniform $u"
+	"$PY" -c "import sys; sys.exit(not ($f >= $u + 0.1))"
+	# the report: per-PRED valid scores recomputed by scipy from the streams
+	run py "$D" <<'EOF2'
+import sys, json, numpy as np
+from rank_data import *
+d = sys.argv[1]
+rep = json.load(open(d + '/r.json'))
+graphs = []
+for r in read_stream(d + '/truth.mp'):
+    if r['t'] == 'graph':
+        graphs.append({'id': r['id'], 'runtime': [], 'config_index': []})
+    elif r['t'] == 'configs':
+        graphs[-1]['runtime'] += arr(r['config_runtime']).tolist()
+        graphs[-1]['config_index'] += arr(r['config_index']).tolist()
+def score(path):
+    preds = [(r['id'], arr(r['config_index']), arr(r['score'])) for r in read_stream(path) if r['t'] == 'pred']
+    e = expected(graphs, preds)
+    return float(np.mean([0 if np.isnan(v['score']) else v['score'] for v in e.values()]))
+ps = [score(d + '/p%d.mp' % i) for i in range(3)]
+ok = all(abs(a - b) < 1e-9 for a, b in zip(ps, rep['pred_scores']))
+ok &= abs(score(d + '/uni.mp') - rep['uniform_score']) < 1e-9
+ok &= abs(score(d + '/fit.mp') - rep['fit_score']) < 1e-9
+ok &= rep['decision'] == 'fitted' and rep['weights'] == [1, 0, 0] and rep['weights_arg'] == '1,0,0'
+ok &= rep['diff'] > rep['se'] > 0 and abs(rep['fitted_cv'] - rep['uniform_cv'] - rep['diff']) < 1e-12
+print(ps, rep['pred_scores'], ok)
+EOF2
+	assert_success
+	assert_output --regexp 'True$'
+}
+
+@test "rank-ensemble --fit: three PREDs of equal quality: the guard keeps uniform weights" {
+	# seed 7, noise 3: the greedy fit on all 8 graphs is not uniform (2,1,2),
+	# but it does not win under leave-one-graph-out cross-validation
+	fitdata 7 8 equal 3
+	run rank-ensemble --fit "$D/truth.mp" -r "$D/r.json" -o "$D/fit.mp" \
+		"$D/p0.mp" "$D/p1.mp" "$D/p2.mp"
+	assert_success
+	assert_output --regexp "^rank-ensemble: --fit: kept uniform: weights 1,1,1; held-out mean score over 8 graphs: .*; fit on all: [0-9,]+$"
+	run "$PY" -c "import json; r = json.load(open('$D/r.json')); print(r['decision'], r['weights'], r['fit_weights'] != [1, 1, 1], r['diff'] <= r['se'])"
+	assert_output "kept uniform [1, 1, 1] True True"
+	rank-ensemble -o "$D/uni.mp" "$D/p0.mp" "$D/p1.mp" "$D/p2.mp"
+	[ "$(dump "$D/fit.mp")" = "$(dump "$D/uni.mp")" ]
+}
+
+@test "rank-ensemble --fit: fewer than 4 graphs keep uniform weights" {
+	fitdata 1 3 good
+	run rank-ensemble --fit "$D/truth.mp" -r "$D/r.json" -o "$D/fit.mp" \
+		"$D/p0.mp" "$D/p1.mp" "$D/p2.mp"
+	assert_success
+	assert_output "rank-ensemble: --fit: kept uniform: weights 1,1,1; 3 graphs, fewer than 4 to cross-validate; fit on all: 1,0,0"
+	run "$PY" -c "import json; r = json.load(open('$D/r.json')); print(r['decision'], r['weights'], r['uniform_cv'], r['se'])"
+	assert_output "kept uniform [1, 1, 1] None None"
+}
+
+@test "rank-ensemble --fit: the printed weights, given to --weights, reproduce the fitted run" {
+	fitdata 2 10 good
+	rank-ensemble --fit "$D/truth.mp" -W "$D/w.txt" -o "$D/fit.mp" -c "$D/fit.csv" \
+		"$D/p0.mp" "$D/p1.mp" "$D/p2.mp" 2> "$D/err"
+	grep -q ": fitted: weights $(cat "$D/w.txt");" "$D/err"
+	rank-ensemble --weights "$(cat "$D/w.txt")" -o "$D/again.mp" -c "$D/again.csv" \
+		"$D/p0.mp" "$D/p1.mp" "$D/p2.mp"
+	cmp "$D/fit.csv" "$D/again.csv"
+	# the streams differ only in the header's history (the command line)
+	dump "$D/fit.mp" > "$D/a.txt"
+	dump "$D/again.mp" > "$D/b.txt"
+	cmp "$D/a.txt" "$D/b.txt"
+	[ -s "$D/a.txt" ]
+	# and with --tta, repeats of a stream average as before
+	rank-ensemble --fit "$D/truth.mp" --tta -o "$D/tta.mp" "$D/p0.mp" "$D/p1.mp" "$D/p2.mp" 2> /dev/null
+	dump "$D/tta.mp" > "$D/c.txt"
+	cmp "$D/a.txt" "$D/c.txt"
+}
+
+@test "rank-ensemble --fit: bad truth or usage" {
+	fitdata 1 5 good
+	run rank-ensemble --fit "$D/truth.mp" --weights 1,1,1 "$D/p0.mp" "$D/p1.mp" "$D/p2.mp"
+	assert_failure 2
+	assert_output "rank-ensemble: --fit and --weights exclude each other (--fit chooses the weights)"
+	run rank-ensemble --fit-report "$D/r.json" "$D/p0.mp"
+	assert_failure 2
+	assert_output "rank-ensemble: --fit-report needs --fit"
+	run rank-ensemble -W "$D/w.txt" "$D/p0.mp"
+	assert_failure 2
+	assert_output "rank-ensemble: --weights-out needs --fit"
+	run rank-ensemble --fit - - < "$D/p0.mp"
+	assert_failure 2
+	assert_output --partial "only one PRED can be stdin"
+	py "$D" <<'EOF2'
+import sys
+from rank_data import *
+d = sys.argv[1]
+t = read_stream(d + '/truth.mp')
+def write(name, recs):
+    w = Writer(d + '/' + name)
+    for r in recs[1:-1]: w.rec(r)
+    w.close()
+write('hidden.mp', [dict(r, runtimes_hidden=True) if r['t'] == 'graph' else r for r in t])
+write('short.mp', [r for r in t if r.get('id') != 'layout:xla:random:g02'])
+p = [r for r in read_stream(d + '/p0.mp') if r['t'] == 'pred']
+write_pred(d + '/fewer.mp', [(r['id'], arr(r['config_index'])[1:], arr(r['score'])[1:]) if r['id'] == 'layout:xla:random:g01'
+                             else (r['id'], arr(r['config_index']), arr(r['score'])) for r in p])
+write_pred(d + '/drop.mp', [(r['id'], arr(r['config_index']), arr(r['score'])) for r in p if r['id'] != 'layout:xla:random:g03'])
+EOF2
+	run rank-ensemble --fit "$D/hidden.mp" "$D/p0.mp" "$D/p1.mp"
+	assert_failure 1
+	assert_output --regexp "^rank-ensemble: .*hidden.mp: record 1 \(layout:xla:random:g00\): its runtimes are hidden \(a test split\): nothing to fit on$"
+	run rank-ensemble --fit "$D/short.mp" "$D/p0.mp" "$D/p1.mp"
+	assert_failure 1
+	assert_output "rank-ensemble: graph layout:xla:random:g02: in $D/p0.mp but not in $D/short.mp"
+	run rank-ensemble --fit "$D/truth.mp" "$D/drop.mp" "$D/p1.mp"
+	assert_failure 1
+	assert_output "rank-ensemble: graph layout:xla:random:g03: in $D/p1.mp but not in $D/drop.mp"
+	run rank-ensemble --fit "$D/truth.mp" "$D/p1.mp" "$D/drop.mp"
+	assert_failure 1
+	assert_output "rank-ensemble: graph layout:xla:random:g03: in $D/p1.mp but not in $D/drop.mp"
+	run rank-ensemble --fit "$D/truth.mp" "$D/fewer.mp"
+	assert_failure 1
+	assert_output --regexp "^rank-ensemble: graph layout:xla:random:g01: config sets differ: .*truth.mp has [0-9]+ configs, .*fewer.mp has [0-9]+ \(config_index [0-9]+ is only in .*truth.mp\)$"
+	sz=$(stat -c %s "$D/truth.mp")
+	head -c $((sz - 40)) "$D/truth.mp" > "$D/cut.mp"
+	run rank-ensemble --fit "$D/cut.mp" -o "$D/out.mp" "$D/p0.mp"
+	assert_failure 1
+	assert_output --partial "cut.mp: truncated stream"
+	[ ! -e "$D/out.mp" ]
+}
+
+@test "rank-ensemble --fit: tile and layout collections: the report's scores are rank-eval's overall" {
+	two
+	rank-ensemble --fit "$D/truth.mp" -r "$D/r.json" -o "$D/f.mp" "$D/pred.mp" "$D/b.mp" 2> "$D/err"
+	rank-ensemble -o "$D/u.mp" "$D/pred.mp" "$D/b.mp"
+	got=$("$PY" -c "import json; r = json.load(open('$D/r.json')); print(' '.join('%.12f' % v for v in r['pred_scores'] + [r['uniform_score']]), r['collections'])")
+	want="$(for f in pred b u; do printf '%.12f ' "$(overall "$D/$f.mp")"; done)3"
+	echo "report   $got"
+	echo "rank-eval $want"
+	[ "$got" = "$want" ]
+	grep -q "held-out mean score over 9 graphs" "$D/err"
+}

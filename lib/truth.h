@@ -1,0 +1,41 @@
+/* truth: the measured runtimes of a graph/configs stream, held whole.
+ *
+ * Reads a raw npz2mp stream (graph records, then their configs chunks with
+ * config_runtime, and for tile config_runtime_normalizers) as rank-eval
+ * reads its --truth: every graph's configs sorted by config index, with
+ * y = runtime (layout) or runtime / normalizer (tile), lower = faster.
+ * Dies (exit 1, naming the file, record and graph) on a split whose
+ * runtimes are hidden, a deduplicated stream, a missing or non-positive
+ * runtime, a config index twice, n_configs not matching the chunks, a
+ * duplicate graph id, an id or collection that is neither tile: nor
+ * layout:, or no graph at all.  Memory: 16 bytes a config of every graph
+ * (rank-ensemble --fit reads a valid split, which is small). */
+#ifndef TPU_TRUTH_H
+#define TPU_TRUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+
+typedef struct {
+	char *id, *coll;   /* graph id; its collection (tile:xla, layout:xla:random ...) */
+	int tile;
+	size_t n;
+	int64_t *idx;      /* (n) config indices, ascending */
+	double *y;         /* (n) the truth, lower = faster */
+} truth_graph_t;
+
+typedef struct {
+	truth_graph_t *g;  /* (n) in stream order */
+	size_t n;
+	idmap_t *ids;      /* id -> index into g, plus 1 */
+	char *name;        /* the stream's name for messages */
+} truth_t;
+
+truth_t *truth_read(const char *path);
+void truth_free(truth_t *t);
+/* The graph with this id, or NULL. */
+const truth_graph_t *truth_get(const truth_t *t, const char *id);
+
+#endif
