@@ -342,7 +342,7 @@ for c in $COLLS; do
 			run_stage "$c: ensemble valid (${#vp[@]} models, weights fitted on valid)" "$OUT/$slug/ens-valid.mp" \
 				"rank-ensemble --norm rank --fit $truth --fit-report $OUT/$slug/ens-weights.json ${vp[*]}"
 			[ ${#tp[@]} -eq ${#vp[@]} ] &&
-				wopt="--weights $(jq -r '.weights | map(tostring) | join(",")' "$OUT/$slug/ens-weights.json")"
+				wopt="--weights $(jq -r '.weights_arg' "$OUT/$slug/ens-weights.json")"
 		else
 			run_stage "$c: ensemble valid (1 model)" "$OUT/$slug/ens-valid.mp" "rank-ensemble --norm rank ${vp[*]}"
 		fi

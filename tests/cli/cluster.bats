@@ -235,13 +235,13 @@ same_results() {
 @test "all.sh --sshloginfile: jobs run on this machine and through a local sshd; the result is the local run's, byte for byte" {
 	start_sshd
 	# the local run, then the cluster run into the same --out path
-	TPU_BIN="$W" run all.sh --data "$D" --out "$T/o" --jobs 2 --threads 1 --set "$QUICK" --no-plots
+	TPU_BIN="$W" run all.sh --budget none --data "$D" --out "$T/o" --jobs 2 --threads 1 --set "$QUICK" --no-plots
 	assert_success
 	mv "$T/o" "$T/local"
 	: > "$BATS_FILE_TMPDIR/where.log"
 	# TPU_* and OPENBLAS_* variables reach the ssh host (sshd starts its
 	# sessions with a bare environment)
-	TPU_TEST_MARK=mark-$$ OPENBLAS_VERBOSE=0 TPU_BIN="$W" run all.sh --data "$D" --out "$T/o" \
+	TPU_TEST_MARK=mark-$$ OPENBLAS_VERBOSE=0 TPU_BIN="$W" run all.sh --budget none --data "$D" --out "$T/o" \
 		--threads 1 --set "$QUICK" --no-plots --sshloginfile "$S/hosts"
 	assert_success
 	assert_output --partial "overall score"
@@ -295,7 +295,7 @@ same_results() {
 @test "all.sh --sshloginfile: a job failing on the ssh host leaves no submission; --resume-failed reruns only it" {
 	start_sshd
 	echo "$PORT" > "$BATS_FILE_TMPDIR/fail-on-ssh"
-	TPU_BIN="$W" run all.sh --data "$D" --out "$T/o" --collections tile:xla,layout:xla:random,layout:nlp:default \
+	TPU_BIN="$W" run all.sh --budget none --data "$D" --out "$T/o" --collections tile:xla,layout:xla:random,layout:nlp:default \
 		--threads 1 --set "$QUICK" --no-plots --sshloginfile "$S/hosts"
 	assert_failure 1
 	assert_output --partial "failing on purpose on the ssh host"
@@ -309,13 +309,13 @@ same_results() {
 	# the rerun: only the failed jobs run again (wherever), then the rest
 	rm "$BATS_FILE_TMPDIR/fail-on-ssh"
 	: > "$BATS_FILE_TMPDIR/where.log"
-	TPU_BIN="$W" run all.sh --data "$D" --out "$T/o" --collections tile:xla,layout:xla:random,layout:nlp:default \
+	TPU_BIN="$W" run all.sh --budget none --data "$D" --out "$T/o" --collections tile:xla,layout:xla:random,layout:nlp:default \
 		--threads 1 --set "$QUICK" --no-plots --sshloginfile "$S/hosts" --resume-failed
 	assert_success
 	[ -s "$T/o/submission.csv" ]
 	[ "$(wc -l < "$BATS_FILE_TMPDIR/where.log")" -eq "$n_ssh" ]
 	# the same submission as a local run of those collections
-	TPU_BIN="$W" run all.sh --data "$D" --out "$T/l" --collections tile:xla,layout:xla:random,layout:nlp:default \
+	TPU_BIN="$W" run all.sh --budget none --data "$D" --out "$T/l" --collections tile:xla,layout:xla:random,layout:nlp:default \
 		--threads 1 --set "$QUICK" --no-plots
 	assert_success
 	cmp "$T/o/submission.csv" "$T/l/submission.csv"

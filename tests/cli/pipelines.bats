@@ -65,7 +65,7 @@ QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 }
 
 @test "all.sh: every collection, a submission rank-eval accepts" {
-	run all.sh --data "$D" --out "$T/o" --jobs 2 --set "$QUICK" --no-plots
+	run all.sh --budget none --data "$D" --out "$T/o" --jobs 2 --set "$QUICK" --no-plots
 	assert_success
 	assert_output --partial "overall score"
 	[ -s "$T/o/submission.csv" ]
@@ -88,6 +88,42 @@ QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 	assert_output --regexp '^ok [0-9]+ rows$'
 }
 
+@test "all.sh --budget: one ingest per collection, the planned models fill the waves, weights fitted on valid" {
+	run all.sh --data "$D" --out "$T/o" --budget 1m --members 1 --jobs 2 --set "$QUICK" --no-plots \
+		--collections tile:xla,layout:xla:random,layout:nlp:default
+	assert_success
+	# 3 models in 2 waves of 2 jobs: the free slot goes to the first collection
+	run cat "$T/o/plan.txt"
+	assert_line --partial "budget: 1m (60 s) on 2 jobs of 1 threads"
+	assert_line --regexp "^models: 4 in 2 waves of 2 jobs, [0-9]+ s per job: [0-9]+ s of training"
+	assert_line "  tile:xla: seed1 seed2"
+	assert_line "  layout:xla:random: seed1"
+	assert_line --regexp "^finished in [0-9.]+ s of a budget of 60 s$"
+	# every model trained on the one ingest, for the planned seconds
+	[ -L "$T/o/tile_xla/seed2/data" ]
+	[ "$(readlink "$T/o/tile_xla/seed2/data")" = ../ingest/data ]
+	train_s=$(sed -n 's/.*per job: \([0-9]*\) s of training.*/\1/p' "$T/o/plan.txt")
+	for t in seed1 seed2; do
+		run mp-dump --type training "$T/o/tile_xla/$t/model.mp"
+		assert_output --partial "\"seconds_budget\": $train_s"
+	done
+	run mp-dump --type training "$T/o/tile_xla/seed2/model.mp"
+	assert_output --partial '"seed": 2'
+	# the two tile models' weights: fitted on valid (or kept equal), applied to test
+	run jq -r '.decision' "$T/o/tile_xla/ens-weights.json"
+	assert_success
+	[ -s "$T/o/submission.csv" ]
+	[ ! -e "$T/o/layout_xla_random/ens-weights.json" ]   # one model: nothing to weight
+	# bad budgets are usage errors
+	run all.sh --data "$D" --out "$T/x" --budget 20q
+	assert_failure 2
+	assert_output --partial "--budget: '20q' is not a duration"
+	run all.sh --data "$D" --out "$T/x" --budget 5
+	assert_failure 2
+	run all.sh --data "$D" --out "$T/x" --members 0
+	assert_failure 2
+}
+
 @test "collection.sh --arch and all.sh --archs: one model per arch, all ensembled" {
 	run collection.sh --data "$D" --out "$T/c" --set "$QUICK" --arch gin --tag g layout:nlp:random
 	assert_success
@@ -96,7 +132,7 @@ QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 	run collection.sh --data "$D" --out "$T/c" --arch bert layout:nlp:random
 	assert_failure 2
 	assert_output --partial "--arch: unknown arch 'bert'"
-	run all.sh --data "$D" --out "$T/o" --jobs 2 --set "$QUICK" --no-plots \
+	run all.sh --budget none --data "$D" --out "$T/o" --jobs 2 --set "$QUICK" --no-plots \
 		--collections tile:xla,layout:nlp:random --seeds 1,2 --archs sage,mlp
 	assert_success
 	assert_output --partial "2 collections x 2 seeds x 2 archs"
@@ -119,13 +155,13 @@ QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 	printf '#!/bin/sh\n[ -e "%s/fail" ] && kill -9 $$\nexec "%s/sage-predict" "$@"\n' "$T" "$BIN" > "$T/bin/sage-predict"
 	chmod +x "$T/bin/sage-predict"
 	touch "$T/fail"
-	TPU_BIN="$T/bin" run all.sh --data "$D" --out "$T/o" --collections tile:xla,layout:xla:random --set "$QUICK" --no-plots
+	TPU_BIN="$T/bin" run all.sh --budget none --data "$D" --out "$T/o" --collections tile:xla,layout:xla:random --set "$QUICK" --no-plots
 	assert_failure
 	assert_output --partial "job(s) failed"
 	[ ! -e "$T/o/submission.csv" ]
 	[ "$(awk 'NR > 1 && $7 != 0' "$T/o/joblog" | wc -l)" -eq 2 ]
 	rm "$T/fail"
-	TPU_BIN="$T/bin" run all.sh --data "$D" --out "$T/o" --collections tile:xla,layout:xla:random --set "$QUICK" --no-plots --resume-failed
+	TPU_BIN="$T/bin" run all.sh --budget none --data "$D" --out "$T/o" --collections tile:xla,layout:xla:random --set "$QUICK" --no-plots --resume-failed
 	assert_success
 	[ -s "$T/o/submission.csv" ]
 }
@@ -150,7 +186,7 @@ QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 
 @test "plot.sh: training curves and rank plots as PNG" {
 	command -v gnuplot >/dev/null || skip "gnuplot not installed"
-	run all.sh --data "$D" --out "$T/o" --collections layout:nlp:random --set "$QUICK"
+	run all.sh --budget none --data "$D" --out "$T/o" --collections layout:nlp:random --set "$QUICK"
 	assert_success
 	[ -s "$T/o/plots/train-layout_nlp_random.png" ]
 	[ -s "$T/o/plots/ranks-layout_nlp_random.png" ]
