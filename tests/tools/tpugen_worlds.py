@@ -7,9 +7,9 @@ A and B are tpugen outputs of the same seed and scale in two worlds
 (--world).  The graphs are the same in both (checked: node_feat and
 edge_index equal); so are the layout configs (checked).  Tile configs are
 filtered by what compiles in each world's VMEM, so the tile comparison is
-over the configs both files hold.  For every graph: Kendall's tau-b between
-A's and B's runtimes of the common configs (test files: the truth files'
-runtimes).  Prints one line per collection kind and the mean:
+over the configs both files hold.  For every graph with 5 or more common
+configs: Kendall's tau-b between A's and B's runtimes of those configs
+(test files: the truth files' runtimes).  Prints one line per collection kind and the mean:
 
   layout: N graphs, mean tau T
   tile: N graphs, mean tau T
@@ -81,11 +81,11 @@ def main():
             ca = [r.tobytes() for r in fa["config_feat"]]
             index_b = {r.tobytes(): i for i, r in enumerate(fb["config_feat"])}
             common = [(i, index_b[c]) for i, c in enumerate(ca) if c in index_b]
-            if len(common) < 5:
-                continue
             ra = ra[[i for i, _ in common]]
             rb = rb[[j for _, j in common]]
             kind = "tile"
+        if len(ra) < 5:
+            continue  # too few configs to rank (single-config reduce kernels)
         t = kendall(ra, rb)
         if np.isfinite(t):
             taus[kind].append(t)
