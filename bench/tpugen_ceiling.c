@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 			rng_derive(&mr, 98, (uint64_t)src, (uint64_t)gi, 0);
 			rng_derive(&cr, 97, (uint64_t)k, (uint64_t)gi, 0);
 			tg_graph_t *g = tg_build_program(&gr, src, (tg_size_t){src ? 500 : 300, 3000});
-			tg_layout_model_t *m = tg_layout_model_new(g, &mr);
+			tg_layout_model_t *m = tg_layout_model_new(g, tg_world(TW_TPU), &mr);
 			int c = (int)rng_logint(&cr, 100, 1000);
 			float *cfg = malloc(sizeof(float) * TG_NCFG * (g->ncfg + 1));
 			double *t = malloc((size_t)c * sizeof *t), *y = malloc((size_t)c * sizeof *y);
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 			rng_derive(&gr, 96, 0, (uint64_t)gi, 0);
 			rng_derive(&cr, 95, 0, (uint64_t)gi, 0);
 			tg_graph_t *g = tg_build_kernel(&gr, (tg_size_t){5, 200}, &kind);
-			tg_tile_model_t *m = tg_tile_model_new(g, kind, &cr);
+			tg_tile_model_t *m = tg_tile_model_new(g, kind, tg_world(TW_TPU), &cr);
 			size_t want = (size_t)rng_logint(&cr, 100, 800), c;
 			float *cfg = malloc(sizeof(float) * TG_NTILECFG * (want + 1));
 			double *t, *y, best = INFINITY, top = INFINITY;

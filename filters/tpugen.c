@@ -4,7 +4,8 @@
  * OUT/npz/layout/{xla,nlp}/{random,default}/{train,valid,test}/NAME.npz,
  * every key with the published dtype and shape.  Graphs come from
  * lib/tpugen_graph.c, runtimes from the cost model in lib/tpugen_cost.c;
- * docs/tpugen.md describes both.  Each file is drawn from its own random
+ * docs/tpugen.md describes both, and the worlds (--world): cost models of
+ * different machines over the same graphs and configs.  Each file is drawn from its own random
  * stream (seed, collection, split, index), so the output is the same
  * whatever the thread count. */
 #include <errno.h>
@@ -22,16 +23,21 @@
 #include "tpugen.h"
 
 static const char usage_text[] =
-	"usage: tpugen --out DIR [--scale tiny|small|full] [--seed N]\n"
-	"              [--collections LIST] [--compress stored|deflate|mixed]\n"
-	"              [--level N] [--limit N] [--jobs N] [--verbose]\n"
+	"usage: tpugen --out DIR [--scale tiny|small|medium|full] [--seed N]\n"
+	"              [--world tpu|compute|copy|membound] [--collections LIST]\n"
+	"              [--compress stored|deflate|mixed] [--level N] [--limit N]\n"
+	"              [--jobs N] [--verbose]\n"
 	"Write a synthetic TpuGraphs dataset (.npz files) under DIR/npz, and the\n"
 	"test split's hidden runtimes under DIR/truth/npz.\n"
 	"\n"
 	"  -o, --out DIR          output directory (created)\n"
-	"  -s, --scale NAME       tiny (tests), small (the demo, default), full\n"
-	"                         (the real dataset's counts and sizes)\n"
+	"  -s, --scale NAME       tiny (tests), small (the demo, default), medium\n"
+	"                         (5x small's tile kernels), full (the real\n"
+	"                         dataset's counts and sizes)\n"
 	"  -S, --seed N           random seed (default 1); same seed, same bytes\n"
+	"  -w, --world NAME       the machine the runtimes come from: tpu (default),\n"
+	"                         compute, copy or membound (docs/tpugen.md); same\n"
+	"                         graphs and layout configs in every world\n"
 	"  -c, --collections LIST comma-separated: tile:xla, layout:xla:random,\n"
 	"                         layout:xla:default, layout:nlp:random,\n"
 	"                         layout:nlp:default, or all (default all)\n"
@@ -66,7 +72,8 @@ typedef struct {
 } scale_t;
 
 /* [scale][tile, layout xla, layout nlp] */
-static const scale_t scales[3][3] = {
+enum { SC_TINY, SC_SMALL, SC_MEDIUM, SC_FULL, SC__N };
+static const scale_t scales[SC__N][3] = {
 	{ /* tiny: seconds, for tests */
 		{{3, 2, 2}, 5, 30, 20, 60},
 		{{2, 1, 1}, 80, 300, 16, 40},
@@ -77,6 +84,11 @@ static const scale_t scales[3][3] = {
 		{{20, 8, 8}, 300, 3000, 100, 1000},
 		{{20, 8, 8}, 500, 3000, 100, 1000},
 	},
+	{ /* medium: small's sizes, 5x its tile kernels, more layout programs */
+		{{300, 60, 60}, 5, 200, 100, 800},
+		{{30, 8, 8}, 300, 3000, 100, 1000},
+		{{30, 8, 8}, 500, 3000, 100, 1000},
+	},
 	{ /* full: the published dataset's counts and size ranges */
 		{{5709, 676, 844}, 5, 1000, 50, 3000},
 		{{69, 7, 8}, 1000, 40000, 1000, 20000},
@@ -86,6 +98,7 @@ static const scale_t scales[3][3] = {
 
 typedef struct {
 	const char *out;
+	const tg_world_t *world;
 	int scale, compress, level, verbose, jobs;
 	uint64_t seed;
 	int64_t limit;
@@ -144,19 +157,21 @@ static void parse_args(opts_t *o, int argc, char **argv)
 		{"seed", required_argument, 0, 'S'},
 		{"verbose", no_argument, 0, 'v'},
 		{"version", no_argument, 0, 'V'},
+		{"world", required_argument, 0, 'w'},
 		{0, 0, 0, 0},
 	};
 	int ch;
 	memset(o, 0, sizeof *o);
-	o->scale = 1;
+	o->scale = SC_SMALL;
 	o->seed = 1;
+	o->world = tg_world(TW_TPU);
 	o->compress = Z_DEFLATE;
 	o->level = DEFAULT_LEVEL;
 	o->limit = -1;
 	for (int c = 0; c < C__N; c++)
 		o->want[c] = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:z:hj:L:l:o:s:S:vV", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:z:hj:L:l:o:s:S:vVw:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c': parse_collections(o, optarg); break;
 		case 'z':
@@ -174,14 +189,23 @@ static void parse_args(opts_t *o, int argc, char **argv)
 		case 'l': o->limit = parse_ll("--limit", optarg, 0, INT32_MAX); break;
 		case 'o': o->out = optarg; break;
 		case 's':
-			if (strcmp(optarg, "tiny") == 0) o->scale = 0;
-			else if (strcmp(optarg, "small") == 0) o->scale = 1;
-			else if (strcmp(optarg, "full") == 0) o->scale = 2;
-			else usage_error("--scale: want tiny, small or full");
+			if (strcmp(optarg, "tiny") == 0) o->scale = SC_TINY;
+			else if (strcmp(optarg, "small") == 0) o->scale = SC_SMALL;
+			else if (strcmp(optarg, "medium") == 0) o->scale = SC_MEDIUM;
+			else if (strcmp(optarg, "full") == 0) o->scale = SC_FULL;
+			else usage_error("--scale: want tiny, small, medium or full");
 			break;
 		case 'S': o->seed = (uint64_t)parse_ll("--seed", optarg, 0, INT64_MAX); break;
 		case 'v': o->verbose = 1; break;
 		case 'V': print_version();
+		case 'w':
+			if (!(o->world = tg_world_find(optarg))) {
+				char m[160];
+				snprintf(m, sizeof m, "--world: unknown world '%.64s'; want tpu, "
+					 "compute, copy or membound", optarg);
+				usage_error(m);
+			}
+			break;
 		case ':': {
 			char m[128];
 			snprintf(m, sizeof m, "option %s needs a value", argv[optind - 1]);
@@ -353,7 +377,7 @@ static int gen_tile(const opts_t *o, item_t *it, char *path, size_t plen)
 	rng_derive(&cr, o->seed, 2000 + C_TILE, (uint64_t)it->split, (uint64_t)it->index);
 	rng_derive(&fr, o->seed, 3000 + C_TILE, (uint64_t)it->split, (uint64_t)it->index);
 	g = tg_build_kernel(&gr, (tg_size_t){sc->nmin, sc->nmax}, &kind);
-	m = tg_tile_model_new(g, kind, &cr);
+	m = tg_tile_model_new(g, kind, o->world, &cr);
 	want = (size_t)rng_logint(&cr, sc->cmin, sc->cmax);
 	cfg = xmallocarray(want + 1, TG_NTILECFG * sizeof(float));
 	c = tg_tile_configs(m, &cr, want, cfg);
@@ -417,7 +441,7 @@ static int gen_layout(const opts_t *o, item_t *it, char *path, size_t plen)
 	rng_derive(&cr, o->seed, 2000 + (uint64_t)it->coll, (uint64_t)it->split, (uint64_t)it->index);
 	rng_derive(&fr, o->seed, 3000 + (uint64_t)it->coll, (uint64_t)it->split, (uint64_t)it->index);
 	g = tg_build_program(&gr, source, (tg_size_t){sc->nmin, sc->nmax});
-	m = tg_layout_model_new(g, &mr);
+	m = tg_layout_model_new(g, o->world, &mr);
 	tg_layout_fill_default(m, g);
 	hexname(name, sizeof name, g->name,
 		rng_hash(o->seed, 100 + (uint64_t)source, (uint64_t)it->split, (uint64_t)it->index));

@@ -9,7 +9,9 @@
  *                   VMEM), and the config samplers.
  *
  * docs/tpugen.md describes the model; everything here is deterministic in
- * the rng it is handed. */
+ * the rng it is handed.  The cost models come in several worlds (machines
+ * with different rooflines and cost structures, docs/tpugen.md "Worlds");
+ * the graphs and the config samplers are the same in all of them. */
 #ifndef TPU_TPUGEN_H
 #define TPU_TPUGEN_H
 
@@ -82,12 +84,44 @@ tg_graph_t *tg_build_program(rng_t *r, int source, tg_size_t size);
 enum { TK_ELEMWISE, TK_REDUCE, TK_CONV, TK_DOT, TK_TRANSPOSE, TK__N };
 tg_graph_t *tg_build_kernel(rng_t *r, tg_size_t size, int *kind);
 
+/* ---- worlds: the machine the cost models describe ---- */
+
+enum { TW_TPU, TW_COMPUTE, TW_COPY, TW_MEMBOUND, TW__N };
+typedef struct {
+	const char *name;
+	double hbm_bw;        /* bytes per ns */
+	double mxu_bf16;      /* flop per ns at full MXU utilisation (f32: a third) */
+	double vpu_rate;      /* elementwise ops per ns */
+	double op_ovh;        /* ns: a kernel launch / pipeline drain */
+	double fused_ovh;     /* ns: an op fused into its neighbours */
+	double program_ovh;   /* ns: program launch */
+	double copy_ovh;      /* ns: a relayout copy's launch */
+	double copy_bw;       /* bytes per ns of a relayout copy */
+	double lane_cross;    /* copy slowdown when the minor dim changes */
+	double step_ovh;      /* ns per grid step (tile) */
+	double kernel_ovh;    /* ns per tile kernel */
+	double dma_row_ovh;   /* bytes-equivalent cost of one DMA row */
+	double vmem;          /* bytes */
+	double sigma_lo, sigma_hi; /* measurement noise: log sd range */
+	int lanes, sublanes;  /* vreg tile (sublanes of 32-bit words) */
+	int mxu;              /* MXU width: the operand extent it wants */
+	int mxu_m_minor;      /* dots want the lhs non-contracting dim minor */
+	int copy_operands;    /* operands in the wrong layout get a transpose */
+	int contiguous_dma;   /* tiles spanning the minor dim stream as one run */
+	int no_overlap;       /* tiles: compute and DMA never overlap */
+	double slow_frac, slow_max; /* hidden slow-memory tensors (layout) */
+} tg_world_t;
+
+/* the world named NAME, or NULL */
+const tg_world_t *tg_world_find(const char *name);
+const tg_world_t *tg_world(int id);
+
 /* ---- layout cost model ---- */
 
 typedef struct tg_layout_model tg_layout_model_t;
-/* Prepare the model for g; draws the per-graph hardware variation and
- * noise level from r. */
-tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, rng_t *r);
+/* Prepare the model for g in world w; draws the per-graph hardware
+ * variation and noise level from r. */
+tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, const tg_world_t *w, rng_t *r);
 void tg_layout_model_free(tg_layout_model_t *m);
 /* Noise-free runtime (ns) of config CFG: (ncfg, 18) floats, -1 = default. */
 double tg_layout_runtime(tg_layout_model_t *m, const float *cfg);
@@ -103,7 +137,8 @@ void tg_layout_fill_default(tg_layout_model_t *m, tg_graph_t *g);
 /* ---- tile cost model ---- */
 
 typedef struct tg_tile_model tg_tile_model_t;
-tg_tile_model_t *tg_tile_model_new(const tg_graph_t *g, int kind, rng_t *r);
+tg_tile_model_t *tg_tile_model_new(const tg_graph_t *g, int kind, const tg_world_t *w,
+				   rng_t *r);
 void tg_tile_model_free(tg_tile_model_t *m);
 /* Up to MAX distinct configs (24 floats each) into cfg; returns the count.
  * The compiler's default config is among them. */

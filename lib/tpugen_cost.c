@@ -1,7 +1,9 @@
 /* tpugen_cost: the cost models behind tpugen's runtimes, and the config
- * samplers.  docs/tpugen.md explains the model; the constants below are a
- * TPU-like machine (8x128 vreg tiles, an MXU that wants 128-wide operands,
- * HBM bandwidth, a 16 MiB VMEM), not fitted to anything. */
+ * samplers.  docs/tpugen.md explains the model; the constants of each world
+ * are a machine (the default, tpu: 8x128 vreg tiles, an MXU that wants
+ * 128-wide operands, HBM bandwidth, a 16 MiB VMEM), not fitted to
+ * anything.  The samplers do not depend on the world: the same seed gives
+ * the same graphs and configs in every world, only the runtimes differ. */
 #include "tpugen.h"
 #include "err.h"
 
@@ -9,17 +11,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the machine ---- */
-#define HBM_BW      1200.0      /* bytes per ns */
-#define MXU_BF16    120000.0    /* flop per ns at full MXU utilisation */
-#define MXU_F32     (MXU_BF16 / 3) /* f32 matmuls take three bf16 passes */
-#define VPU_RATE    4096.0      /* elementwise ops per ns */
-#define OP_OVH      350.0       /* ns: a kernel launch / pipeline drain */
-#define FUSED_OVH   20.0        /* ns: an op fused into its neighbours */
-#define STEP_OVH    350.0       /* ns per grid step (tile) */
-#define DMA_ROW_OVH 64.0        /* bytes-equivalent cost of one DMA row */
-#define VMEM        (16.0 * 1024 * 1024)
-#define PROGRAM_OVH 5000.0      /* ns: program launch */
+/* ---- the machines ---- */
+#define MIB (1024.0 * 1024)
+static const tg_world_t worlds[TW__N] = {
+	/* tpu: the original model.  Bandwidth and MXU balanced (a big dot is
+	 * compute-bound, most else memory-bound), copies at HBM speed. */
+	{.name = "tpu", .hbm_bw = 1200, .mxu_bf16 = 120000, .vpu_rate = 4096,
+	 .op_ovh = 350, .fused_ovh = 20, .program_ovh = 5000, .copy_ovh = 350,
+	 .copy_bw = 1200, .lane_cross = 1.6, .step_ovh = 350, .kernel_ovh = 1500,
+	 .dma_row_ovh = 64, .vmem = 16 * MIB, .sigma_lo = 0.01, .sigma_hi = 0.03,
+	 .lanes = 128, .sublanes = 8, .mxu = 128, .slow_max = 1},
+	/* compute: a slow, 256-wide MXU fed from fast HBM through 16x256 vreg
+	 * tiles, a 4 MiB VMEM, cheap launches and grid steps; the MXU streams
+	 * the lhs with its non-contracting dim minor. */
+	{.name = "compute", .hbm_bw = 4000, .mxu_bf16 = 30000, .vpu_rate = 2048,
+	 .op_ovh = 80, .fused_ovh = 5, .program_ovh = 2000, .copy_ovh = 80,
+	 .copy_bw = 4000, .lane_cross = 1.3, .step_ovh = 60, .kernel_ovh = 400,
+	 .dma_row_ovh = 32, .vmem = 4 * MIB, .sigma_lo = 0.01, .sigma_hi = 0.03,
+	 .lanes = 256, .sublanes = 16, .mxu = 256, .mxu_m_minor = 1, .slow_max = 1},
+	/* copy: compute nearly free; relayout copies slow and expensive to
+	 * launch, an operand a dot or convolution cannot stream is transposed
+	 * first; tiles pay a large cost per DMA row unless they span the minor
+	 * dim (one contiguous run). */
+	{.name = "copy", .hbm_bw = 1200, .mxu_bf16 = 2e6, .vpu_rate = 65536,
+	 .op_ovh = 100, .fused_ovh = 10, .program_ovh = 5000, .copy_ovh = 3000,
+	 .copy_bw = 150, .lane_cross = 4.0, .step_ovh = 100, .kernel_ovh = 1500,
+	 .dma_row_ovh = 2048, .vmem = 16 * MIB, .sigma_lo = 0.01, .sigma_hi = 0.03,
+	 .lanes = 128, .sublanes = 8, .mxu = 128, .copy_operands = 1,
+	 .contiguous_dma = 1, .slow_max = 1},
+	/* membound: slow HBM, no compute/DMA overlap in tiles, a hidden share
+	 * of the tensors in slower memory (nothing in the features says which),
+	 * and several times the measurement noise. */
+	{.name = "membound", .hbm_bw = 250, .mxu_bf16 = 500000, .vpu_rate = 16384,
+	 .op_ovh = 200, .fused_ovh = 20, .program_ovh = 5000, .copy_ovh = 200,
+	 .copy_bw = 250, .lane_cross = 1.6, .step_ovh = 50, .kernel_ovh = 1500,
+	 .dma_row_ovh = 512, .vmem = 32 * MIB, .sigma_lo = 0.08, .sigma_hi = 0.16,
+	 .lanes = 128, .sublanes = 8, .mxu = 128, .no_overlap = 1,
+	 .slow_frac = 0.3, .slow_max = 4},
+};
+
+const tg_world_t *tg_world(int id)
+{
+	return id >= 0 && id < TW__N ? &worlds[id] : NULL;
+}
+
+const tg_world_t *tg_world_find(const char *name)
+{
+	for (int i = 0; i < TW__N; i++)
+		if (strcmp(worlds[i].name, name) == 0)
+			return &worlds[i];
+	return NULL;
+}
+
+/* f32 matmuls take three bf16 passes */
+static double mxu_peak(const tg_world_t *w, int et)
+{
+	return et == ET_BF16 ? w->mxu_bf16 : w->mxu_bf16 / 3;
+}
 
 static int esize(int et)
 {
@@ -62,10 +110,10 @@ static int is_rowmajor(const int8_t *l, int rank)
 	return 1;
 }
 
-/* Bytes of a tensor under a tiled layout: the minor dim padded to 128 lanes,
- * the second-minor to 8 sublanes (16 for 2-byte types, 32 for 1-byte: they
- * pack into a 32-bit sublane). */
-static double padded_bytes(const tg_node_t *v, const int8_t *l)
+/* Bytes of a tensor under a tiled layout: the minor dim padded to the
+ * world's lanes (128), the second-minor to its sublanes (8; 16 for 2-byte
+ * types, 32 for 1-byte: they pack into a 32-bit sublane). */
+static double padded_bytes(const tg_world_t *w, const tg_node_t *v, const int8_t *l)
 {
 	int es = esize(v->et);
 	double n = 1;
@@ -76,9 +124,9 @@ static double padded_bytes(const tg_node_t *v, const int8_t *l)
 	for (int i = 0; i < v->rank; i++) {
 		int64_t d = v->dims[l[i]];
 		if (i == 0)
-			d = roundup(d, 128);
+			d = roundup(d, w->lanes);
 		else if (i == 1)
-			d = roundup(d, 32 / es);
+			d = roundup(d, w->sublanes * 4 / es);
 		n *= (double)d;
 	}
 	if (v->rank == 1)
@@ -91,9 +139,9 @@ static double numel(const tg_node_t *v)
 	return (double)tg_numel(v);
 }
 
-static double util(const tg_node_t *v, const int8_t *l)
+static double util(const tg_world_t *w, const tg_node_t *v, const int8_t *l)
 {
-	double p = padded_bytes(v, l);
+	double p = padded_bytes(w, v, l);
 	return p > 0 ? numel(v) * esize(v->et) / p : 1;
 }
 
@@ -101,7 +149,9 @@ static double util(const tg_node_t *v, const int8_t *l)
 
 struct tg_layout_model {
 	const tg_graph_t *g;
+	const tg_world_t *w;
 	double sigma;        /* measurement noise (log sd) */
+	float *slow;         /* (nn) hidden memory slowdown per tensor, or NULL */
 	lay_t *L;            /* (nn) physical layouts under the config */
 	lay_t *def;          /* (nn) under the all-default config */
 	float *recent;       /* (8, ncfg, 18) */
@@ -214,52 +264,96 @@ static void assign(const tg_graph_t *g, const float *cfg, lay_t *L)
 }
 
 /* time to move a tensor between layouts */
-static double copy_cost(const tg_node_t *v, const int8_t *from, const int8_t *to)
+static double copy_cost(const tg_world_t *w, const tg_node_t *v, const int8_t *from,
+			const int8_t *to)
 {
-	double bytes = padded_bytes(v, from) + padded_bytes(v, to);
-	double f = (v->rank > 0 && from[0] != to[0]) ? 1.6 : 1.0; /* lanes cross */
-	return OP_OVH + bytes / HBM_BW * f;
+	double bytes = padded_bytes(w, v, from) + padded_bytes(w, v, to);
+	double f = (v->rank > 0 && from[0] != to[0]) ? w->lane_cross : 1.0; /* lanes cross */
+	return w->copy_ovh + bytes / w->copy_bw * f;
 }
 
-static double dot_cost(const tg_graph_t *g, const tg_node_t *v, const int8_t *lo,
+/* The copy world's alternative to a slow operand: transpose it (a copy)
+ * so that dim d is minor, then run at full speed.  *e is the efficiency
+ * the operand layout l would have had; returns the copy's time and sets
+ * *e to 1, or leaves both alone in the other worlds. */
+static double fix_operand(const tg_world_t *w, const tg_node_t *v, const int8_t *l,
+			  int d, double *e)
+{
+	int8_t to[TG_MAXRANK];
+	int k = 1;
+	if (!w->copy_operands || *e >= 1 || d < 0 || v->rank == 0)
+		return 0;
+	memset(to, 0, sizeof to);
+	to[0] = (int8_t)d;
+	for (int i = 0; i < v->rank; i++)
+		if (l[i] != d && k < v->rank)
+			to[k++] = l[i];
+	*e = 1;
+	return copy_cost(w, v, l, to);
+}
+
+/* the hidden slowdown of tensor id's memory (membound; 1 elsewhere) */
+static double slow(const tg_layout_model_t *m, int id)
+{
+	return m->slow ? (double)m->slow[id] : 1.0;
+}
+
+static double dot_cost(const tg_layout_model_t *m, const tg_node_t *v, const int8_t *lo,
 		       const int8_t *la, const int8_t *lb)
 {
-	const tg_node_t *a = &g->n[opnd(g, v, 0)], *b = &g->n[opnd(g, v, 1)];
+	const tg_graph_t *g = m->g;
+	const tg_world_t *w = m->w;
+	int ia = opnd(g, v, 0), ib = opnd(g, v, 1);
+	const tg_node_t *a = &g->n[ia], *b = &g->n[ib];
 	int lc = v->a[0], rc = v->a[1], nb = v->a[2];
 	int am = -1, bn = -1;
-	double K = (double)a->dims[lc], flops, ea, eb, eo, u, bytes, peak;
+	double K = (double)a->dims[lc], flops, ea, eb, eo, u, bytes, peak, fix;
 	for (int i = nb; i < a->rank; i++)
 		if (i != lc)
 			am = i;
 	for (int i = nb; i < b->rank; i++)
 		if (i != rc)
 			bn = i;
-	ea = la[0] == lc ? 1.0 : la[0] == am ? 0.7 : 0.35;
+	if (w->mxu_m_minor && am >= 0)
+		ea = la[0] == am ? 1.0 : la[0] == lc ? 0.7 : 0.35;
+	else
+		ea = la[0] == lc ? 1.0 : la[0] == am ? 0.7 : 0.35;
 	eb = lb[0] == bn ? 1.0 : lb[0] == rc ? 0.85 : 0.35;
 	eo = lo[0] == v->rank - 1 ? 1.0 : lo[0] == v->rank - 2 ? 0.75 : 0.35;
-	u = cbrt(util(a, la) * util(b, lb) * util(v, lo));
+	fix = fix_operand(w, a, la, w->mxu_m_minor && am >= 0 ? am : lc, &ea) * slow(m, ia) +
+		fix_operand(w, b, lb, bn, &eb) * slow(m, ib) +
+		fix_operand(w, v, lo, v->rank - 1, &eo);
+	u = cbrt(util(w, a, la) * util(w, b, lb) * util(w, v, lo));
 	flops = 2.0 * numel(v) * K;
-	peak = v->et == ET_BF16 ? MXU_BF16 : MXU_F32;
-	bytes = padded_bytes(a, la) + padded_bytes(b, lb) + padded_bytes(v, lo);
-	return OP_OVH + fmax(flops / (peak * ea * eb * eo * u), bytes / HBM_BW);
+	peak = mxu_peak(w, v->et);
+	bytes = padded_bytes(w, a, la) * slow(m, ia) + padded_bytes(w, b, lb) * slow(m, ib) +
+		padded_bytes(w, v, lo);
+	return fix + (w->op_ovh + fmax(flops / (peak * ea * eb * eo * u), bytes / w->hbm_bw));
 }
 
-static double conv_cost(const tg_graph_t *g, const tg_node_t *v, const int8_t *lo,
+static double conv_cost(const tg_layout_model_t *m, const tg_node_t *v, const int8_t *lo,
 			const int8_t *lx, const int8_t *lk)
 {
-	const tg_node_t *x = &g->n[opnd(g, v, 0)], *k = &g->n[opnd(g, v, 1)];
+	const tg_graph_t *g = m->g;
+	const tg_world_t *w = m->w;
+	int ix = opnd(g, v, 0), ik = opnd(g, v, 1);
+	const tg_node_t *x = &g->n[ix], *k = &g->n[ik];
 	const int16_t *dn = v->a;
-	double ex, ek, eo, u, flops, bytes, peak, fgc = v->a[14] > 0 ? v->a[14] : 1;
+	double ex, ek, eo, u, flops, bytes, peak, fix, fgc = v->a[14] > 0 ? v->a[14] : 1;
 	ex = lx[0] == dn[1] ? 1.0 : lx[0] == dn[0] ? 0.75 : 0.5;
 	ek = lk[0] == dn[5] ? 1.0 : lk[0] == dn[4] ? 0.8 : 0.3;
 	eo = lo[0] == dn[9] ? 1.0 : lo[0] == dn[8] ? 0.75 : 0.5;
-	u = cbrt(util(x, lx) * util(k, lk) * util(v, lo));
+	fix = fix_operand(w, x, lx, dn[1], &ex) * slow(m, ix) +
+		fix_operand(w, k, lk, dn[5], &ek) * slow(m, ik) +
+		fix_operand(w, v, lo, dn[9], &eo);
+	u = cbrt(util(w, x, lx) * util(w, k, lk) * util(w, v, lo));
 	flops = 2.0 * numel(v) * (numel(k) / (double)k->dims[dn[5]]) / fgc;
 	if (fgc > 1)
 		u *= 0.25; /* depthwise: the MXU mostly idles */
-	peak = v->et == ET_BF16 ? MXU_BF16 : MXU_F32;
-	bytes = padded_bytes(x, lx) + padded_bytes(k, lk) + padded_bytes(v, lo);
-	return OP_OVH + fmax(flops / (peak * ex * ek * eo * u), bytes / HBM_BW);
+	peak = mxu_peak(w, v->et);
+	bytes = padded_bytes(w, x, lx) * slow(m, ix) + padded_bytes(w, k, lk) * slow(m, ik) +
+		padded_bytes(w, v, lo);
+	return fix + (w->op_ovh + fmax(flops / (peak * ex * ek * eo * u), bytes / w->hbm_bw));
 }
 
 /* is a reshape a bitcast between these tiled layouts? */
@@ -277,34 +371,34 @@ static int reshape_bitcast(const tg_node_t *x, const int8_t *lx, const tg_node_t
 	return 1;
 }
 
-static double node_cost(const tg_graph_t *g, size_t id, const lay_t *L,
+static double node_cost(const tg_layout_model_t *m, size_t id, const lay_t *L,
 			int8_t (*eff)[TG_MAXRANK])
 {
+	const tg_graph_t *g = m->g;
+	const tg_world_t *w = m->w;
 	const tg_node_t *v = &g->n[id];
 	const int8_t *lo = L[id];
 	double in_bytes = 0;
 	for (int i = 0; i < v->nin && i < 3; i++)
-		in_bytes += padded_bytes(&g->n[opnd(g, v, i)], eff[i]);
+		in_bytes += padded_bytes(w, &g->n[opnd(g, v, i)], eff[i]) * slow(m, opnd(g, v, i));
 	switch (v->op) {
 	case OP_PARAMETER: case OP_CONSTANT: case OP_GTE: case OP_TUPLE: case OP_IOTA:
 		return 0;
 	case OP_BROADCAST:
-		return FUSED_OVH + 0.25 * padded_bytes(v, lo) / HBM_BW;
+		return w->fused_ovh + 0.25 * padded_bytes(w, v, lo) / w->hbm_bw;
 	case OP_DOT:
-		return dot_cost(g, v, lo, eff[0], eff[1]);
+		return dot_cost(m, v, lo, eff[0], eff[1]);
 	case OP_CONVOLUTION:
-		return conv_cost(g, v, lo, eff[0], eff[1]);
+		return conv_cost(m, v, lo, eff[0], eff[1]);
 	case OP_REDUCE: {
 		const tg_node_t *x = &g->n[opnd(g, v, 0)];
 		int minor = 0;
 		for (int j = 0; j < v->a[0]; j++)
 			minor |= v->a[1 + j] == eff[0][0];
-		(void)x;
-		return OP_OVH + (padded_bytes(x, eff[0]) + padded_bytes(v, lo)) / HBM_BW *
-			(minor ? 1.35 : 1.0);
+		return w->op_ovh + (padded_bytes(w, x, eff[0]) * slow(m, opnd(g, v, 0)) +
+				    padded_bytes(w, v, lo)) / w->hbm_bw * (minor ? 1.35 : 1.0);
 	}
 	case OP_TRANSPOSE: case OP_COPY: {
-		const tg_node_t *x = &g->n[opnd(g, v, 0)];
 		int8_t bc[TG_MAXRANK];
 		if (v->op == OP_TRANSPOSE) {
 			int inv[TG_MAXRANK];
@@ -316,31 +410,31 @@ static double node_cost(const tg_graph_t *g, size_t id, const lay_t *L,
 			memcpy(bc, eff[0], TG_MAXRANK);
 		}
 		if (same_layout(bc, lo, v->rank))
-			return FUSED_OVH; /* a bitcast */
-		(void)x;
-		return OP_OVH + (in_bytes + padded_bytes(v, lo)) / HBM_BW *
-			(bc[0] != lo[0] ? 1.6 : 1.0);
+			return w->fused_ovh; /* a bitcast */
+		return w->copy_ovh + (in_bytes + padded_bytes(w, v, lo)) / w->copy_bw *
+			(bc[0] != lo[0] ? w->lane_cross : 1.0);
 	}
 	case OP_RESHAPE: {
 		const tg_node_t *x = &g->n[opnd(g, v, 0)];
 		if (reshape_bitcast(x, eff[0], v, lo))
-			return FUSED_OVH;
-		return OP_OVH + (in_bytes + padded_bytes(v, lo)) / HBM_BW * 1.3;
+			return w->fused_ovh;
+		return w->copy_ovh + (in_bytes + padded_bytes(w, v, lo)) / w->copy_bw * 1.3;
 	}
 	default:
 		if (is_elementwise(v->op))
-			return FUSED_OVH + 0.5 * padded_bytes(v, lo) / HBM_BW +
-				numel(v) / VPU_RATE * (v->op == OP_EXP || v->op == OP_TANH ||
-						       v->op == OP_LOG || v->op == OP_LOGISTIC ? 0.25 : 0.05);
-		return OP_OVH + (in_bytes + padded_bytes(v, lo)) / HBM_BW;
+			return w->fused_ovh + 0.5 * padded_bytes(w, v, lo) / w->hbm_bw +
+				numel(v) / w->vpu_rate * (v->op == OP_EXP || v->op == OP_TANH ||
+							  v->op == OP_LOG || v->op == OP_LOGISTIC ? 0.25 : 0.05);
+		return w->op_ovh + (in_bytes + padded_bytes(w, v, lo)) / w->hbm_bw;
 	}
 }
 
-tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, rng_t *r)
+tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, const tg_world_t *w, rng_t *r)
 {
 	tg_layout_model_t *m = xcalloc(1, sizeof *m);
 	m->g = g;
-	m->sigma = rng_range(r, 0.01, 0.03);
+	m->w = w;
+	m->sigma = rng_range(r, w->sigma_lo, w->sigma_hi);
 	m->L = xmallocarray(g->nn ? g->nn : 1, sizeof *m->L);
 	m->def = xmallocarray(g->nn ? g->nn : 1, sizeof *m->def);
 	m->recent = xmallocarray(8 * (g->ncfg ? g->ncfg : 1), TG_NCFG * sizeof(float));
@@ -349,6 +443,13 @@ tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, rng_t *r)
 	m->p_block = rng_range(r, 0.5, 0.9);
 	m->p_explicit = rng_range(r, 0.15, 0.4);
 	m->p_near = rng_range(r, 0.06, 0.36);
+	if (w->slow_frac > 0) {
+		/* drawn last: the samplers' knobs above are the same in every world */
+		m->slow = xmallocarray(g->nn ? g->nn : 1, sizeof *m->slow);
+		for (size_t i = 0; i < g->nn; i++)
+			m->slow[i] = rng_bernoulli(r, w->slow_frac)
+				? (float)rng_range(r, 1, w->slow_max) : 1.0f;
+	}
 	return m;
 }
 
@@ -359,6 +460,7 @@ void tg_layout_model_free(tg_layout_model_t *m)
 	free(m->L);
 	free(m->def);
 	free(m->recent);
+	free(m->slow);
 	free(m);
 }
 
@@ -375,7 +477,7 @@ double tg_layout_runtime(tg_layout_model_t *m, const float *cfg)
 {
 	const tg_graph_t *g = m->g;
 	lay_t *L = m->L;
-	double t = PROGRAM_OVH;
+	double t = m->w->program_ovh;
 	int8_t eff[3][TG_MAXRANK];
 	assign(g, cfg, L);
 	for (size_t id = 0; id < g->nn; id++) {
@@ -400,11 +502,11 @@ double tg_layout_runtime(tg_layout_model_t *m, const float *cfg)
 			}
 			if (want && !same_layout(req, L[p], x->rank)) {
 				if (!is_free_producer(x->op))
-					t += copy_cost(x, L[p], req);
+					t += copy_cost(m->w, x, L[p], req) * slow(m, p);
 				memcpy(eff[i], req, TG_MAXRANK);
 			}
 		}
-		t += node_cost(g, id, L, eff);
+		t += node_cost(m, id, L, eff);
 	}
 	return t;
 }
@@ -551,6 +653,7 @@ void tg_layout_sample(tg_layout_model_t *m, int mode, rng_t *r, float *cfg)
 /* ---- the tile model ---- */
 
 struct tg_tile_model {
+	const tg_world_t *w;
 	int kind, rank, es, nops, nfull, nbcast, trans_minor;
 	int64_t d[TG_MAXRANK];   /* output dims */
 	int64_t K;               /* contraction / reduction extent (1 if none) */
@@ -566,16 +669,18 @@ static int64_t unit(int rank, int i)
 	return i == rank - 1 ? 128 : i == rank - 2 ? 8 : 1;
 }
 
-tg_tile_model_t *tg_tile_model_new(const tg_graph_t *g, int kind, rng_t *r)
+tg_tile_model_t *tg_tile_model_new(const tg_graph_t *g, int kind, const tg_world_t *w,
+				   rng_t *r)
 {
 	tg_tile_model_t *m = xcalloc(1, sizeof *m);
 	const tg_node_t *root = &g->n[g->nn - 1];
+	m->w = w;
 	m->kind = kind;
 	m->rank = root->rank;
 	m->es = esize(root->et);
 	memcpy(m->d, root->dims, sizeof m->d);
 	m->K = 1;
-	m->sigma = rng_range(r, 0.01, 0.03);
+	m->sigma = rng_range(r, w->sigma_lo, w->sigma_hi);
 	for (size_t i = 0; i < g->nn; i++) {
 		const tg_node_t *v = &g->n[i];
 		if (is_elementwise(v->op))
@@ -657,35 +762,44 @@ static void read_cfg(const tg_tile_model_t *m, const float *cfg, int64_t *t, int
 
 static double tile_eval(const tg_tile_model_t *m, const float *cfg, double *wsp)
 {
-	int64_t t[TG_MAXRANK] = {1, 1, 1, 1, 1, 1}, tk;
+	const tg_world_t *w = m->w;
+	int64_t t[TG_MAXRANK] = {1, 1, 1, 1, 1, 1}, p[TG_MAXRANK], tk;
 	double tiles = 1, T = 1, rowb, dma, ws, bytes, flops, compute, mem, steps, kt;
-	double es = m->es, eff = 1;
+	double es = m->es, eff = 1, mxu = w->mxu;
 	read_cfg(m, cfg, t, &tk);
+	/* p: the tile as the vregs hold it, its minor dims padded to the
+	 * world's vreg tile (the tpu world's units are its vreg tile: p = t) */
+	memcpy(p, t, sizeof p);
+	p[m->rank - 1] = roundup(t[m->rank - 1], w->lanes);
+	if (m->rank >= 2)
+		p[m->rank - 2] = roundup(t[m->rank - 2], w->sublanes);
 	for (int i = 0; i < m->rank; i++) {
 		tiles *= (double)((m->d[i] + t[i] - 1) / t[i]);
-		T *= (double)t[i];
+		T *= (double)p[i];
 	}
 	kt = (double)(tk < m->K ? tk : m->K);
 	steps = tiles * (has_k(m) ? ceil((double)m->K / kt) : 1);
-	rowb = (double)t[m->rank - 1] * es;
-	dma = rowb / (rowb + DMA_ROW_OVH);
+	rowb = (double)p[m->rank - 1] * es;
+	if (w->contiguous_dma && t[m->rank - 1] >= m->d[m->rank - 1] && m->rank >= 2)
+		rowb *= (double)p[m->rank - 2]; /* whole rows: one run per tile */
+	dma = rowb / (rowb + w->dma_row_ovh);
 	switch (m->kind) {
 	case TK_DOT: {
 		/* (tm, tn) output tile, tk contraction tile; A re-read per column of
 		 * tiles, B per row of tiles */
-		double tm = (double)t[0], tn = (double)t[1];
+		double tm = (double)p[0], tn = (double)p[1];
 		double M = (double)m->d[0], N = (double)m->d[1], K = (double)m->K;
-		double gm = ceil(M / tm), gn = ceil(N / tn), gk = ceil(K / kt);
+		double gm = ceil(M / (double)t[0]), gn = ceil(N / (double)t[1]), gk = ceil(K / kt);
 		ws = 2 * (tm * kt + kt * tn) * es + tm * tn * 4 + tm * tn * es * (1 + m->nfull);
 		bytes = gm * gn * gk * (tm * kt + kt * tn) * es + gm * gn * tm * tn * es * (1 + m->nfull);
 		flops = 2 * gm * tm * gn * tn * gk * kt;
-		eff = pow(fmin(tm, 128) / 128, 0.6) * pow(fmin(kt, 256) / 256, 0.3);
-		compute = flops / ((es == 2 ? MXU_BF16 : MXU_F32) * eff) +
-			gm * gn * tm * tn * m->nops / VPU_RATE;
+		eff = pow(fmin(tm, mxu) / mxu, 0.6) * pow(fmin(kt, 2 * mxu) / (2 * mxu), 0.3);
+		compute = flops / ((es == 2 ? w->mxu_bf16 : w->mxu_bf16 / 3) * eff) +
+			gm * gn * tm * tn * m->nops / w->vpu_rate;
 		break;
 	}
 	case TK_CONV: {
-		double tb = (double)t[0], th = (double)t[1], tw = (double)t[2], tc = (double)t[3];
+		double tb = (double)p[0], th = (double)p[1], tw = (double)p[2], tc = (double)p[3];
 		double hin = (th - 1) * (double)m->stride + (double)m->kh;
 		double win = (tw - 1) * (double)m->stride + (double)m->kw;
 		double gk = ceil((double)m->ci / kt);
@@ -694,45 +808,45 @@ static double tile_eval(const tg_tile_model_t *m, const float *cfg, double *wsp)
 		ws = 2 * (in_t + k_t) + T * 4 + out_t;
 		bytes = tiles * gk * (in_t + k_t) + tiles * out_t;
 		flops = 2 * tiles * T * (double)(m->kh * m->kw) * gk * kt;
-		eff = pow(fmin(tc, 128) / 128, 0.6) * pow(fmin(tb * th * tw, 256) / 256, 0.4) *
-			pow(fmin(kt, 128) / 128, 0.3);
-		compute = flops / ((es == 2 ? MXU_BF16 : MXU_F32) * eff) +
-			tiles * T * m->nops / VPU_RATE;
+		eff = pow(fmin(tc, mxu) / mxu, 0.6) *
+			pow(fmin(tb * th * tw, 2 * mxu) / (2 * mxu), 0.4) * pow(fmin(kt, mxu) / mxu, 0.3);
+		compute = flops / ((es == 2 ? w->mxu_bf16 : w->mxu_bf16 / 3) * eff) +
+			tiles * T * m->nops / w->vpu_rate;
 		break;
 	}
 	case TK_REDUCE: {
 		double in_t = T * kt * es * (1 + m->nfull);
 		ws = 2 * in_t + T * 4 * 2;
 		bytes = steps * in_t + tiles * T * 4;
-		compute = steps * T * kt * (m->nops + 1) / VPU_RATE * (m->red_minor ? 1.5 : 1.0);
+		compute = steps * T * kt * (m->nops + 1) / w->vpu_rate * (m->red_minor ? 1.5 : 1.0);
 		break;
 	}
 	default: {
 		/* elementwise / transpose: every tile reads its inputs once */
-		double in_t = T * es * (m->nfull ? m->nfull : 1) + (double)t[m->rank - 1] * es * m->nbcast;
+		double in_t = T * es * (m->nfull ? m->nfull : 1) + (double)p[m->rank - 1] * es * m->nbcast;
 		ws = 2 * (in_t + T * es);
 		bytes = tiles * (in_t + T * es);
-		compute = tiles * T * (m->nops + 1) / VPU_RATE;
+		compute = tiles * T * (m->nops + 1) / w->vpu_rate;
 		if (m->kind == TK_TRANSPOSE && m->trans_minor) {
 			/* the input tile's rows are the output's second-minor dim */
-			double r2 = (double)t[m->rank - 2] * es;
-			dma = 0.5 * (dma + r2 / (r2 + DMA_ROW_OVH));
+			double r2 = (double)p[m->rank - 2] * es;
+			dma = 0.5 * (dma + r2 / (r2 + w->dma_row_ovh));
 			compute *= 2.5; /* XLU transposes */
 		}
 		break;
 	}
 	}
-	mem = bytes / (HBM_BW * dma);
+	mem = bytes / (w->hbm_bw * dma);
 	*wsp = ws;
 	{
 		double body;
-		if (ws <= VMEM)
+		if (ws <= w->vmem && !w->no_overlap)
 			body = fmax(compute, mem);              /* double-buffered */
-		else if (ws <= 2 * VMEM)
+		else if (ws <= 2 * w->vmem)
 			body = compute + mem;                    /* no overlap left */
 		else
-			body = (compute + mem) * (ws / VMEM) * 1.5; /* spills */
-		return 1500.0 + body + steps * STEP_OVH;
+			body = (compute + mem) * (ws / w->vmem) * 1.5; /* spills */
+		return w->kernel_ovh + body + steps * w->step_ovh;
 	}
 }
 
@@ -748,7 +862,7 @@ static int tile_compiles(const tg_tile_model_t *m, const float *cfg)
 {
 	double ws;
 	tile_eval(m, cfg, &ws);
-	return ws <= 2 * VMEM;
+	return ws <= 2 * m->w->vmem;
 }
 
 /* candidate bound values up to max: 1..8, then steps of about 1.25x, and max */
@@ -786,7 +900,9 @@ size_t tg_tile_configs(tg_tile_model_t *m, rng_t *r, size_t max, float *cfg)
 {
 	int64_t cand[TG_MAXRANK + 1][48], ob[TG_MAXRANK], kb = 1, maxu[TG_MAXRANK + 1];
 	int nc[TG_MAXRANK + 1];
-	size_t n = 0, cap = 4 * max + 64, pos;
+	/* room for every try below (each adds at most one hash), so that the
+	 * probe in seen() always finds a free slot however many fail to compile */
+	size_t n = 0, cap = 32 * max + 64, pos;
 	uint64_t *set = xcalloc(cap, sizeof *set);
 	for (int i = 0; i < m->rank; i++) {
 		int64_t u = unit(m->rank, i);
@@ -805,7 +921,7 @@ size_t tg_tile_configs(tg_tile_model_t *m, rng_t *r, size_t max, float *cfg)
 		double T = 1;
 		for (int j = 0; j < m->rank; j++)
 			T *= (double)(ob[j] * unit(m->rank, j));
-		while (ob[i] * 2 <= maxu[i] && T * 2 * m->es * (2 + m->nfull) * 2 <= VMEM / 4) {
+		while (ob[i] * 2 <= maxu[i] && T * 2 * m->es * (2 + m->nfull) * 2 <= m->w->vmem / 4) {
 			ob[i] *= 2;
 			T *= 2;
 		}

@@ -3,8 +3,10 @@
  * rate, writing the default layouts out explicitly
  * changes no runtime, the default config is cheapest among small
  * perturbations more often than not, tile configs are distinct and include
- * the default, runtimes are positive and finite. */
+ * the default, runtimes are positive and finite; every world's too, and
+ * the worlds rank the same configs differently (noise-free). */
 #include "ut.h"
+#include "metrics.h"
 #include "tpugen.h"
 
 #include <stdint.h>
@@ -84,7 +86,7 @@ static void test_layout_model(void)
 		rng_derive(&mr, 12, (uint64_t)src, 1, 0);
 		rng_derive(&cr, 13, (uint64_t)src, 1, 0);
 		g = tg_build_program(&gr, src, (tg_size_t){300, 900});
-		m = tg_layout_model_new(g, &mr);
+		m = tg_layout_model_new(g, tg_world(TW_TPU), &mr);
 		tg_layout_fill_default(m, g);
 		cfg = malloc(g->ncfg * TG_NCFG * sizeof(float));
 		ex = malloc(g->ncfg * TG_NCFG * sizeof(float));
@@ -148,7 +150,7 @@ static void test_tile_model(void)
 		rng_derive(&cr, 22, (uint64_t)i, 0, 0);
 		g = tg_build_kernel(&gr, (tg_size_t){5, 100}, &kind);
 		kinds[kind]++;
-		m = tg_tile_model_new(g, kind, &cr);
+		m = tg_tile_model_new(g, kind, tg_world(TW_TPU), &cr);
 		c = tg_tile_configs(m, &cr, want, cfg);
 		UT_CHECK(c >= 1 && c <= want);
 		for (size_t a = 0; a < c && distinct; a++)
@@ -181,11 +183,94 @@ static void test_tile_model(void)
 		UT_CHECK(kinds[k] > 0);
 }
 
+/* Every world: runtimes positive and finite; the noise-free runtimes of the
+ * same configs of the same graphs rank differently from the tpu world's
+ * (mean Kendall tau over layout and tile graphs well below 1). */
+static void test_worlds(void)
+{
+	UT_CHECK(tg_world_find("tpu") == tg_world(TW_TPU));
+	UT_CHECK(tg_world_find("bogus") == NULL && tg_world(TW__N) == NULL);
+	for (int wi = 1; wi < TW__N; wi++) {
+		const tg_world_t *w0 = tg_world(TW_TPU), *w = tg_world(wi);
+		double sum = 0;
+		int n = 0, ok = 1;
+		UT_CHECK(tg_world_find(w->name) == w);
+		for (int i = 0; i < 8; i++) {
+			/* layout: the same configs through both models */
+			rng_t gr, mr0, mr, cr;
+			tg_graph_t *g;
+			tg_layout_model_t *m0, *m;
+			size_t nc = 60;
+			double *a = malloc(nc * sizeof *a), *b = malloc(nc * sizeof *b);
+			float *cfg;
+			rng_derive(&gr, 41, (uint64_t)i, 0, 0);
+			rng_derive(&mr0, 42, (uint64_t)i, 0, 0);
+			mr = mr0;
+			rng_derive(&cr, 43, (uint64_t)i, 0, 0);
+			g = tg_build_program(&gr, i % 2, (tg_size_t){150, 600});
+			m0 = tg_layout_model_new(g, w0, &mr0);
+			m = tg_layout_model_new(g, w, &mr);
+			cfg = malloc(g->ncfg * TG_NCFG * sizeof(float));
+			for (size_t k = 0; k < nc; k++) {
+				tg_layout_sample(m0, i / 2 % 2, &cr, cfg);
+				a[k] = tg_layout_runtime(m0, cfg);
+				b[k] = tg_layout_runtime(m, cfg);
+				ok &= b[k] > 0 && isfinite(b[k]);
+			}
+			sum += metrics_kendall(a, b, nc), n++;
+			free(cfg);
+			free(a);
+			free(b);
+			tg_layout_model_free(m0);
+			tg_layout_model_free(m);
+			tg_graph_free(g);
+		}
+		for (int i = 0; i < 16; i++) {
+			/* tile: the tpu world's configs through both models */
+			rng_t gr, cr;
+			int kind;
+			tg_graph_t *g;
+			tg_tile_model_t *m0, *m;
+			size_t c, want = 80;
+			float *cfg = malloc((want + 1) * TG_NTILECFG * sizeof(float));
+			double *a = malloc((want + 1) * sizeof *a), *b = malloc((want + 1) * sizeof *b);
+			rng_derive(&gr, 44, (uint64_t)i, 0, 0);
+			rng_derive(&cr, 45, (uint64_t)i, 0, 0);
+			g = tg_build_kernel(&gr, (tg_size_t){5, 100}, &kind);
+			m0 = tg_tile_model_new(g, kind, w0, &cr);
+			m = tg_tile_model_new(g, kind, w, &cr);
+			c = tg_tile_configs(m0, &cr, want, cfg);
+			for (size_t k = 0; k < c; k++) {
+				a[k] = tg_tile_runtime(m0, cfg + k * TG_NTILECFG);
+				b[k] = tg_tile_runtime(m, cfg + k * TG_NTILECFG);
+				ok &= b[k] > 0 && isfinite(b[k]);
+			}
+			if (c >= 5) {
+				double t = metrics_kendall(a, b, c);
+				if (isfinite(t))
+					sum += t, n++;
+			}
+			free(cfg);
+			free(a);
+			free(b);
+			tg_tile_model_free(m0);
+			tg_tile_model_free(m);
+			tg_graph_free(g);
+		}
+		UT_CHECK(ok);
+		UT_CHECK(n >= 16);
+		fprintf(stderr, "test_tpugen: world %s: mean noise-free Kendall tau vs tpu %.3f "
+			"over %d graphs\n", w->name, sum / n, n);
+		UT_CHECK(sum / n < 0.8);
+	}
+}
+
 int main(void)
 {
 	UT_RUN(test_deterministic);
 	UT_RUN(test_configurable);
 	UT_RUN(test_layout_model);
 	UT_RUN(test_tile_model);
+	UT_RUN(test_worlds);
 	return ut_done("test_tpugen");
 }
