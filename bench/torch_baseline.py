@@ -191,25 +191,41 @@ def build_model(kind, hidden, torch, nn):
             return nn.functional.gelu(self.norm(self.ws(h) + self.wn(agg)))
 
     class LayoutModel(nn.Module):
+        """SAGE 299->H on [node feats (140) | opcode emb (32) | config one-hot
+        (126) | is-configurable (1)], instance norm, GELU; SAGE H->H, instance
+        norm, GELU; mean pool; Linear H->1.  The first layer's weights are
+        held as a node part and a config part (the same linear map as on the
+        concatenation): the node part is computed once per graph, the config
+        part only on the configurable nodes, so nothing of size (C, n, 299)
+        is built."""
+
         def __init__(self):
             super().__init__()
             self.emb = nn.Embedding(N_OPCODES, OPCODE_DIM)
-            din = NODE_FEAT + OPCODE_DIM + LAYOUT_CFG * 7 + 1
-            self.l1 = SAGE(din, hidden, True)
+            dn, dc = NODE_FEAT + OPCODE_DIM, LAYOUT_CFG * 7 + 1
+            self.s_node = nn.Linear(dn, hidden)                 # W_self, node part (+ bias)
+            self.n_node = nn.Linear(dn, hidden, bias=False)     # W_neigh, node part
+            self.s_cfg = nn.Linear(dc, hidden, bias=False)      # W_self, config part
+            self.n_cfg = nn.Linear(dc, hidden, bias=False)      # W_neigh, config part
+            self.norm1 = Norm(hidden, True)
             self.l2 = SAGE(hidden, hidden, True)
             self.head = nn.Linear(hidden, 1)
 
-        def forward(self, x, op, A, cfg_pos, cfg_sym):
-            # x (n, 140) standardised; cfg_sym (C, nc, 18) long symbols 0..6
-            C = cfg_sym.shape[0]
+        def forward(self, x, op, A, cfg_pos, cfg_sym, A_cfg):
+            # x (n, 140) standardised; cfg_sym (C, nc, 18) long symbols 0..6;
+            # A_cfg = A's columns at cfg_pos, sparse (n, nc)
+            C, nc = cfg_sym.shape[0], cfg_sym.shape[1]
             n = x.shape[0]
             node = torch.cat([x, self.emb(op)], 1)             # (n, 172)
-            oh = nn.functional.one_hot(cfg_sym, 7).float().reshape(C, -1, LAYOUT_CFG * 7)
-            cfg = torch.zeros(C, n, LAYOUT_CFG * 7 + 1)
-            cfg[:, cfg_pos, :LAYOUT_CFG * 7] = oh
-            cfg[:, cfg_pos, -1] = 1.0                          # is-configurable
-            h = torch.cat([node.unsqueeze(0).expand(C, n, node.shape[1]), cfg], 2)
-            h = self.l2(self.l1(h, A), A)
+            base = self.s_node(node) + torch.sparse.mm(A, self.n_node(node))   # (n, H)
+            oh = nn.functional.one_hot(cfg_sym, 7).float().reshape(C, nc, LAYOUT_CFG * 7)
+            cfg = torch.cat([oh, torch.ones(C, nc, 1)], 2)     # (C, nc, 127)
+            zs = self.s_cfg(cfg)                                # (C, nc, H)
+            zn = self.n_cfg(cfg).permute(1, 0, 2).reshape(nc, C * hidden)
+            h = torch.sparse.mm(A_cfg, zn).reshape(n, C, hidden).permute(1, 0, 2)
+            h = h.index_add(1, cfg_pos, zs) + base.unsqueeze(0)
+            h = nn.functional.gelu(self.norm1(h))
+            h = self.l2(h, A)
             return self.head(h.mean(1)).squeeze(-1)            # (C,)
 
     class TileModel(nn.Module):
@@ -222,11 +238,13 @@ def build_model(kind, hidden, torch, nn):
                                       nn.Linear(hidden, hidden), nn.GELU(),
                                       nn.Linear(hidden, 1))
 
-        def forward(self, x, op, A, cfg):
+        def forward(self, x, op, A, pool, cfg, cfg_graph):
+            # several kernels as one block-diagonal graph: pool (K, n) sparse
+            # mean-pooling matrix, cfg (M, 24), cfg_graph (M,) kernel of each
             h = torch.cat([x, self.emb(op)], 1)
             h = self.l2(self.l1(h, A), A)
-            gv = h.mean(0)                                      # (hidden,)
-            z = torch.cat([gv.unsqueeze(0).expand(cfg.shape[0], gv.shape[0]), cfg], 1)
+            gv = torch.sparse.mm(pool, h)                        # (K, hidden)
+            z = torch.cat([gv[cfg_graph], cfg], 1)
             return self.head(z).squeeze(-1)
 
     return LayoutModel() if kind == "layout" else TileModel()
@@ -311,25 +329,58 @@ class Collection:
         else:
             g.tpos = torch.from_numpy(g.cfg_pos)
             g.tcfg = g.cfg     # uint8 numpy, converted per chunk
+            # A's columns at the configurable nodes: (n, nc)
+            col = -np.ones(g.n, np.int64)
+            col[g.cfg_pos] = np.arange(g.cfg_pos.size)
+            k = col[c] >= 0
+            g.tAc = torch.sparse_coo_tensor(np.stack([r[k], col[c][k]]), v[k],
+                                            (g.n, g.cfg_pos.size)).coalesce()
         if g.y is not None:
             g.ty = torch.from_numpy(g.y)
 
     def forward(self, model, g, sel):
         torch = self.torch
         if self.kind == "tile":
-            return model(g.tx, g.top, g.tA, g.tcfg[sel])
+            return self.forward_tiles(model, [(g, sel)])[0]
         sym = torch.from_numpy(g.tcfg[sel].astype(np.int64))
-        return model(g.tx, g.top, g.tA, g.tpos, sym)
+        return model(g.tx, g.top, g.tA, g.tpos, sym, g.tAc)
 
-    def predict(self, model, graphs):
+    def forward_tiles(self, model, items):
+        """Several kernels in one block-diagonal graph; a score vector each."""
+        torch = self.torch
+        xs, ops, rows, cols, vals, prow, pcol, pval, cfgs, cg = [], [], [], [], [], [], [], [], [], []
+        off = 0
+        for k, (g, sel) in enumerate(items):
+            r, c, v = g.adj
+            xs.append(g.tx)
+            ops.append(g.top)
+            rows.append(r + off)
+            cols.append(c + off)
+            vals.append(v)
+            prow.append(np.full(g.n, k))
+            pcol.append(np.arange(off, off + g.n))
+            pval.append(np.full(g.n, 1.0 / g.n, np.float32))
+            cfgs.append(g.tcfg[sel])
+            cg.append(np.full(len(sel), k))
+            off += g.n
+        A = torch.sparse_coo_tensor(np.stack([np.concatenate(rows), np.concatenate(cols)]),
+                                    np.concatenate(vals), (off, off))
+        P = torch.sparse_coo_tensor(np.stack([np.concatenate(prow), np.concatenate(pcol)]),
+                                    np.concatenate(pval), (len(items), off))
+        sc = model(torch.cat(xs), torch.cat(ops), A, P, torch.cat(cfgs),
+                   torch.from_numpy(np.concatenate(cg)))
+        return list(torch.split(sc, [len(sel) for _, sel in items]))
+
+    def predict(self, model, graphs, limit=None):
         torch = self.torch
         model.eval()
         out = []
         with torch.no_grad():
             for g in graphs:
                 ps = []
-                for a in range(0, g.n_cfg, EVAL_CHUNK):
-                    sel = np.arange(a, min(g.n_cfg, a + EVAL_CHUNK))
+                nc = g.n_cfg if limit is None else min(limit, g.n_cfg)
+                for a in range(0, nc, EVAL_CHUNK):
+                    sel = np.arange(a, min(nc, a + EVAL_CHUNK))
                     ps.append(self.forward(model, g, sel).double().numpy())
                 out.append(np.concatenate(ps) if ps else np.zeros(0))
         model.train()
@@ -348,7 +399,15 @@ class Collection:
         best, best_state, best_epoch = None, None, 0
         epochs, epoch_secs = 0, []
         eval_rate = None        # seconds per predicted config, once measured
-        reserve = 0.25 * share  # kept for the last validation and test until measured
+        # time kept for the last validation and the test prediction: until a
+        # validation is measured, estimated from one timed forward pass
+        # (seconds per config x node) over the valid and test configs
+        g0 = max(self.train, key=lambda g: g.n)
+        k0 = min(EVAL_CHUNK, g0.n_cfg)
+        tf = time.time()
+        self.predict(model, [g0], limit=k0)
+        rate = (time.time() - tf) / (k0 * g0.n)
+        reserve = 1.5 * rate * sum(g.n_cfg * g.n for g in self.valid + self.test) + 1.0
         step_s = None
         while True:
             if time.time() + (step_s or 0) > deadline - reserve and epochs > 0:
@@ -367,11 +426,16 @@ class Collection:
                 ts = time.time()
                 opt.zero_grad()
                 losses = []
+                items = []
                 for gi in order[s * per_graph:(s + 1) * per_graph]:
                     g = self.train[gi]
                     k = min(CFG_SAMPLE, g.n_cfg)
-                    sel = np.sort(rng.choice(g.n_cfg, k, replace=False))
-                    sc = self.forward(model, g, sel)
+                    items.append((g, np.sort(rng.choice(g.n_cfg, k, replace=False))))
+                if self.kind == "tile":
+                    scores = self.forward_tiles(model, items)
+                else:
+                    scores = [self.forward(model, g, sel) for g, sel in items]
+                for (g, sel), sc in zip(items, scores):
                     l = pairwise_hinge(torch, sc, g.ty[sel].float(), args.margin)
                     if l is not None:
                         losses.append(l)
@@ -451,7 +515,7 @@ def main():
                     help="comma-separated list (default all five: %(default)s)")
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    ap.add_argument("--hidden", type=int, default=96, help="hidden width (default 96)")
+    ap.add_argument("--hidden", type=int, default=64, help="hidden width (default 64)")
     ap.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default 1e-3)")
     ap.add_argument("--wd", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
     ap.add_argument("--margin", type=float, default=0.1, help="pairwise hinge margin (default 0.1)")
@@ -477,6 +541,11 @@ def main():
     except OSError as e:
         die("--out %s: %s" % (args.out, e))
 
+    # libgomp's default (active) waiting makes torch's 2 threads 10-20x slower
+    # than 1 on a machine whose cores are shared (measured here: small-graph
+    # steps 0.17 s vs 0.016 s); passive waiting keeps 2 threads at 1's speed
+    # or better. Read by libgomp when torch loads, so set before the import.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
     import torch.nn as nn
     torch.set_num_threads(args.threads)
