@@ -16,7 +16,8 @@
 #   BUDGET=5m        the wall-clock budget of each run (all.sh --budget; the
 #                    baseline's --budget in seconds)
 #   RUNS="budget torch"  which runs: budget (all.sh --budget BUDGET),
-#                    torch (bench/torch_baseline.py), shipped (all.sh
+#                    single (the same with --members 1), torch
+#                    (bench/torch_baseline.py), shipped (all.sh
 #                    --budget none: the conf files' epochs, one seed)
 #   SIDE=1           run ours and the baseline side by side, one core each
 #                    (ours: --jobs 1 --threads 1; torch: --threads 1), which
@@ -71,6 +72,9 @@ run_budget() {   # DATASET DIR
 		$ALLSH_OPTS > "$2.log" 2>&1
 	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f\n", b - a }' > "$2/wall"
 	score "$2" "$1"
+}
+run_single() {   # the budget, one model per collection (--members 1)
+	ALLSH_OPTS="$ALLSH_OPTS --members 1" run_budget "$@"
 }
 run_shipped() {
 	local t0
@@ -127,7 +131,8 @@ page() {
   scored on the test split (tpugen's hidden truth) by rank-eval from each
   run's submission.csv
 - Budget: $BUDGET per run; $( [ "$SIDE" = 1 ] && echo "ours and the baseline side by side, one core each" || echo "one run at a time, 2 cores" )
-- Runs: budget = \`all.sh --budget $BUDGET${ALLSH_OPTS:+ $ALLSH_OPTS}\`; torch =
+- Runs: budget = \`all.sh --budget $BUDGET${ALLSH_OPTS:+ $ALLSH_OPTS}\`; single = the same
+  with \`--members 1\`; torch =
   bench/torch_baseline.py (docs/bench/torch-baseline.md); shipped =
   \`all.sh --budget none\`
 

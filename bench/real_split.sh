@@ -18,7 +18,9 @@
 #   -t THREADS  torch threads (default 2)
 #   FILE=...    env: another layout npz to split (default the unet3d file)
 #
-# Prints the baseline's one-line table and "held-out Kendall: X" on stdout;
+# Then runs the project's pipeline (all.sh --budget SECONDS, its defaults) on
+# the same split (NO_PIPELINE=1 skips it) and prints "pipeline held-out
+# Kendall: X".  Prints the baseline's one-line table and "held-out Kendall: X" on stdout;
 # ROOT/torch/scores.json holds the details (test_score is the held-out tau).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,14 +64,20 @@ s = json.load(open(sys.argv[1]))["collections"]["layout:xla:random"]
 print("held-out Kendall: %.4f (valid %.4f, %d epochs, %.0f s)" % (
     s["test_score"], s["valid_score"], s["epochs"], s["seconds"]))' "$ROOT/torch/scores.json"
 
-# ---------------------------------------------------------------------------
-# 3. THE PROJECT'S OWN PIPELINE ON THE SAME SPLIT: TO BE ADDED (not run here).
-# Fill in pipeline_run below: it should train the C pipeline on
-# $ROOT/npz/layout/xla/random/train, select on valid, predict test and print
-# "pipeline held-out Kendall: X" scored against the test file's own runtimes
-# (they are not hidden), so that the two lines compare directly.
+# 3. the project's pipeline on the same split, under the same budget:
+# all.sh --budget (its default members and conf), scored by rank-eval on its
+# submission against the test file's own runtimes
 pipeline_run() {
-	: # e.g. pipelines/... --data "$ROOT" --collections layout:xla:random ...
+	local truth="$ROOT/test-truth.mp"
+	PATH="$PWD/bin:$PATH"
+	npz2mp -q "$ROOT/npz/layout/xla/random/test" > "$truth"
+	pipelines/all.sh --data "$ROOT" --out "$ROOT/ours" --collections layout:xla:random \
+		--budget "$BUDGET" --no-plots > "$ROOT/ours.log" 2>&1 ||
+		{ tail -20 "$ROOT/ours.log" >&2; return 1; }
+	rank-eval --json --truth "$truth" --csv "$ROOT/ours/submission.csv" > "$ROOT/ours/test.json"
+	"$PY" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print("pipeline held-out Kendall: %.4f (%s)" % (j["collections"][0]["kendall"],
+      open(sys.argv[2]).read().splitlines()[-1]))' "$ROOT/ours/test.json" "$ROOT/ours/plan.txt"
 }
-pipeline_run
-# ---------------------------------------------------------------------------
+[ -n "${NO_PIPELINE:-}" ] || pipeline_run

@@ -206,8 +206,8 @@ plan_budget() {
 		log "--resume-failed: the plan of the first run ($(wc -l < "$OUT/jobs.tsv") models, ${TRAIN_S} s of training each)"
 	else
 		left=$(awk -v b="$BUDGET_S" -v e="$t_ingest" 'BEGIN { printf "%d", b - e }')
-		reserve=$(( BUDGET_S * 3 / 100 ))
-		[ "$reserve" -ge 15 ] || reserve=15
+		reserve=$(( BUDGET_S * 2 / 100 ))
+		[ "$reserve" -ge 10 ] || reserve=10
 		# the models of a collection: the seeds x archs given, or --members
 		# (the archs in turn), then as many more as fill the last wave
 		if [ -n "$SEEDS_GIVEN" ]; then
@@ -221,7 +221,7 @@ plan_budget() {
 		slot=$(( (left - reserve) / waves ))
 		[ "$slot" -ge 10 ] || die "--budget $BUDGET: $t_ingest s went on the ingest, $left s are left: too little for $waves waves of models (a larger budget, or fewer --members)" 1
 		# a job is the training, then the predictions of valid and test
-		TRAIN_S=$(( slot * 80 / 100 ))
+		TRAIN_S=$(( slot * 90 / 100 ))
 		: > "$OUT/jobs.tsv.tmp"
 		i=0
 		for c in $COLLS; do
