@@ -147,3 +147,36 @@ print(np.array_equal(e, np.load(sys.argv[2])["edge_index"]), e.shape)' "$T/u.mp"
 	run "$PY" "$ROOT/tests/tools/check_submission.py" "$T/truth.mp" "$T/sub.csv"
 	assert_output "ok 1 rows"
 }
+
+@test "real: split_configs.py splits unet3d's configs 70/10/20, disjoint, and the pipeline trains and scores the held-out part" {
+	need_py numpy
+	f="$REAL/npz/layout/xla/default/train/unet3d.npz"
+	run "$PY" "$ROOT/tests/tools/split_configs.py" "$f" "$T/r/npz/layout/xla/random" --seed 1
+	assert_success
+	# every config in exactly one part; each part the same graph and dtypes
+	run "$PY" - "$f" "$T/r/npz/layout/xla/random" <<'PY'
+import sys, numpy as np
+src, out = np.load(sys.argv[1]), sys.argv[2]
+parts = {s: np.load("%s/%s/unet3d.npz" % (out, s)) for s in ("train", "valid", "test")}
+rows = []
+for s, p in parts.items():
+    for k in ("node_feat", "node_opcode", "edge_index", "node_config_ids"):
+        assert np.array_equal(p[k], src[k]) and p[k].dtype == src[k].dtype, (s, k)
+    assert p["node_config_feat"].dtype == src["node_config_feat"].dtype
+    for c in range(len(p["config_runtime"])):
+        rows.append((p["node_config_feat"][c].tobytes(), int(p["config_runtime"][c])))
+want = sorted((src["node_config_feat"][c].tobytes(), int(src["config_runtime"][c]))
+              for c in range(len(src["config_runtime"])))
+assert sorted(rows) == want, "the parts are not a partition of the configs"
+print(" ".join(str(len(parts[s]["config_runtime"])) for s in ("train", "valid", "test")))
+PY
+	assert_success
+	assert_output "811 116 232"
+	# the held-out part keeps its runtimes: a truth rank-eval scores against
+	npz2mp -q "$T/r/npz/layout/xla/random/test" > "$T/test-truth.mp"
+	collection.sh --data "$T/r" --out "$T/o" --set 'TRAIN_OPTS=--steps 20 --hidden 16 --layers 2' \
+		layout:xla:random 2> "$T/log"
+	run rank-eval --truth "$T/test-truth.mp" "$T/o/layout_xla_random/main/pred-test.mp"
+	assert_success
+	assert_output --regexp "layout:xla:random +1 +232 "
+}
