@@ -84,9 +84,9 @@ static void usage(FILE *fp)
 		"  -e, --epochs N           epochs (default 10); or one of:\n"
 		"      --steps N            optimiser steps\n"
 		"      --seconds S          a time budget for the whole run, reading included:\n"
-		"                           times some steps and a validation, then plans the\n"
-		"                           steps; the model records them (--steps N\n"
-		"                           --valid-every K reruns the same model)\n"
+		"                           times some steps and a validation, plans the\n"
+		"                           steps, revises the plan after each round; the\n"
+		"                           model records the steps that ran\n"
 		"  -b, --configs-per-graph N  configs sampled per graph per step (default 64)\n"
 		"      --graphs-per-step N  graphs per optimiser step (default: layout 1, tile 8)\n"
 		"      --loss hinge|listmle|mixed|diffmat  ranking loss (default mixed);\n"
@@ -641,8 +641,9 @@ static double step_grads(sage_model_t *m, sage_work_t *w, batcher_t *bt, long st
 
 /* ---- the time budget ---- */
 
-/* The plan a --seconds run saved in its checkpoint: 1 and *total, *every;
- * 0 when there is no checkpoint yet. */
+/* The plan a --seconds run saved in its checkpoint: 1 and *total, *every
+ * (as revised; and its warm-up, unless --warmup is given); 0 when there is
+ * no checkpoint yet. */
 static int checkpoint_plan(long *total, long *every)
 {
 	if (access(opt.checkpoint, F_OK) != 0)
@@ -655,6 +656,8 @@ static int checkpoint_plan(long *total, long *every)
 		if (!found && rec_is(extra[i], "train_state")) {
 			*total = (long)rec_need_int(extra[i], "steps");
 			*every = (long)rec_need_int(extra[i], "valid_every");
+			if (opt.warmup < 0)
+				opt.warmup = (long)rec_need_int(extra[i], "warmup");
 			found = 1;
 		}
 		rec_free(extra[i]);
@@ -674,8 +677,8 @@ static int checkpoint_plan(long *total, long *every)
  * weights stay the seed's) and one validation, then plan the steps and
  * the rounds that fill what is left of the budget counted from t0, with
  * validation taking at most a fifth of it.  Returns the steps; *every
- * (when 0) becomes the steps per round.  From here on the run is the
- * deterministic run of --steps N --valid-every K, which it reports. */
+ * (when 0) becomes the steps per round.  replan() revises the steps after
+ * each round. */
 static long plan_seconds(sage_model_t *m, sage_work_t *w, batcher_t *bt, const sage_set_t *valid,
 			 double t0, long *every)
 {
@@ -709,10 +712,49 @@ static long plan_seconds(sage_model_t *m, sage_work_t *w, batcher_t *bt, const s
 		*every = (total + rounds - 1) / rounds;
 	if (!opt.quiet)
 		fprintf(stderr, "%s: --seconds %g: a step takes %.3f s, a validation %.2f s: "
-			"%ld steps (%.1f epochs) in rounds of %ld (the same run: --steps %ld "
-			"--valid-every %ld)\n", argv0, opt.seconds, t_step, t_eval, total,
-			(double)total / (double)plan.spe, *every, total, *every);
+			"%ld steps (%.1f epochs) in rounds of %ld, revised after each round\n",
+			argv0, opt.seconds, t_step, t_eval, total, (double)total / (double)plan.spe,
+			*every);
 	return total;
+}
+
+/* --seconds, after each round: fit the rest of the plan to the time left at
+ * the speed this process measured so far (steps, train seconds, rounds and
+ * their validation seconds), so that the budget is spent: the first plan
+ * comes from a few cold steps and is often 10-30% off.  The steps already
+ * run stay; the learning-rate schedule stretches or shrinks to the new end. */
+static void replan(state_t *st, double t0, long steps, double train_s, long rounds,
+		   double eval_s)
+{
+	if (steps <= 0 || rounds <= 0)
+		return;
+	double t_step = train_s / (double)steps, t_eval = eval_s / (double)rounds;
+	double left = 0.98 * opt.seconds - (now() - t0);
+	long total = st->step;
+	if (left > 0 && t_step > 0) {
+		/* n more steps: n t_step, and a validation for each round begun */
+		double n = left / (t_step + t_eval / (double)plan.every);
+		double k = ceil(n / (double)plan.every);
+		n = (left - k * t_eval) / t_step;
+		if (n > 0)
+			total += (long)n;
+	}
+	if (total == plan.total)
+		return;
+	long nr = (total + plan.every - 1) / plan.every;
+	if (nr < st->round)
+		nr = st->round;
+	if (nr > plan.nrounds) {
+		st->hist = xreallocarray(st->hist, (size_t)nr * NHIST, sizeof *st->hist);
+		memset(st->hist + plan.nrounds * NHIST, 0,
+		       (size_t)(nr - plan.nrounds) * NHIST * sizeof *st->hist);
+	}
+	if (!opt.quiet && labs(total - plan.total) * 20 > plan.total)
+		fprintf(stderr, "%s: --seconds %g: at %.3f s a step, %.2f s a validation: "
+			"%ld steps in all, not %ld\n", argv0, opt.seconds, t_step, t_eval, total,
+			plan.total);
+	plan.total = total;
+	plan.nrounds = nr;
 }
 
 /* ---- training ---- */
@@ -1077,7 +1119,9 @@ int main(int argc, char **argv)
 		opt.warmup = plan.total / 20;
 	st.hist = xcalloc((size_t)(plan.nrounds ? plan.nrounds : 1) * NHIST, sizeof *st.hist);
 	/* rounds that are epochs say so, as they always did */
-	int by_epoch = plan.every == plan.spe && plan.total % plan.spe == 0;
+	int by_epoch = !opt.seconds && plan.every == plan.spe && plan.total % plan.spe == 0;
+	long run_steps = 0, run_rounds = 0;   /* this process's, for replan() */
+	double run_train = 0.0, run_eval = 0.0;
 	if (opt.resume && load_checkpoint(m, &st, &train, opt.valid ? &valid : NULL)) {
 		if (!opt.quiet)
 			fprintf(stderr, "%s: resuming from %s after %s %ld (step %ld)\n", argv0,
@@ -1118,6 +1162,14 @@ int main(int argc, char **argv)
 		h[H_LR] = lr;
 		h[H_STEP] = (double)st.step;
 		st.round = r + 1;
+		if (opt.seconds > 0) {
+			run_steps += nsteps;
+			run_train += ttrain;
+			run_rounds++;
+			run_eval += h[H_SECONDS] - ttrain;
+			replan(&st, t0, run_steps, run_train, run_rounds, run_eval);
+			h = st.hist + r * NHIST;   /* it may have moved */
+		}
 		if (opt.swa && r >= plan.nrounds - opt.swa) {
 			for (size_t i = 0; i < m->nparams; i++)
 				st.swa[i] += m->params[i];
