@@ -15,7 +15,10 @@
 #   WORKDIR  scratch directory (default: a new temporary one); the dataset
 #            is generated into WORKDIR/data once and reused by later runs,
 #            the runs go to WORKDIR/out/SLUG/ARCH/ (rerun every time)
-#   SCALE    tpugen scale: tiny, small (default) or full
+#   SCALE    tpugen scale: tiny, small (default), medium or full
+# WORLD=copy: the tpugen world of the data (default tpu; one WORKDIR per
+# world): a default is chosen on several worlds and checked on one kept out
+# (bench/generalization.sh)
 # COLLS="tile:xla layout:nlp:random" narrows the collections (default all
 # five); ARCHS="sage mlp" the architectures (default: sage gat gin appnp gps
 # mlp); EXTRA="..." adds trainer options to every run (after the others, so
@@ -29,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROG=arch.sh
 . bench/lib.sh
-bench_cmd bench/arch.sh "COLLS ARCHS EXTRA SEED SEEDS" "$@"
+bench_cmd bench/arch.sh "COLLS ARCHS EXTRA SEED SEEDS WORLD" "$@"
 EPOCHS=${1:-12}
 W=${2:-$(mktemp -d)}
 SCALE=${3:-small}
@@ -45,7 +48,7 @@ for s in $SEEDS; do
 	case $s in ''|*[!0-9]*) die "SEEDS: '$s' is not a number" 2 ;; esac
 done
 [ -n "$SEEDS" ] || die "SEEDS is empty" 2
-case $SCALE in tiny|small|full) ;; *) die "SCALE: '$SCALE' is not tiny, small or full" 2 ;; esac
+case $SCALE in tiny|small|medium|full) ;; *) die "SCALE: '$SCALE' is not tiny, small, medium or full" 2 ;; esac
 for c in $COLLS; do
 	[ -f "pipelines/conf/${c//:/_}.conf" ] || die "unknown collection '$c'" 2
 done
@@ -188,7 +191,7 @@ page() {
 		- Machine: $(nproc) cores, $CPU; load average before: $LOAD
 		- Date: $DATE; the whole run took $(( $(date +%s) - T0 )) s
 		- Command: \`$CMD\`
-		- Data: \`tpugen --scale $SCALE\` (seed 1); $EPOCHS epochs; seeds $SEEDS; archs: $ARCHS; EXTRA: ${EXTRA:-(none)}
+		- Data: \`tpugen --scale $SCALE --world $WORLD\` (seed 1); $EPOCHS epochs; seeds $SEEDS; archs: $ARCHS; EXTRA: ${EXTRA:-(none)}
 		- Conf \`TRAIN_OPTS\` (before \`--arch\` and \`--epochs $EPOCHS\`):
 	EOF
 	# shellcheck disable=SC1090,SC2016

@@ -24,13 +24,15 @@
 #                    halves the wall time of the benchmark; SIDE=0 runs them
 #                    one after the other with 2 cores each
 #   ALLSH_OPTS="..." more all.sh options (e.g. --members 2)
+#   HELDOUT=membound the world kept out of every choice of a default: its
+#                    rows say "held out"
 #   OUT=docs/bench/generalization.md  also write the page there
 # The markdown page goes to stdout, progress to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROG=generalization.sh
 . bench/lib.sh
-bench_cmd bench/generalization.sh "WORLDS SEEDS SCALE BUDGET RUNS SIDE ALLSH_OPTS" "$@"
+bench_cmd bench/generalization.sh "WORLDS SEEDS SCALE BUDGET RUNS SIDE ALLSH_OPTS HELDOUT" "$@"
 W=${1:-$(mktemp -d)}
 WORLDS=${WORLDS:-tpu compute copy membound}
 SEEDS=${SEEDS:-1}
@@ -40,6 +42,7 @@ RUNS=${RUNS:-budget torch}
 SIDE=${SIDE:-1}
 ALLSH_OPTS=${ALLSH_OPTS:-}
 OUT=${OUT:-}
+HELDOUT=${HELDOUT:-membound}
 PY=/usr/bin/python3
 . pipelines/lib.sh
 BUDGET_S=$(parse_duration "$BUDGET") || die "BUDGET: '$BUDGET' is not a duration" 2
@@ -137,9 +140,10 @@ page() {
   \`all.sh --budget none\`
 
 EOF
-	"$PY" - "$W" "$WORLDS" "$SEEDS" "$RUNS" <<'PYEOF'
+	"$PY" - "$W" "$WORLDS" "$SEEDS" "$RUNS" "$HELDOUT" <<'PYEOF'
 import json, os, statistics, sys
 w, worlds, seeds, runs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4].split()
+heldout = sys.argv[5]
 colls = ["tile:xla", "layout:xla:random", "layout:xla:default", "layout:nlp:random", "layout:nlp:default"]
 def load(world, seed, r):
     d = os.path.join(w, "runs", "%s-s%s-%s" % (world, seed, r))
@@ -165,7 +169,7 @@ for world in worlds:
             v = [x[0].get(c) for x in rows if x[0].get(c) is not None]
             cells.append("%.3f" % statistics.mean(v) + (" ± %.3f" % statistics.stdev(v) if len(v) > 1 else "") if v else "")
         ov = [x[1] for x in rows]
-        print("| %s | %s | %s | %s | %.3f%s |" % (world, r, "/".join(x[2] for x in rows), " | ".join(cells),
+        print("| %s | %s | %s | %s | %.3f%s |" % (world + (" (held out)" if world == heldout else ""), r, "/".join(x[2] for x in rows), " | ".join(cells),
               statistics.mean(ov), " ± %.3f" % statistics.stdev(ov) if len(ov) > 1 else ""))
     if "budget" in runs and "torch" in runs:
         for s in seeds:

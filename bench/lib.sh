@@ -4,7 +4,8 @@
 #   bench_setup W SCALE   the work directory (absolute, in W_ABS), the
 #                         filters built (unless TPU_BIN names them) and first
 #                         on PATH (BIN), the machine (CPU, LOAD), DATE, T0,
-#                         and the tpugen dataset of SCALE in W/data (made once)
+#                         and the tpugen dataset of SCALE and WORLD (default
+#                         tpu) in W/data (made once)
 #   bench_link_ingest SRC DIR  DIR/data/{train,valid}.mp linked to SRC's, so
 #                         that `collection.sh --from train` reuses one ingest
 #   bench_score DIR COLL  rank-eval's valid score of a collection.sh run
@@ -47,9 +48,16 @@ bench_setup() {
 	CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 	DATE=$(date -u +%Y-%m-%d)
 	T0=$(date +%s)
+	# WORLD (default tpu): the tpugen world of the data (docs/tpugen.md); a
+	# default is chosen on several (run the script once per world, each in
+	# its own WORKDIR) and checked on one kept out
+	WORLD=${WORLD:-tpu}
 	if [ ! -d "$W_ABS/data/npz" ]; then
-		say "tpugen --scale $scale --seed 1 -> $W_ABS/data"
-		tpugen --out "$W_ABS/data" --scale "$scale" >/dev/null
+		say "tpugen --scale $scale --world $WORLD --seed 1 -> $W_ABS/data"
+		tpugen --out "$W_ABS/data" --scale "$scale" --world "$WORLD" >/dev/null
+		echo "$WORLD" > "$W_ABS/data/world"
+	elif [ "$(cat "$W_ABS/data/world" 2>/dev/null || echo tpu)" != "$WORLD" ]; then
+		die "$W_ABS/data holds another world's data ($(cat "$W_ABS/data/world" 2>/dev/null || echo tpu)); WORLD=$WORLD needs a WORKDIR of its own" 2
 	fi
 	mkdir -p "$W_ABS/logs"
 }

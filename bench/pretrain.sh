@@ -13,7 +13,10 @@
 #            training from scratch (default 12)
 #   WORKDIR  scratch directory (default: a new temporary one); the dataset
 #            is generated into WORKDIR/data once and reused
-#   SCALE    tpugen scale: tiny, small (default) or full
+#   SCALE    tpugen scale: tiny, small (default), medium or full
+# WORLD=copy: the tpugen world of the data (default tpu; one WORKDIR per
+# world): a default is chosen on several worlds and checked on one kept out
+# (bench/generalization.sh)
 # ARCH=A the arch of every model (default sage); SEEDS (default "1 2");
 # MODEL="--hidden 64 --layers 3" the model options of every model;
 # OUT=FILE also writes the page there.
@@ -21,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROG=pretrain.sh
 . bench/lib.sh
-bench_cmd bench/pretrain.sh "ARCH SEEDS MODEL" "$@"
+bench_cmd bench/pretrain.sh "ARCH SEEDS MODEL WORLD" "$@"
 EPOCHS=${1:-12}
 W=${2:-$(mktemp -d)}
 SCALE=${3:-small}
@@ -33,7 +36,7 @@ COLLS="layout:xla:random layout:xla:default layout:nlp:random layout:nlp:default
 PY=/usr/bin/python3
 THREADS=2
 case $EPOCHS in ''|*[!0-9]*|0) die "EPOCHS: '$EPOCHS' is not a positive number" 2 ;; esac
-case $SCALE in tiny|small|full) ;; *) die "SCALE: '$SCALE' is not tiny, small or full" 2 ;; esac
+case $SCALE in tiny|small|medium|full) ;; *) die "SCALE: '$SCALE' is not tiny, small, medium or full" 2 ;; esac
 # shellcheck disable=SC2194
 case " sage gat gin appnp gps mlp " in *" $ARCH "*) ;; *) die "ARCH: unknown arch '$ARCH'" 2 ;; esac
 for s in $SEEDS; do
@@ -115,7 +118,7 @@ page() {
 		- Machine: $(nproc) cores, $CPU; load average before: $LOAD
 		- Date: $DATE; the whole run took $(( $(date +%s) - T0 )) s
 		- Command: \`$CMD\`
-		- Data: \`tpugen --scale $SCALE\` (seed 1); $EPOCHS epochs each; seeds $SEEDS; arch $ARCH; $MODEL; $THREADS threads
+		- Data: \`tpugen --scale $SCALE --world $WORLD\` (seed 1); $EPOCHS epochs each; seeds $SEEDS; arch $ARCH; $MODEL; $THREADS threads
 
 	EOF
 	"$PY" - "$RES" <<-'PYEOF'

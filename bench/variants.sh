@@ -12,7 +12,10 @@
 #   EPOCHS   epochs per run (default 12, the conf files' count)
 #   WORKDIR  scratch directory (default: a new temporary one); the dataset
 #            is generated into WORKDIR/data once and reused
-#   SCALE    tpugen scale: tiny, small (default) or full
+#   SCALE    tpugen scale: tiny, small (default), medium or full
+# WORLD=copy: the tpugen world of the data (default tpu; one WORKDIR per
+# world): a default is chosen on several worlds and checked on one kept out
+# (bench/generalization.sh)
 # COLLS narrows the collections (default: the four layout ones); SEEDS the
 # seeds (default "1 2"); VARIANTS a ';'-separated list of NAME=OPTIONS (the
 # default below); OUT=FILE also writes the page there.
@@ -20,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PROG=variants.sh
 . bench/lib.sh
-bench_cmd bench/variants.sh "COLLS SEEDS VARIANTS" "$@"
+bench_cmd bench/variants.sh "COLLS SEEDS VARIANTS WORLD" "$@"
 EPOCHS=${1:-12}
 W=${2:-$(mktemp -d)}
 SCALE=${3:-small}
@@ -31,7 +34,7 @@ OUT=${OUT:-}
 PY=/usr/bin/python3
 THREADS=2
 case $EPOCHS in ''|*[!0-9]*|0) die "EPOCHS: '$EPOCHS' is not a positive number" 2 ;; esac
-case $SCALE in tiny|small|full) ;; *) die "SCALE: '$SCALE' is not tiny, small or full" 2 ;; esac
+case $SCALE in tiny|small|medium|full) ;; *) die "SCALE: '$SCALE' is not tiny, small, medium or full" 2 ;; esac
 for c in $COLLS; do
 	[ -f "pipelines/conf/${c//:/_}.conf" ] || die "unknown collection '$c'" 2
 done
@@ -100,7 +103,7 @@ page() {
 		- Machine: $(nproc) cores, $CPU; load average before: $LOAD
 		- Date: $DATE; the whole run took $(( $(date +%s) - T0 )) s
 		- Command: \`$CMD\`
-		- Data: \`tpugen --scale $SCALE\` (seed 1); $EPOCHS epochs; seeds $SEEDS
+		- Data: \`tpugen --scale $SCALE --world $WORLD\` (seed 1); $EPOCHS epochs; seeds $SEEDS
 		- Variants: $(printf '`%s` ' "${VLIST[@]}")
 
 	EOF
