@@ -37,7 +37,8 @@ model for the conf file's epochs, one per seed and arch.
   -b, --budget DURATION   wall time for the whole run: 90s, 20m, 1h30m, or
                           seconds (default $DEFAULT_BUDGET); none: the conf
                           files' epochs
-      --members N         models per collection within the budget (default 3)
+      --members N         models per collection within the budget (default 1;
+                          free slots of the last wave get more)
   -j, --jobs N            parallel jobs per machine (default: 2; with
                           --sshloginfile, as FILE says)
       --threads N         threads per job (default: cores / jobs, at least 1;
@@ -64,7 +65,7 @@ DEFAULT_BUDGET=20m
 DATA=${TPU_DATA:-data/tpugen-small}
 OUT=out
 BUDGET=$DEFAULT_BUDGET
-MEMBERS=3
+MEMBERS=1
 SEEDS_GIVEN=""
 BUDGET_GIVEN=""
 COLLS=$ALL_COLLECTIONS
@@ -187,8 +188,8 @@ if [ -t 2 ]; then par+=(--progress); fi
 # train and predict them on the shared ingest (joblog OUT/joblog), and say
 # what ran in OUT/plan.txt.  --resume-failed keeps the plan (OUT/plan.env).
 plan_budget() {
-	local c slug i n t s a ncoll waves njobs slot train_s left reserve per extra rc
-	local -a arr
+	local c slug i n t s a k m ncoll waves njobs slot left reserve per extra rc
+	local -a arr archs_arr
 	ncoll=$(echo "$COLLS" | wc -w)
 	log "budget $BUDGET ($BUDGET_S s): ingesting $ncoll collections, $JOBS jobs of $THREADS threads"
 	set +e
