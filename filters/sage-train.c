@@ -225,8 +225,8 @@ typedef struct {
 	long best_round;            /* 0: none */
 	float *m, *v, *best_params; /* (nparams) */
 	double *hist;               /* (rounds, NHIST) */
-	double *swa;                /* (nparams) sum of the averaged epochs' weights */
-	long nswa;                  /* epochs in it */
+	double *swa;                /* (nparams) sum of the averaged rounds' weights */
+	long nswa;                  /* rounds in it */
 } state_t;
 
 enum { H_LOSS, H_VALID, H_SECONDS, H_TRAIN, H_CPS, H_LR, H_STEP, NHIST };
