@@ -18,6 +18,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "stream.h"
+#include "truth.h"
 
 static const char usage_line[] =
 	"usage: rank-eval [-gjm] [-t TRUTH] [PRED...] | rank-eval [-gjm] -t TRUTH -c FILE.csv\n";
@@ -156,25 +157,6 @@ static size_t coll_index(eval_t *e, const char *name)
 
 /* The collection of a graph: its `collection` field, else the id's prefix
  * (tile:xla:NAME, layout:SRC:SEARCH:NAME). */
-static char *collection_of(const record_t *r, const char *id)
-{
-	const char *c = rec_str(r, "collection"), *p = id;
-	int want, k = 0;
-	if (c)
-		return xstrdup(c);
-	want = strncmp(id, "tile:", 5) == 0 ? 2 : strncmp(id, "layout:", 7) == 0 ? 3 : 0;
-	if (!want)
-		rec_die(r, "no collection, and the id does not start with tile: or layout:");
-	for (; *p; p++)
-		if (*p == ':' && ++k == want) {
-			char *s = xmalloc((size_t)(p - id) + 1);
-			memcpy(s, id, (size_t)(p - id));
-			s[p - id] = '\0';
-			return s;
-		}
-	rec_die(r, "no collection, and the id has no NAME after the collection");
-}
-
 static void add_result(eval_t *e, const char *id, size_t coll, const metrics_graph_t *m)
 {
 	metrics_agg_add(&e->coll[coll].agg, m);
@@ -373,7 +355,7 @@ static void start_graph(eval_t *e, record_t *r)
 	if (idmap_get(e->truth_ids, id))
 		rec_die(r, "duplicate graph id in the truth");
 	idmap_put(e->truth_ids, id, (void *)1);
-	coll = collection_of(r, id);
+	coll = truth_collection_of(r, id);
 	if (strncmp(coll, "tile:", 5) != 0 && strncmp(coll, "layout:", 7) != 0)
 		rec_die(r, "collection '%s' is neither tile:... nor layout:...", coll);
 	e->cur_coll = coll_index(e, coll);
@@ -390,53 +372,10 @@ static void start_graph(eval_t *e, record_t *r)
 static void add_configs(eval_t *e, record_t *r)
 {
 	const char *id = rec_need_str(r, "id");
-	tensor_t *ti, *tr, *tn = NULL;
-	const int64_t *ci, *rt, *nm = NULL;
-	size_t c;
-
 	if (!e->id || strcmp(id, e->id) != 0)
 		rec_die(r, "configs chunk outside its graph (the graph being read is %s)",
 			e->id ? e->id : "none");
-	if (rec_get(r, "dup_offsets") || rec_get(r, "dup_index"))
-		rec_die(r, "the configs were deduplicated (dup_offsets): a kept row's runtime "
-			"is not its duplicates' runtime; rank-eval needs the raw truth "
-			"stream from npz2mp");
-	ti = rec_need_tensor(r, "config_index", DT_I64, 1);
-	tr = rec_opt_tensor(r, "config_runtime", DT_I64, 1);
-	if (!tr)
-		rec_die(r, "no config_runtime: this split has no truth to score against");
-	if (e->tile) {
-		tn = rec_opt_tensor(r, "config_runtime_normalizers", DT_I64, 1);
-		if (!tn)
-			rec_die(r, "no config_runtime_normalizers (a tile graph's target is "
-				"runtime / normalizer)");
-	}
-	c = ti->numel;
-	if (tr->numel != c || (tn && tn->numel != c))
-		rec_die(r, "config_index, config_runtime%s differ in length",
-			tn ? ", config_runtime_normalizers" : "");
-	ci = ti->data;
-	rt = tr->data;
-	if (tn)
-		nm = tn->data;
-	if (e->n + c > e->cap) {
-		e->cap = e->n + c > 2 * e->cap ? e->n + c : 2 * e->cap;
-		e->idx = xreallocarray(e->idx, e->cap, sizeof *e->idx);
-		e->y = xreallocarray(e->y, e->cap, sizeof *e->y);
-	}
-	for (size_t i = 0; i < c; i++) {
-		if (ci[i] < 0)
-			rec_die(r, "negative config_index %lld", (long long)ci[i]);
-		if (rt[i] <= 0)
-			rec_die(r, "config %lld: config_runtime %lld is not positive",
-				(long long)ci[i], (long long)rt[i]);
-		if (nm && nm[i] <= 0)
-			rec_die(r, "config %lld: config_runtime_normalizers %lld is not positive",
-				(long long)ci[i], (long long)nm[i]);
-		e->idx[e->n + i] = ci[i];
-		e->y[e->n + i] = nm ? (double)rt[i] / (double)nm[i] : (double)rt[i];
-	}
-	e->n += c;
+	truth_add_chunk(r, e->tile, &e->idx, &e->y, &e->n, &e->cap);
 }
 
 /* Predictions left over once the truth is done: graphs the truth lacks. */

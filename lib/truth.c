@@ -8,9 +8,7 @@
 #include "stream.h"
 #include "truth.h"
 
-/* The collection of a graph: its record's, else the id's first two (tile)
- * or three (layout) fields. */
-static char *collection_of(const record_t *r, const char *id)
+char *truth_collection_of(const record_t *r, const char *id)
 {
 	const char *c = rec_str(r, "collection"), *p = id;
 	int want, k = 0;
@@ -64,25 +62,21 @@ static void finish(truth_t *t, truth_graph_t *g, int64_t expect)
 	free(zero);
 }
 
-static void add_configs(truth_t *t, truth_graph_t *g, record_t *r, size_t *cap)
+void truth_add_chunk(record_t *r, int tile, int64_t **idx, double **y, size_t *n, size_t *cap)
 {
-	const char *id = rec_need_str(r, "id");
 	tensor_t *ti, *tr, *tn = NULL;
 	const int64_t *ci, *rt, *nm = NULL;
 	size_t c;
 
-	if (!g || strcmp(id, g->id) != 0)
-		rec_die(r, "configs chunk outside its graph (the graph being read is %s)",
-			g ? g->id : "none");
 	if (rec_get(r, "dup_offsets") || rec_get(r, "dup_index"))
 		rec_die(r, "the configs were deduplicated (dup_offsets): a kept row's runtime "
-			"is not its duplicates' runtime; the truth must be the raw stream "
+			"is not its duplicates' runtime; scoring needs the raw truth stream "
 			"from npz2mp");
 	ti = rec_need_tensor(r, "config_index", DT_I64, 1);
 	tr = rec_opt_tensor(r, "config_runtime", DT_I64, 1);
 	if (!tr)
 		rec_die(r, "no config_runtime: this split has no truth to score against");
-	if (g->tile) {
+	if (tile) {
 		tn = rec_opt_tensor(r, "config_runtime_normalizers", DT_I64, 1);
 		if (!tn)
 			rec_die(r, "no config_runtime_normalizers (a tile graph's target is "
@@ -96,10 +90,10 @@ static void add_configs(truth_t *t, truth_graph_t *g, record_t *r, size_t *cap)
 	rt = tr->data;
 	if (tn)
 		nm = tn->data;
-	if (g->n + c > *cap) {
-		*cap = g->n + c > 2 * *cap ? g->n + c : 2 * *cap;
-		g->idx = xreallocarray(g->idx, *cap, sizeof *g->idx);
-		g->y = xreallocarray(g->y, *cap, sizeof *g->y);
+	if (*n + c > *cap) {
+		*cap = *n + c > 2 * *cap ? *n + c : 2 * *cap;
+		*idx = xreallocarray(*idx, *cap, sizeof **idx);
+		*y = xreallocarray(*y, *cap, sizeof **y);
 	}
 	for (size_t i = 0; i < c; i++) {
 		if (ci[i] < 0)
@@ -110,10 +104,19 @@ static void add_configs(truth_t *t, truth_graph_t *g, record_t *r, size_t *cap)
 		if (nm && nm[i] <= 0)
 			rec_die(r, "config %lld: config_runtime_normalizers %lld is not positive",
 				(long long)ci[i], (long long)nm[i]);
-		g->idx[g->n + i] = ci[i];
-		g->y[g->n + i] = nm ? (double)rt[i] / (double)nm[i] : (double)rt[i];
+		(*idx)[*n + i] = ci[i];
+		(*y)[*n + i] = nm ? (double)rt[i] / (double)nm[i] : (double)rt[i];
 	}
-	g->n += c;
+	*n += c;
+}
+
+static void add_configs(truth_graph_t *g, record_t *r, size_t *cap)
+{
+	const char *id = rec_need_str(r, "id");
+	if (!g || strcmp(id, g->id) != 0)
+		rec_die(r, "configs chunk outside its graph (the graph being read is %s)",
+			g ? g->id : "none");
+	truth_add_chunk(r, g->tile, &g->idx, &g->y, &g->n, cap);
 }
 
 truth_t *truth_read(const char *path)
@@ -144,7 +147,7 @@ truth_t *truth_read(const char *path)
 			cur = &t->g[t->n];
 			memset(cur, 0, sizeof *cur);
 			cur->id = xstrdup(id);
-			cur->coll = collection_of(r, id);
+			cur->coll = truth_collection_of(r, id);
 			if (strncmp(cur->coll, "tile:", 5) != 0 && strncmp(cur->coll, "layout:", 7) != 0)
 				rec_die(r, "collection '%s' is neither tile:... nor layout:...", cur->coll);
 			cur->tile = strncmp(cur->coll, "tile:", 5) == 0;
@@ -154,7 +157,7 @@ truth_t *truth_read(const char *path)
 			t->n++;
 			idmap_put(t->ids, id, (void *)(uintptr_t)t->n);
 		} else if (rec_is(r, "configs")) {
-			add_configs(t, cur, r, &cap);
+			add_configs(cur, r, &cap);
 		}
 		rec_free(r);
 	}

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "metrics.h"
+#include "stream.h"
 
 typedef struct {
 	char *id, *coll;   /* graph id; its collection (tile:xla, layout:xla:random ...) */
@@ -34,6 +35,15 @@ typedef struct {
 } truth_t;
 
 truth_t *truth_read(const char *path);
+/* The collection of a graph record r with this id: its "collection" key,
+ * else the id's first two (tile) or three (layout) fields; dies naming r. */
+char *truth_collection_of(const record_t *r, const char *id);
+/* Append the configs of one configs chunk r of a truth stream to *idx and
+ * *y (grown as needed: *n of *cap used; tile: y = runtime / normalizer),
+ * with the checks above (deduplicated, no runtimes, lengths, a config
+ * index below 0, a runtime or normalizer not positive): rank-eval, which
+ * reads the truth a graph at a time, and truth_read share it. */
+void truth_add_chunk(record_t *r, int tile, int64_t **idx, double **y, size_t *n, size_t *cap);
 void truth_free(truth_t *t);
 /* The graph with this id, or NULL. */
 const truth_graph_t *truth_get(const truth_t *t, const char *id);
