@@ -136,7 +136,7 @@ QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 		--collections tile:xla,layout:nlp:random --seeds 1,2 --archs sage,mlp
 	assert_success
 	assert_output --partial "2 collections x 2 seeds x 2 archs"
-	assert_output --partial "ensemble valid (4 models)"
+	assert_output --partial "ensemble valid (4 models"
 	for t in seed1-sage seed1-mlp seed2-sage seed2-mlp; do
 		run mp-dump --type model "$T/o/tile_xla/$t/model.mp"
 		assert_output --partial "\"arch\": \"${t#*-}\""
