@@ -739,11 +739,13 @@ static void replan(state_t *st, double t0, long steps, double train_s, long roun
 		if (n > 0)
 			total += (long)n;
 	}
-	if (total == plan.total)
-		return;
 	long nr = (total + plan.every - 1) / plan.every;
-	if (nr < st->round)
+	if (nr <= st->round) {   /* no round left to run the new steps in: stop */
 		nr = st->round;
+		total = st->step;
+	}
+	if (total == plan.total && nr == plan.nrounds)
+		return;
 	if (nr > plan.nrounds) {
 		st->hist = xreallocarray(st->hist, (size_t)nr * NHIST, sizeof *st->hist);
 		memset(st->hist + plan.nrounds * NHIST, 0,
