@@ -87,8 +87,10 @@ case " $ALL_COLLECTIONS " in *" $COLL "*) ;; *) die "unknown collection '$COLL'"
 case $FROM in ingest|train|predict|eval) ;; *) die "--from: '$FROM' is not ingest, train, predict or eval" 2 ;; esac
 case $SEED in ''|*[!0-9]*) die "--seed: '$SEED' is not a number" 2 ;; esac
 case $THREADS in ''|*[!0-9]*|0) die "--threads: '$THREADS' is not a positive number" 2 ;; esac
-case $TRAIN_SECONDS in ''|[0-9]*) ;; *) die "--train-seconds: '$TRAIN_SECONDS' is not a number of seconds" 2 ;; esac
-case $TRAIN_SECONDS in *[!0-9.]*) die "--train-seconds: '$TRAIN_SECONDS' is not a number of seconds" 2 ;; esac
+case $TRAIN_SECONDS in
+''|[0-9]|[0-9]*[0-9]) case $TRAIN_SECONDS in *[!0-9.]*|*.*.*) die "--train-seconds: '$TRAIN_SECONDS' is not a number of seconds" 2 ;; esac ;;
+*) die "--train-seconds: '$TRAIN_SECONDS' is not a number of seconds" 2 ;;
+esac
 case " sage gat gin appnp gps mlp " in *" ${ARCH:-sage} "*) ;; *) die "--arch: unknown arch '$ARCH'" 2 ;; esac
 SLUG=$(coll_slug "$COLL")
 CONF=${CONF:-$PIPELINES_DIR/conf/$SLUG.conf}
