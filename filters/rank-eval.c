@@ -261,45 +261,13 @@ static void join_pred(eval_t *e, double *pred, int *have)
 static void finish_graph(eval_t *e)
 {
 	size_t n = e->n, ranked, missing = 0;
-	double *pred, *ys;
-	int64_t *ks;
-	size_t *perm;
+	double *pred;
 	metrics_graph_t m;
 	int have;
 
 	if (!e->id)
 		return;
-	if (e->n_expect >= 0 && (size_t)e->n_expect != n)
-		die(EX_DATA, "%s: graph %s: n_configs is %lld but %zu configs followed",
-		    e->truth_name, e->id, (long long)e->n_expect, n);
-	if (n == 0)
-		die(EX_DATA, "%s: graph %s: no configs to score", e->truth_name, e->id);
-
-	/* sort the truth by config index */
-	perm = xmallocarray(n, sizeof *perm);
-	{
-		double *k = xmallocarray(n, sizeof *k);
-		int64_t *zero = xcalloc(n, sizeof *zero);
-		for (size_t i = 0; i < n; i++)
-			k[i] = (double)e->idx[i];
-		metrics_order(k, zero, n, perm);
-		free(k);
-		free(zero);
-	}
-	ks = xmallocarray(n, sizeof *ks);
-	ys = xmallocarray(n, sizeof *ys);
-	for (size_t i = 0; i < n; i++) {
-		ks[i] = e->idx[perm[i]];
-		ys[i] = e->y[perm[i]];
-		if (i > 0 && ks[i] == ks[i - 1])
-			die(EX_DATA, "%s: graph %s: config_index %lld appears twice in the truth",
-			    e->truth_name, e->id, (long long)ks[i]);
-	}
-	free(perm);
-	memcpy(e->idx, ks, n * sizeof *ks);
-	memcpy(e->y, ys, n * sizeof *ys);
-	free(ks);
-	free(ys);
+	truth_finish_graph(e->truth_name, e->id, e->n_expect, e->idx, e->y, n);
 
 	pred = xmallocarray(n, sizeof *pred);
 	for (size_t i = 0; i < n; i++)

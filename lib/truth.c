@@ -27,39 +27,34 @@ char *truth_collection_of(const record_t *r, const char *id)
 	rec_die(r, "no collection, and the id has no NAME after the collection");
 }
 
-/* Sort the graph's configs by index, check them, free the reading state. */
-static void finish(truth_t *t, truth_graph_t *g, int64_t expect)
+void truth_finish_graph(const char *name, const char *id, int64_t expect, int64_t *idx,
+			double *y, size_t n)
 {
-	size_t n = g->n, *perm;
-	double *k, *y;
-	int64_t *zero, *idx;
 	if (expect >= 0 && (size_t)expect != n)
 		die(EX_DATA, "%s: graph %s: n_configs is %lld but %zu configs followed",
-		    t->name, g->id, (long long)expect, n);
+		    name, id, (long long)expect, n);
 	if (n == 0)
-		die(EX_DATA, "%s: graph %s: no configs to score", t->name, g->id);
-	perm = xmallocarray(n, sizeof *perm);
-	k = xmallocarray(n, sizeof *k);
-	zero = xcalloc(n, sizeof *zero);
+		die(EX_DATA, "%s: graph %s: no configs to score", name, id);
+	size_t *perm = xmallocarray(n, sizeof *perm);
+	double *k = xmallocarray(n, sizeof *k), *ys = xmallocarray(n, sizeof *ys);
+	int64_t *zero = xcalloc(n, sizeof *zero), *ks = xmallocarray(n, sizeof *ks);
 	for (size_t i = 0; i < n; i++)
-		k[i] = (double)g->idx[i];
+		k[i] = (double)idx[i];
 	metrics_order(k, zero, n, perm);
-	idx = xmallocarray(n, sizeof *idx);
-	y = xmallocarray(n, sizeof *y);
 	for (size_t i = 0; i < n; i++) {
-		idx[i] = g->idx[perm[i]];
-		y[i] = g->y[perm[i]];
-		if (i > 0 && idx[i] == idx[i - 1])
+		ks[i] = idx[perm[i]];
+		ys[i] = y[perm[i]];
+		if (i > 0 && ks[i] == ks[i - 1])
 			die(EX_DATA, "%s: graph %s: config_index %lld appears twice in the truth",
-			    t->name, g->id, (long long)idx[i]);
+			    name, id, (long long)ks[i]);
 	}
-	free(g->idx);
-	free(g->y);
-	g->idx = idx;
-	g->y = y;
+	memcpy(idx, ks, n * sizeof *ks);
+	memcpy(y, ys, n * sizeof *ys);
 	free(perm);
 	free(k);
+	free(ys);
 	free(zero);
+	free(ks);
 }
 
 void truth_add_chunk(record_t *r, int tile, int64_t **idx, double **y, size_t *n, size_t *cap)
@@ -135,7 +130,7 @@ truth_t *truth_read(const char *path)
 		if (rec_is(r, "graph")) {
 			const char *id = rec_need_str(r, "id");
 			if (cur)
-				finish(t, cur, expect);
+				truth_finish_graph(t->name, cur->id, expect, cur->idx, cur->y, cur->n);
 			if (rec_flag(r, "runtimes_hidden"))
 				rec_die(r, "its runtimes are hidden (a test split): nothing to fit on");
 			if (idmap_get(t->ids, id))
@@ -162,7 +157,7 @@ truth_t *truth_read(const char *path)
 		rec_free(r);
 	}
 	if (cur)
-		finish(t, cur, expect);
+		truth_finish_graph(t->name, cur->id, expect, cur->idx, cur->y, cur->n);
 	if (t->n == 0)
 		die(EX_DATA, "%s: no graphs in the truth", t->name);
 	sr_close(sr);

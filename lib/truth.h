@@ -44,6 +44,11 @@ char *truth_collection_of(const record_t *r, const char *id);
  * index below 0, a runtime or normalizer not positive): rank-eval, which
  * reads the truth a graph at a time, and truth_read share it. */
 void truth_add_chunk(record_t *r, int tile, int64_t **idx, double **y, size_t *n, size_t *cap);
+/* A graph's configs read: check n against the graph record's n_configs
+ * (expect, -1: none) and that there are some, sort idx (and y with it) by
+ * config index, and die on an index twice; name and id for messages. */
+void truth_finish_graph(const char *name, const char *id, int64_t expect, int64_t *idx,
+			double *y, size_t n);
 void truth_free(truth_t *t);
 /* The graph with this id, or NULL. */
 const truth_graph_t *truth_get(const truth_t *t, const char *id);
