@@ -3,7 +3,9 @@
 # (gat, gin, appnp, gps, mlp; sage with the random-walk encoding), layout and
 # tile, the C scores, mixed ranking loss and every parameter gradient
 # (build/tests/test_sage --grads) must match the float64 autograd ones of
-# tests/torch/sage_torch.py within 1e-4 relative (compare_grads.py).  Also on
+# tests/torch/sage_torch.py within 1e-4 relative, or within ten times the
+# float32 rounding the same reference shows on the case where that is more
+# (compare_grads.py --f32: an ill-conditioned trained model).  Also on
 # a graph with awkward edges (duplicated edges, self loops, an isolated
 # node), where "multiplicities kept" and "0 for a node without neighbours"
 # matter.  Optional: skipped, saying so, when python3-torch is absent.
@@ -57,11 +59,11 @@ setup() {
 
 # grads_match CASE...: a CASE is "STREAM [sage-train options]" (STREAM one
 # of l t lx tx).  Trains each model, dumps the C gradients on the first
-# graph of STREAM and its first 16 configs, then the PyTorch ones (one
-# process for every case), and compares.  Prints one line per case to the
-# terminal; fails naming every case over 1e-4.
+# graph of STREAM and its first 16 configs, then the PyTorch ones in float64
+# and in float32 (one process each for every case), and compares.  Prints
+# one line per case to the terminal; fails naming every case over its bound.
 grads_match() {
-	local i=0 c s o fail=0 args=()
+	local i=0 c s o fail=0 args=() args32=()
 	for c in "$@"; do
 		s=${c%% *}
 		o=${c#"$s"}
@@ -73,15 +75,18 @@ grads_match() {
 			return 1
 		fi
 		args+=("$T/m$i.mp" "$D/$s.mp" 16 "$T/t$i.json")
+		args32+=("$T/m$i.mp" "$D/$s.mp" 16 "$T/f$i.json")
 		i=$((i + 1))
 	done
 	"$PY" "$ROOT/tests/torch/sage_torch.py" grads "${args[@]}"
+	"$PY" "$ROOT/tests/torch/sage_torch.py" grads --float32 "${args32[@]}"
 	i=0
 	for c in "$@"; do
-		run "$PY" "$ROOT/tests/torch/compare_grads.py" "$T/c$i.json" "$T/t$i.json" 1e-4
+		run "$PY" "$ROOT/tests/torch/compare_grads.py" --f32 "$T/f$i.json" \
+			"$T/c$i.json" "$T/t$i.json" 1e-4
 		echo "# [$c] ${output##*gradients: }" >&3
 		if [ "$status" -ne 0 ]; then
-			echo "[$c] over 1e-4:"
+			echo "[$c] over its bound:"
 			echo "$output"
 			fail=1
 		fi

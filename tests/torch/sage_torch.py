@@ -21,7 +21,8 @@ the idiomatic fast form on CPU.
       configs, loss = the mixed ranking loss; writes scores, loss and every
       parameter's gradient as JSON (compared with test_sage --grads).
       More MODEL STREAM B OUT.json groups may follow: one process, torch
-      imported once.
+      imported once.  With --float32 the same in float32: how far float32
+      rounding alone moves each value (compare_grads.py --f32).
   sage_torch.py train --out-json FILE [options] TRAIN.mp [--valid VALID.mp]
       trains the GraphSAGE model (--arch sage, no positional encoding:
       the other archs are checked by `grads` only) in float32 the way
@@ -427,20 +428,20 @@ def batch_input(g, idx, dtype):
     return torch.tensor(g["cfg"][idx].astype(np.int64))
 
 
-def grads(model, stream, B, out, margin, mix):
+def grads(model, stream, B, out, margin, mix, dtype=torch.float64):
     hp, st, params = load_model(model)
     gs = load_set(stream)
     standardize(gs, st)
-    m = Sage(hp, torch.float64)
+    m = Sage(hp, dtype)
     with torch.no_grad():
         for n in m.names:
-            m.w(n).copy_(torch.tensor(params[n].astype(np.float64)).reshape(m.w(n).shape))
+            m.w(n).copy_(torch.tensor(params[n], dtype=dtype).reshape(m.w(n).shape))
     g = gs[0]
     if g["tile"] != (hp["kind"] == "tile"):
         sys.exit("sage_torch.py: %s is a %s model, %s's first graph is not" % (model, hp["kind"], stream))
     idx = np.arange(min(B, len(g["target"])))
-    s = m(Graph(g, torch.float64, m.hp), batch_input(g, idx, torch.float64))
-    y = torch.tensor(g["target"][idx])
+    s = m(Graph(g, dtype, m.hp), batch_input(g, idx, dtype))
+    y = torch.tensor(g["target"][idx], dtype=dtype)
     loss = rank_loss(s, y, margin, mix, 1 - mix)
     loss.backward()
     out_d = dict(scores=s.detach().tolist(), loss=float(loss),
@@ -450,13 +451,14 @@ def grads(model, stream, B, out, margin, mix):
 
 
 def cmd_grads(a):
-    torch.set_default_dtype(torch.float64)
+    dtype = torch.float32 if a.float32 else torch.float64
+    torch.set_default_dtype(dtype)
     if len(a.more) % 4:
         sys.exit("sage_torch.py grads: want MODEL STREAM B OUT.json, repeated")
     jobs = [(a.model, a.stream, a.B, a.out)] + \
         [(a.more[i], a.more[i + 1], int(a.more[i + 2]), a.more[i + 3]) for i in range(0, len(a.more), 4)]
     for model, stream, B, out in jobs:
-        grads(model, stream, B, out, a.margin, a.mix)
+        grads(model, stream, B, out, a.margin, a.mix, dtype)
 
 
 def evaluate(m, gs, graphs, B):
@@ -567,6 +569,9 @@ def main():
                    help="more jobs, in one process (torch loads once)")
     g.add_argument("--margin", type=float, default=0.1)
     g.add_argument("--mix", type=float, default=0.5)
+    g.add_argument("--float32", action="store_true",
+                   help="compute in float32, as the C model does: the yardstick for how much "
+                        "float32 rounding alone moves each gradient (compare_grads.py --f32)")
     t = sub.add_parser("train")
     t.add_argument("train")
     t.add_argument("--valid")
