@@ -28,6 +28,7 @@ static struct {
 	int resume, quiet, threads, oversample;
 	long epochs, cpg, gps, warmup, valid_configs, mem_mb, stop_after, swa;
 	long steps, valid_every;    /* 0: from --epochs; 0: automatic */
+	long patience;              /* 0: off */
 	double seconds;             /* 0: no time budget */
 	int epochs_given;
 	int loss;
@@ -55,7 +56,12 @@ static void usage(FILE *fp)
 		"  -v, --valid FILE         a stream of the valid split, scored after each round\n"
 		"                           (layout: mean Kendall tau; tile: 2 - top-5 ratio)\n"
 		"      --valid-every K      a round is K steps (default: an epoch, or as many\n"
-		"                           epochs as keep the rounds to 25)\n"
+		"                           epochs as keep the rounds to 25; with --seconds,\n"
+		"                           as many rounds as keep validation to a tenth of\n"
+		"                           the time, at most 250)\n"
+		"      --patience R         stop once the best valid score is R rounds old\n"
+		"                           and as old as the run was when it was reached\n"
+		"                           (default 0: run every planned step)\n"
 		"      --valid-configs N    score at most N configs per valid graph (0: all)\n"
 		"      --checkpoint FILE    save the training state after every round\n"
 		"      --resume             continue from --checkpoint (same options, same run)\n"
@@ -210,12 +216,19 @@ static double evaluate(sage_model_t *m, sage_work_t *w, const sage_set_t *vs)
  * training graph visited once), in rounds of `every` steps, each ended by a
  * validation, a progress line, a log line and a checkpoint.  By default a
  * round is an epoch, or several when that would validate more than
- * MAX_AUTO_ROUNDS times (a one-graph collection has one step per epoch). */
+ * MAX_AUTO_ROUNDS times (a one-graph collection has one step per epoch).
+ * A --seconds run times a validation and plans as many rounds as keep
+ * validation to VALID_SHARE of its time, at most MAX_TIMED_ROUNDS: a model
+ * can peak within its first 25th (tile in tpugen's membound world, 387 s:
+ * best at the first of 25 validations, epoch 23 of 699, still warming up),
+ * and validation is what finds the peak. */
 typedef struct {
 	long total, spe, every, nrounds;
 } plan_t;
 
 #define MAX_AUTO_ROUNDS 25
+#define MAX_TIMED_ROUNDS 250
+#define VALID_SHARE 0.1
 
 static plan_t plan;
 
@@ -676,7 +689,8 @@ static int checkpoint_plan(long *total, long *every)
 /* --seconds: time some steps (forward and backward; no update, so the
  * weights stay the seed's) and one validation, then plan the steps and
  * the rounds that fill what is left of the budget counted from t0, with
- * validation taking at most a fifth of it.  Returns the steps; *every
+ * validation taking VALID_SHARE of it (when the rounds are not given: with
+ * no --valid, MAX_AUTO_ROUNDS rounds, for the log and the checkpoints).  Returns the steps; *every
  * (when 0) becomes the steps per round.  replan() revises the steps after
  * each round. */
 static long plan_seconds(sage_model_t *m, sage_work_t *w, batcher_t *bt, const sage_set_t *valid,
@@ -697,10 +711,9 @@ static long plan_seconds(sage_model_t *m, sage_work_t *w, batcher_t *bt, const s
 	}
 	double left = 0.98 * (opt.seconds - (now() - t0));   /* 2%: saving, the last log */
 	long rounds = MAX_AUTO_ROUNDS;
-	if (*every == 0 && valid && t_eval > 0) {
-		double fit = 0.2 * left / t_eval;
-		if (fit < (double)rounds)
-			rounds = fit < 1.0 ? 1 : (long)fit;
+	if (*every == 0 && valid) {
+		double fit = t_eval > 0 ? VALID_SHARE * left / t_eval : MAX_TIMED_ROUNDS;
+		rounds = fit < 1.0 ? 1 : fit > MAX_TIMED_ROUNDS ? MAX_TIMED_ROUNDS : (long)fit;
 	}
 	double for_steps = left - (valid ? (double)rounds * t_eval : 0.0);
 	long total = for_steps > t_step ? (long)(for_steps / t_step) : 1;
@@ -759,6 +772,18 @@ static void replan(state_t *st, double t0, long steps, double train_s, long roun
 	plan.nrounds = nr;
 }
 
+/* --patience: after a round, whether to stop.  The best valid score must
+ * be opt.patience rounds old, and as old as the run was when it was reached
+ * (a best at round 30 waits until round 60): a model that peaks late gets
+ * the time to show it, and one that peaked early stops. */
+static int patience_spent(const state_t *st)
+{
+	if (!opt.patience || st->best_round == 0 || st->round >= plan.nrounds)
+		return 0;
+	long age = st->round - st->best_round;
+	return age >= opt.patience && age >= st->best_round;
+}
+
 /* ---- training ---- */
 
 int main(int argc, char **argv)
@@ -767,7 +792,7 @@ int main(int argc, char **argv)
 	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_GPS, O_LOSS, O_MIX,
 	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP, O_ARCH, O_HEADS,
 	       O_APPNP_K, O_APPNP_A, O_PE, O_MAPE, O_DROP_EDGE, O_SWA, O_OVERSAMPLE, O_INIT,
-	       O_EXCLUDE, O_STEPS, O_SECONDS, O_VALID_EVERY };
+	       O_EXCLUDE, O_STEPS, O_SECONDS, O_VALID_EVERY, O_PATIENCE };
 	static const struct option longopts[] = {
 		{"appnp-alpha", required_argument, NULL, O_APPNP_A},
 		{"appnp-steps", required_argument, NULL, O_APPNP_K},
@@ -805,6 +830,7 @@ int main(int argc, char **argv)
 		{"seconds", required_argument, NULL, O_SECONDS},
 		{"seed", required_argument, NULL, 's'},
 		{"steps", required_argument, NULL, O_STEPS},
+		{"patience", required_argument, NULL, O_PATIENCE},
 		{"stop-after", required_argument, NULL, O_STOP},
 		{"swa", required_argument, NULL, O_SWA},
 		{"threads", required_argument, NULL, 't'},
@@ -935,6 +961,7 @@ int main(int argc, char **argv)
 		case O_CLIP: opt.clip = parse_double("--clip", optarg, 0, 1e12); break;
 		case O_MEM: opt.mem_mb = parse_ll("--mem", optarg, 1, 1L << 30); break;
 		case O_STOP: opt.stop_after = parse_ll("--stop-after", optarg, 1, INT64_MAX); break;
+		case O_PATIENCE: opt.patience = parse_ll("--patience", optarg, 0, 1000000); break;
 		default:
 			fprintf(stderr, "%s", usage_line);
 			return EX_USAGE;
@@ -954,6 +981,11 @@ int main(int argc, char **argv)
 		usage_error("%s", "--epochs, --steps and --seconds: give one of them");
 	if (opt.swa > opt.epochs && !opt.steps && !opt.seconds && !opt.valid_every)
 		usage_error("%s", "--swa N: N must not exceed --epochs");
+	if (opt.patience && !opt.valid)
+		usage_error("%s", "--patience needs --valid FILE (it watches the valid score)");
+	if (opt.patience && opt.swa)
+		usage_error("%s", "--patience and --swa: give one of them (SWA averages the "
+			    "last rounds, which a stopped run never reaches)");
 	if (optind < argc)
 		path = argv[optind];
 	opt.hp.batch = (int)opt.cpg;
@@ -1123,7 +1155,8 @@ int main(int argc, char **argv)
 	/* rounds that are epochs say so, as they always did */
 	int by_epoch = !opt.seconds && plan.every == plan.spe && plan.total % plan.spe == 0;
 	long run_steps = 0, run_rounds = 0;   /* this process's, for replan() */
-	double run_train = 0.0, run_eval = 0.0;
+	double run_train = 0.0, run_eval = 0.0;   /* run_eval: all but the steps */
+	long stopped = 0;   /* --patience: the round it stopped after */
 	if (opt.resume && load_checkpoint(m, &st, &train, opt.valid ? &valid : NULL)) {
 		if (!opt.quiet)
 			fprintf(stderr, "%s: resuming from %s after %s %ld (step %ld)\n", argv0,
@@ -1195,9 +1228,22 @@ int main(int argc, char **argv)
 					st.best, by_epoch ? "" : "round ", st.best_round);
 			fprintf(stderr, "  %.1f s  %.0f configs/s\n", h[H_SECONDS], h[H_CPS]);
 		}
+		double tk = now();
 		if (opt.checkpoint)
 			save_checkpoint(m, &st, &train, opt.valid ? &valid : NULL, argc, argv);
 		write_log(&st, st.round);
+		run_eval += now() - tk;   /* the next replan() counts the saving too */
+		if (patience_spent(&st)) {
+			stopped = st.round;
+			if (!opt.quiet)
+				fprintf(stderr, "%s: --patience %ld: the best valid score is %ld "
+					"rounds old (round %ld): stopping after round %ld of %ld\n",
+					argv0, opt.patience, st.round - st.best_round, st.best_round,
+					st.round, plan.nrounds);
+			plan.total = st.step;   /* the record says what ran */
+			plan.nrounds = st.round;
+			break;
+		}
 		if (opt.stop_after && st.round >= opt.stop_after && st.round < plan.nrounds) {
 			if (!opt.quiet)
 				fprintf(stderr, "%s: stopping after %s %ld; continue with --resume\n",
@@ -1246,6 +1292,10 @@ int main(int argc, char **argv)
 	rec_set_int(info, "steps", plan.total);
 	rec_set_int(info, "valid_every", plan.every);
 	rec_set_int(info, "best_round", st.best_round);
+	if (opt.patience) {
+		rec_set_int(info, "patience", opt.patience);
+		rec_set_int(info, "stopped_after_round", stopped);   /* 0: ran to the end */
+	}
 	rec_set_int(info, "best_step", st.best_round ? round_end(&st, st.best_round) : 0);
 	if (opt.seconds > 0)
 		rec_set_float(info, "seconds_budget", opt.seconds);

@@ -319,6 +319,64 @@ train_field() {
 	assert_output --regexp "^4(\.0)?$"
 }
 
+@test "sage-train: a --seconds run with a cheap validation validates more than 25 times" {
+	# tiny tile data: a validation costs next to nothing, so the rounds are
+	# as many as keep validation to a tenth of the time (up to 250), not 25
+	sage-train "${Q[@]}" -q --seconds 4 --valid "$D/t_valid.mp" --log "$T/v.log" \
+		--out "$T/v.mp" "$D/t_train.mp"
+	n=$(wc -l < "$T/v.log")
+	every=$(train_field "$T/v.mp" valid_every)
+	steps=$(train_field "$T/v.mp" steps)
+	echo "$n rounds of $every steps, $steps steps"
+	[ "$n" -gt 25 ] || [ "$every" -eq 1 ]
+	[ "$n" -le 250 ]
+}
+
+# patience_check LOG R: the run stopped after the first round whose best
+# is R rounds old and as old as the run was when it was reached
+patience_check() {
+	/usr/bin/python3 - "$1" "$2" <<-'EOF'
+	import json, sys
+	rows = [json.loads(l) for l in open(sys.argv[1])]
+	R = int(sys.argv[2])
+	for i, r in enumerate(rows):
+	    age = r["round"] - r["best_round"]
+	    spent = age >= R and age >= r["best_round"]
+	    if spent != (i == len(rows) - 1):
+	        sys.exit("round %d: age %d, best %d: stop %s, yet the run %s" % (
+	            r["round"], age, r["best_round"], spent,
+	            "went on" if i < len(rows) - 1 else "stopped"))
+	print(rows[-1]["round"], rows[-1]["step"])
+	EOF
+}
+
+@test "sage-train: --patience R stops once the best is R rounds old and as old as the run was then" {
+	run sage-train "${Q[@]}" --steps 400 --valid-every 2 --patience 3 --valid "$D/l_valid.mp" \
+		--log "$T/p.log" --out "$T/p.mp" "$D/l_train.mp"
+	assert_success
+	assert_output --regexp "--patience 3: the best valid score is [0-9]+ rounds old \(round [0-9]+\): stopping after round [0-9]+ of 200"
+	run patience_check "$T/p.log" 3
+	assert_success
+	read -r round step <<< "$output"
+	[ "$round" -lt 200 ]
+	# the record says what ran
+	[ "$(train_field "$T/p.mp" stopped_after_round)" = "$round" ]
+	[ "$(train_field "$T/p.mp" steps)" = "$step" ]
+	[ "$(train_field "$T/p.mp" patience)" = 3 ]
+	# the model is the best round's, as without --patience: the same run
+	# cut at that step by --steps (the schedule differs: compare scores)
+	best=$(train_field "$T/p.mp" best_round)
+	[ "$best" -ge 1 ] && [ "$best" -le "$round" ]
+	# usage: it watches the valid score, and SWA needs the last rounds
+	run sage-train "${Q[@]}" --steps 4 --patience 2 --out "$T/x.mp" "$D/l_train.mp"
+	assert_failure 2
+	assert_output --partial "--patience needs --valid"
+	run sage-train "${Q[@]}" --steps 4 --patience 2 --swa 2 --valid "$D/l_valid.mp" \
+		--out "$T/x.mp" "$D/l_train.mp"
+	assert_failure 2
+	assert_output --partial "--patience and --swa"
+}
+
 @test "sage-train: a --seconds run resumed from its checkpoint keeps its plan" {
 	sage-train "${Q[@]}" -q --seconds 3 --valid-every 1 --checkpoint "$T/ck.mp" --stop-after 1 \
 		--log "$T/p.log" --out "$T/p.mp" "$D/l_train.mp"
