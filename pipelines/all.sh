@@ -19,11 +19,16 @@ With a time budget (the default, $DEFAULT_BUDGET), all.sh ingests each
 collection once, then plans the models to fill what is left: --members
 models per collection (seeds 1, 2, ...; with --archs, the archs in turn),
 as many more as fill the last wave of jobs, each trained for the same
-seconds (sage-train --seconds) on the shared ingest; the ensemble weights
-of each collection are fitted on its valid split (rank-ensemble --fit, which
-keeps equal weights unless the fit wins under leave-one-graph-out
-cross-validation).  OUT/plan.txt says what ran.  --budget none trains each
-model for the conf file's epochs, one per seed and arch.
+seconds (sage-train --seconds) on the shared ingest.  A model stops early
+once its valid score has not improved for a while (--patience) and hands
+its time to more models of every collection (up to --max-members each, in
+turn), until the time is spent: a model that peaks early is one of an
+ensemble, one that keeps improving runs its whole time.  The ensemble
+weights of each collection are fitted on its valid split (rank-ensemble
+--fit, which keeps equal weights unless the fit wins under
+leave-one-graph-out cross-validation).  OUT/plan.txt says what was planned
+and what ran.  --budget none trains each model for the conf file's epochs,
+one per seed and arch.
 
   -d, --data DIR          dataset root holding npz/ (default: \$TPU_DATA or data/tpugen-small)
   -o, --out DIR           output root (default: out)
@@ -39,6 +44,13 @@ model for the conf file's epochs, one per seed and arch.
                           files' epochs
       --members N         models per collection within the budget (default 1;
                           free slots of the last wave get more)
+      --patience R        with a budget: a model stops once its best valid
+                          score is R rounds old and as old as the run was
+                          then (sage-train --patience; default $DEFAULT_PATIENCE;
+                          0: every model trains its whole time)
+      --max-members N     with a budget and --patience: at most N models per
+                          collection, those the time handed back pays for
+                          (default $DEFAULT_MAX_MEMBERS)
   -j, --jobs N            parallel jobs per machine (default: 2; with
                           --sshloginfile, as FILE says)
       --threads N         threads per job (default: cores / jobs, at least 1;
@@ -62,10 +74,14 @@ EOF
 }
 
 DEFAULT_BUDGET=20m
+DEFAULT_PATIENCE=10
+DEFAULT_MAX_MEMBERS=8
 DATA=${TPU_DATA:-data/tpugen-small}
 OUT=out
 BUDGET=$DEFAULT_BUDGET
 MEMBERS=1
+PATIENCE=$DEFAULT_PATIENCE
+MAX_MEMBERS=$DEFAULT_MAX_MEMBERS
 SEEDS_GIVEN=""
 BUDGET_GIVEN=""
 COLLS=$ALL_COLLECTIONS
@@ -87,6 +103,8 @@ while [ $# -gt 0 ]; do
 	--seeds) SEEDS=${2//,/ }; SEEDS_GIVEN=1; shift 2 ;;
 	-b|--budget) BUDGET=$2; BUDGET_GIVEN=1; shift 2 ;;
 	--members) MEMBERS=$2; shift 2 ;;
+	--patience) PATIENCE=$2; shift 2 ;;
+	--max-members) MAX_MEMBERS=$2; shift 2 ;;
 	--archs) ARCHS=${2//,/ }; shift 2 ;;
 	-j|--jobs) JOBS=$2; JOBS_GIVEN=1; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
@@ -102,6 +120,8 @@ while [ $# -gt 0 ]; do
 done
 case $JOBS in ''|*[!0-9]*|0) die "--jobs: '$JOBS' is not a positive number" 2 ;; esac
 case $MEMBERS in ''|*[!0-9]*|0) die "--members: '$MEMBERS' is not a positive number" 2 ;; esac
+case $PATIENCE in ''|*[!0-9]*) die "--patience: '$PATIENCE' is not a number of rounds" 2 ;; esac
+case $MAX_MEMBERS in ''|*[!0-9]*|0) die "--max-members: '$MAX_MEMBERS' is not a positive number" 2 ;; esac
 BUDGET_S=""
 # a cluster's hosts run at their own speeds: no plan by the clock there
 [ -n "$SSHLOGINFILE" ] && [ -z "$BUDGET_GIVEN" ] && BUDGET=none
@@ -187,9 +207,24 @@ if [ -t 2 ]; then par+=(--progress); fi
 # OUT/joblog-ingest), plan the models that fill what is left of the budget,
 # train and predict them on the shared ingest (joblog OUT/joblog), and say
 # what ran in OUT/plan.txt.  --resume-failed keeps the plan (OUT/plan.env).
+# member K (from 0) of a collection, without --seeds: "TAG<TAB>SEED<TAB>ARCH"
+# (seeds 1, 2, ...; with --archs, the archs in turn, then the next seed)
+member() {
+	local k=$1 a s
+	local -a archs_arr
+	read -r -a archs_arr <<< "$ARCHS"
+	if [ ${#archs_arr[@]} -eq 0 ]; then
+		printf 'seed%d\t%d\t\n' "$((k + 1))" "$((k + 1))"
+	else
+		a=${archs_arr[k % ${#archs_arr[@]}]}
+		s=$(( k / ${#archs_arr[@]} + 1 ))
+		printf 'seed%d-%s\t%d\t%s\n' "$s" "$a" "$s" "$a"
+	fi
+}
+
 plan_budget() {
-	local c slug i n t s a k m ncoll waves njobs slot left reserve per extra rc
-	local -a arr archs_arr
+	local c slug i n t s a k m ncoll waves njobs slot left reserve per extra rc nmin nbonus
+	local -a arr deadline_args=()
 	ncoll=$(echo "$COLLS" | wc -w)
 	log "budget $BUDGET ($BUDGET_S s): ingesting $ncoll collections, $JOBS jobs of $THREADS threads"
 	set +e
@@ -223,6 +258,11 @@ plan_budget() {
 		[ "$slot" -ge 10 ] || die "--budget $BUDGET: $t_ingest s went on the ingest, $left s are left: too little for $waves waves of models (a larger budget, or fewer --members)" 1
 		# a job is the training, then the predictions of valid and test
 		TRAIN_S=$(( slot * 90 / 100 ))
+		MIN_TRAIN=$(( TRAIN_S / 10 ))
+		[ "$MIN_TRAIN" -ge 15 ] || MIN_TRAIN=15
+		# every training ends by the deadline (a rerun of failed jobs has none)
+		deadline_args=(--deadline "$(( ${T0%.*} + BUDGET_S - reserve - (slot - TRAIN_S) ))"
+			--min-train-seconds "$MIN_TRAIN")
 		: > "$OUT/jobs.tsv.tmp"
 		i=0
 		for c in $COLLS; do
@@ -238,16 +278,7 @@ plan_budget() {
 					fi
 				done
 			else
-				read -r -a archs_arr <<< "$ARCHS"
-				for (( k = 0; k < n; k++ )); do
-					if [ ${#archs_arr[@]} -eq 0 ]; then
-						arr+=("seed$((k + 1))	$((k + 1))	")
-					else
-						a=${archs_arr[k % ${#archs_arr[@]}]}
-						s=$(( k / ${#archs_arr[@]} + 1 ))
-						arr+=("seed$s-$a	$s	$a")
-					fi
-				done
+				for (( k = 0; k < n; k++ )); do arr+=("$(member "$k")"); done
 			fi
 			t=""
 			for m in "${arr[@]}"; do
@@ -255,11 +286,31 @@ plan_budget() {
 				t="$t ${m%%	*}"
 			done
 			eval "TAGS_$slug=\${t# }"
+			eval "NPLAN_$slug=${#arr[@]}"
 			i=$(( i + 1 ))
 		done
+		# the time a model hands back (--patience) pays for more: member
+		# K of every collection in turn, up to --max-members, each run
+		# only while --min-train-seconds remain before the deadline
+		nbonus=0
+		if [ "$PATIENCE" -gt 0 ] && [ -z "$SEEDS_GIVEN" ]; then
+			nmin=$per
+			for (( k = nmin; k < MAX_MEMBERS; k++ )); do
+				for c in $COLLS; do
+					slug=$(coll_slug "$c")
+					eval "n=\$NPLAN_$slug"
+					[ "$k" -lt "$n" ] && continue
+					m=$(member "$k")
+					printf '%s\t%s\n' "$c" "$m" >> "$OUT/jobs.tsv.tmp"
+					eval "TAGS_$slug=\"\$TAGS_$slug ${m%%	*}\""
+					nbonus=$(( nbonus + 1 ))
+				done
+			done
+		fi
 		mv -f "$OUT/jobs.tsv.tmp" "$OUT/jobs.tsv"
 		{
 			echo "TRAIN_S=$TRAIN_S"
+			echo "MIN_TRAIN=$MIN_TRAIN"
 			for c in $COLLS; do
 				slug=$(coll_slug "$c")
 				eval "echo \"TAGS_$slug='\$TAGS_$slug'\""
@@ -268,7 +319,10 @@ plan_budget() {
 		{
 			echo "budget: $BUDGET ($BUDGET_S s) on $JOBS jobs of $THREADS threads"
 			echo "ingest: $ncoll collections in $t_ingest s"
-			echo "models: $(wc -l < "$OUT/jobs.tsv") in $waves waves of $JOBS jobs, $slot s per job: $TRAIN_S s of training (sage-train --seconds), then the predictions"
+			echo "models: $(( $(wc -l < "$OUT/jobs.tsv") - nbonus )) in $waves waves of $JOBS jobs, $slot s per job: $TRAIN_S s of training (sage-train --seconds), then the predictions"
+			if [ "$PATIENCE" -gt 0 ]; then
+				echo "patience: $PATIENCE rounds (sage-train --patience); $nbonus more models queued (at most $MAX_MEMBERS per collection), each run while $MIN_TRAIN s of training remain before the deadline, $(( BUDGET_S - reserve - (slot - TRAIN_S) )) s into the run"
+			fi
 			for c in $COLLS; do
 				slug=$(coll_slug "$c")
 				eval "echo \"  $c: \$TAGS_$slug\""
@@ -289,10 +343,29 @@ plan_budget() {
 	set +e
 	"${par[@]}" --joblog "$OUT/joblog" --colsep '\t' "$PIPELINES_DIR/collection.sh" --data "$DATA" \
 		--out "$OUT" --from train --tag "{2}" --seed "{3}" --arch "{4}" --threads "$THREADS" \
-		--train-seconds "$TRAIN_S" "${PASS[@]+"${PASS[@]}"}" "{1}" :::: "$OUT/jobs.tsv"
+		--train-seconds "$TRAIN_S" --patience "$PATIENCE" \
+		"${deadline_args[@]+"${deadline_args[@]}"}" "${PASS[@]+"${PASS[@]}"}" "{1}" :::: "$OUT/jobs.tsv"
 	rc=$?
 	set -e
 	[ "$rc" -eq 0 ] || die "$rc job(s) failed; see $OUT/joblog and rerun with --resume-failed" 1
+	# what ran: the models with predictions (a queued model the deadline
+	# left no time for is skipped)
+	sed -i '/^ran:/,$d' "$OUT/plan.txt"   # a rerun says it again
+	{
+		echo "ran:"
+		for c in $COLLS; do
+			slug=$(coll_slug "$c")
+			eval "ctags=\$TAGS_$slug"
+			t="" k=0 n=0
+			for m in $ctags; do
+				n=$(( n + 1 ))
+				[ -f "$OUT/$slug/$m/pred-valid.mp" ] || [ -f "$OUT/$slug/$m/pred-test.mp" ] || continue
+				t="$t $m" k=$(( k + 1 ))
+			done
+			echo "  $c: $k of $n models:$t"
+		done
+	} >> "$OUT/plan.txt"
+	sed -n '/^ran:/,$s/^/all.sh: /p' "$OUT/plan.txt" >&2
 }
 
 what="$(echo "$COLLS" | wc -w) collections x $(echo "$SEEDS" | wc -w) seeds"

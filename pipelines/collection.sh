@@ -34,6 +34,13 @@ test, and score valid.  COLLECTION is one of:
                       the models of a collection)
       --train-seconds S  train for S seconds (sage-train --seconds S, in place
                       of the --epochs or --steps of TRAIN_OPTS)
+      --patience R    stop training once the valid score's best is R rounds
+                      old and as old as the run was then (sage-train --patience)
+      --deadline T    with --train-seconds: training ends by T (Unix time,
+                      seconds): S shrinks to what is left; with less than
+                      --min-train-seconds left, the model is skipped (exit 0,
+                      a line says so, no model or predictions)
+      --min-train-seconds M  (default 15)
   -m, --model FILE    predict with this model (a sage-train model of the same
                       kind, tile or layout) instead of training one: for a
                       collection with test files but no train files
@@ -60,6 +67,9 @@ ARCH=""
 MODEL=""
 INGEST_ONLY=""
 TRAIN_SECONDS=""
+PATIENCE=""
+DEADLINE=""
+MIN_TRAIN=15
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d|--data) DATA=$2; shift 2 ;;
@@ -76,6 +86,9 @@ while [ $# -gt 0 ]; do
 	-m|--model) MODEL=$2; shift 2 ;;
 	--ingest-only) INGEST_ONLY=1; shift ;;
 	--train-seconds) TRAIN_SECONDS=$2; shift 2 ;;
+	--patience) PATIENCE=$2; shift 2 ;;
+	--deadline) DEADLINE=$2; shift 2 ;;
+	--min-train-seconds) MIN_TRAIN=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "collection.sh: unknown option $1" >&2; echo "usage: collection.sh [options] COLLECTION" >&2; exit 2 ;;
 	*) break ;;
@@ -92,6 +105,10 @@ case $TRAIN_SECONDS in
 *) die "--train-seconds: '$TRAIN_SECONDS' is not a number of seconds" 2 ;;
 esac
 case " sage gat gin appnp gps mlp " in *" ${ARCH:-sage} "*) ;; *) die "--arch: unknown arch '$ARCH'" 2 ;; esac
+case $PATIENCE in *[!0-9]*) die "--patience: '$PATIENCE' is not a number of rounds" 2 ;; esac
+case $DEADLINE in *[!0-9]*) die "--deadline: '$DEADLINE' is not a Unix time in seconds" 2 ;; esac
+case $MIN_TRAIN in ''|*[!0-9]*) die "--min-train-seconds: '$MIN_TRAIN' is not a number of seconds" 2 ;; esac
+[ -z "$DEADLINE" ] || [ -n "$TRAIN_SECONDS" ] || die "--deadline needs --train-seconds" 2
 SLUG=$(coll_slug "$COLL")
 CONF=${CONF:-$PIPELINES_DIR/conf/$SLUG.conf}
 [ -f "$CONF" ] || die "no conf file $CONF" 2
@@ -108,7 +125,6 @@ done
 if [ -n "$TRAIN_SECONDS" ]; then   # a time budget replaces the run's length
 	TRAIN_OPTS=$(printf '%s\n' "${TRAIN_OPTS:-}" |
 		sed -E 's/(^| )(--epochs|-e|--steps)( +|=)[0-9]+//g')
-	TRAIN_OPTS="$TRAIN_OPTS --seconds $TRAIN_SECONDS"
 fi
 case ${REDUCE:-none} in
 prune) REDUCE_CMD="prune-hop ${PRUNE_OPTS:-}" ;;
@@ -130,6 +146,18 @@ elif ! has_npz "$SRC/train"; then
 	die "$COLL: no training data in $SRC/train"
 fi
 W="$OUT/$SLUG/$TAG"
+if [ -n "$DEADLINE" ] && { [ "$FROM" = ingest ] || [ "$FROM" = train ]; } && [ -z "$MODEL" ]; then
+	# the time left before the deadline bounds the training; too little: skip
+	left=$(( DEADLINE - $(date +%s) ))
+	if [ "$left" -lt "$MIN_TRAIN" ]; then
+		rm -f "$W/model.mp" "$W/pred-valid.mp" "$W/pred-test.mp" "$W/eval-valid.json" \
+			"$W/eval-valid.txt" "$W/train-log.jsonl" "$W/checkpoint.mp"
+		log "$COLL: $TAG skipped: $left s left before the deadline, less than the $MIN_TRAIN s a model needs"
+		exit 0
+	fi
+	TRAIN_SECONDS=$(awk -v s="$TRAIN_SECONDS" -v l="$left" 'BEGIN { print (l < s ? l : s) }')
+fi
+[ -n "$TRAIN_SECONDS" ] && TRAIN_OPTS="$TRAIN_OPTS --seconds $TRAIN_SECONDS"
 mkdir -p "$W/data"
 [ -n "$RECORD" ] && mkdir -p "$RECORD/$SLUG"
 T0=$(now)
@@ -181,6 +209,9 @@ if [ -n "$MODEL" ]; then
 elif [ "$FROM" = ingest ] || [ "$FROM" = train ]; then
 	valid_opt=""
 	[ -f "$W/data/valid.mp" ] && valid_opt="--valid $W/data/valid.mp"
+	# --patience watches the valid score: without a valid split, it is off
+	[ -n "$PATIENCE" ] && [ "$PATIENCE" -gt 0 ] && [ -n "$valid_opt" ] &&
+		valid_opt="$valid_opt --patience $PATIENCE"
 	# sage-train writes model.mp atomically; the checkpoint lets a killed run resume
 	resume=""
 	[ -f "$W/checkpoint.mp" ] && resume="--resume"

@@ -90,7 +90,7 @@ QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 
 @test "all.sh --budget: one ingest per collection, the planned models fill the waves, weights fitted on valid" {
 	run all.sh --data "$D" --out "$T/o" --budget 1m --members 1 --jobs 2 --set "$QUICK" --no-plots \
-		--collections tile:xla,layout:xla:random,layout:nlp:default
+		--collections tile:xla,layout:xla:random,layout:nlp:default --patience 0
 	assert_success
 	# 3 models in 2 waves of 2 jobs: the free slot goes to the first collection
 	run cat "$T/o/plan.txt"
@@ -121,6 +121,56 @@ QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 	run all.sh --data "$D" --out "$T/x" --budget 5
 	assert_failure 2
 	run all.sh --data "$D" --out "$T/x" --members 0
+	assert_failure 2
+}
+
+@test "all.sh --budget --patience: models that stop early hand their time to more models, up to the deadline" {
+	run all.sh --data "$D" --out "$T/o" --budget 75s --jobs 2 --set "$QUICK" --no-plots \
+		--collections tile:xla,layout:xla:random --patience 2 --max-members 6
+	assert_success
+	run cat "$T/o/plan.txt"
+	assert_line --regexp "^models: 2 in 1 waves of 2 jobs"
+	assert_line --regexp "^patience: 2 rounds \(sage-train --patience\); 10 more models queued \(at most 6 per collection\)"
+	assert_line "  tile:xla: seed1 seed2 seed3 seed4 seed5 seed6"
+	assert_line --regexp "^  tile:xla: [0-9] of 6 models: seed1 seed2"
+	assert_line --regexp "^finished in [0-9.]+ s of a budget of 75 s$"
+	# the planned models stopped early (tiny data: the valid score peaks at
+	# once), so more ran; every model that ran says so in its record
+	ran=$(sed -n 's/^  tile:xla: \([0-9]\) of 6 models.*/\1/p' "$T/o/plan.txt")
+	[ "$ran" -ge 3 ]
+	run mp-dump --type training "$T/o/tile_xla/seed1/model.mp"
+	assert_output --partial '"patience": 2'
+	assert_output --regexp '"stopped_after_round": [1-9]'
+	# the ensemble holds every model that ran
+	run jq -r '.weights_arg' "$T/o/tile_xla/ens-weights.json"
+	assert_success
+	[ "$(echo "$output" | tr ',' '\n' | wc -l)" -eq "$ran" ]
+	run all.sh --data "$D" --out "$T/x" --patience x
+	assert_failure 2
+	run all.sh --data "$D" --out "$T/x" --max-members 0
+	assert_failure 2
+}
+
+@test "collection.sh --deadline: the training fits the time left; too little left skips the model" {
+	collection.sh --data "$D" --out "$T/c" --set "$QUICK" --tag s1 --ingest-only tile:xla 2>/dev/null
+	# a deadline 3 s away: less than 15 s, the model is skipped (exit 0)
+	# and an earlier run's outputs under the same tag are removed
+	touch "$T/c/tile_xla/s1/pred-test.mp"
+	run collection.sh --data "$D" --out "$T/c" --set "$QUICK" --tag s1 --from train \
+		--train-seconds 20 --deadline $(( $(date +%s) + 3 )) tile:xla
+	assert_success
+	assert_output --regexp "tile:xla: s1 skipped: [0-9]+ s left before the deadline, less than the 15 s a model needs"
+	[ ! -e "$T/c/tile_xla/s1/pred-test.mp" ] && [ ! -e "$T/c/tile_xla/s1/model.mp" ]
+	# 12 s left, 8 needed: the training gets what is left, not its 60 s
+	run collection.sh --data "$D" --out "$T/c" --set "$QUICK" --tag s1 --from train \
+		--train-seconds 60 --deadline $(( $(date +%s) + 12 )) --min-train-seconds 8 tile:xla
+	assert_success
+	run mp-dump --type training "$T/c/tile_xla/s1/model.mp"
+	assert_output --regexp '"seconds_budget": (1[0-2]|[89])[,.]'
+	run collection.sh --data "$D" --out "$T/c" --deadline 5 tile:xla
+	assert_failure 2
+	assert_output --partial "--deadline needs --train-seconds"
+	run collection.sh --data "$D" --out "$T/c" --train-seconds 5 --patience x tile:xla
 	assert_failure 2
 }
 
