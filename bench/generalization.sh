@@ -16,7 +16,8 @@
 #   BUDGET=5m        the wall-clock budget of each run (all.sh --budget; the
 #                    baseline's --budget in seconds)
 #   RUNS="budget torch"  which runs: budget (all.sh --budget BUDGET),
-#                    single (the same with --members 1), torch
+#                    single (the same with --members 1 --patience 0: one
+#                    model per collection, no more from time handed back), torch
 #                    (bench/torch_baseline.py), shipped (all.sh
 #                    --budget none: the conf files' epochs, one seed)
 #   SIDE=1           run ours and the baseline side by side, one core each
@@ -76,8 +77,8 @@ run_budget() {   # DATASET DIR
 	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f\n", b - a }' > "$2/wall"
 	score "$2" "$1"
 }
-run_single() {   # the budget, one model per collection (--members 1)
-	ALLSH_OPTS="$ALLSH_OPTS --members 1" run_budget "$@"
+run_single() {   # the budget, one model per collection (--members 1 --patience 0)
+	ALLSH_OPTS="$ALLSH_OPTS --members 1 --patience 0" run_budget "$@"
 }
 run_shipped() {
 	local t0
@@ -135,7 +136,7 @@ page() {
   run's submission.csv
 - Budget: $BUDGET per run; $( [ "$SIDE" = 1 ] && echo "ours and the baseline side by side, one core each" || echo "one run at a time, 2 cores" )
 - Runs: budget = \`all.sh --budget $BUDGET${ALLSH_OPTS:+ $ALLSH_OPTS}\`; single = the same
-  with \`--members 1\`; torch =
+  with \`--members 1 --patience 0\`; torch =
   bench/torch_baseline.py (docs/bench/torch-baseline.md); shipped =
   \`all.sh --budget none\`
 
