@@ -96,7 +96,7 @@ bench: all
 # PREFIX/bin (pipelines/lib.sh finds the filters at ../../../bin from the
 # scripts, so a DESTDIR staged install works once moved to PREFIX).  Paths
 # are quoted: PREFIX may contain spaces.
-PIPE_SCRIPTS = all collection demo plot replay
+PIPE_SCRIPTS = all collection demo plot predict replay
 INSTDIR = $(DESTDIR)$(PREFIX)
 install: all
 	install -d "$(INSTDIR)/bin" "$(INSTDIR)/share/man/man1" "$(INSTDIR)/share/tpurank/pipelines/conf"

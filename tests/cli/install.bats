@@ -24,6 +24,14 @@ BINREL() { realpath --relative-to="$ROOT" "$BIN"; }
 	assert_success
 	refute_output --partial "command not found"
 	[ -s "$T/io/tile_xla/main/pred-test.mp" ]
+	run --separate-stderr env -i PATH=/usr/bin:/bin "$T/inst dir/bin/tpurank-predict" --csv \
+		"$T/io/tile_xla/main" "$D/npz/tile/xla/test"
+	assert_success
+	[ "${lines[0]}" = "ID,TopConfigs" ]
+	[ "${#lines[@]}" -eq $(($(ls "$D"/npz/tile/xla/test/*.npz | wc -l) + 1)) ]
+	run make -C "$ROOT" uninstall PREFIX="$T/inst dir" BINDIR="$(BINREL)"
+	assert_success
+	[ -z "$(find "$T/inst dir" -type f -o -type l)" ]
 }
 
 @test "install: a DESTDIR staged install works once moved to its PREFIX" {
