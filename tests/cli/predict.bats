@@ -97,3 +97,21 @@ EOF
 	run predict.sh "$O/layout_xla_random/main" "$D/npz/tile/xla/test"
 	assert_failure 1
 }
+
+@test "predict.sh: a real layout graph (the Kaggle test file of ../shared/data/real) with a model trained on the real sample" {
+	need_py numpy msgpack
+	REAL="$ROOT/../shared/data/real"
+	if [ ! -d "$REAL/npz" ]; then
+		[ "${CI:-}" = true ] && { echo "no real files at $REAL under CI" >&2; return 1; }
+		skip "no real TpuGraphs files at $REAL"
+	fi
+	collection.sh --data "$REAL" --out "$T/o" --set "$QUICK" layout:xla:default >/dev/null 2>&1
+	f=$(ls "$REAL"/npz/layout/xla/default/test/*.npz)
+	run --separate-stderr predict.sh "$T/o/layout_xla_default/main" "$f"
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	# collection.sh predicted the same file as its test split
+	[ "$output" = "$(order "$T/o/layout_xla_default/main/pred-test.mp")" ]
+	# every one of its 1000 configs once
+	[ "$(printf '%s\n' "$output" | cut -f2 | tr ' ' '\n' | sort -n | uniq | wc -l)" -eq 1000 ]
+}
