@@ -21,7 +21,7 @@
 #include "truth.h"
 
 static const char usage_line[] =
-	"usage: rank-eval [-gjm] [-o JSON] [-t TRUTH] [PRED...] | rank-eval [-gjm] [-o JSON] -t TRUTH -c FILE.csv\n";
+	"usage: rank-eval [-gjm] [--json-out FILE] [-t TRUTH] [PRED...] | rank-eval [-gjm] -t TRUTH -c FILE.csv\n";
 
 static void usage(void)
 {
@@ -34,9 +34,8 @@ static void usage(void)
 	       "  -c, --csv FILE         score a Kaggle submission (ID,TopConfigs) instead\n"
 	       "                         of pred streams\n"
 	       "  -j, --json             one JSON document instead of the table\n"
-	       "  -o, --json-out FILE    also write the JSON document to FILE (atomically),\n"
-	       "                         so that one run gives the table on stdout and\n"
-	       "                         the JSON in FILE\n"
+	       "      --json-out FILE    also write the JSON document to FILE (atomically):\n"
+	       "                         one run gives the table on stdout, the JSON in FILE\n"
 	       "  -g, --per-graph        report every graph as well\n"
 	       "  -m, --allow-missing    count graphs and configs without a prediction\n"
 	       "                         (scored pessimistically: ranked last, slowest\n"
@@ -53,8 +52,9 @@ static void usage(void)
 	       "top1/top5/top10 (error_K = best runtime in the predicted top K / best\n"
 	       "runtime - 1), score (tile: 2 - ratio_5; layout: Kendall's tau of the\n"
 	       "submission order); overall = mean of the collection scores present.\n"
-	       "The table lists the collections absent from the truth only when it\n"
-	       "holds two to four of them (one collection scored alone is expected).\n"
+	       "The table names the collections absent from the truth only when the\n"
+	       "truth holds two to four (one collection alone: the others are absent\n"
+	       "by choice; the JSON always lists them).\n"
 	       "Exit: 0 ok, 1 bad or mismatched data, 2 usage, 3 I/O.\n");
 }
 
@@ -621,7 +621,7 @@ int main(int argc, char **argv)
 		{"csv", required_argument, 0, 'c'},
 		{"help", no_argument, 0, 'h'},
 		{"json", no_argument, 0, 'j'},
-		{"json-out", required_argument, 0, 'o'},
+		{"json-out", required_argument, 0, 'J'},
 		{"per-graph", no_argument, 0, 'g'},
 		{"ranks", required_argument, 0, 'r'},
 		{"truth", required_argument, 0, 't'},
@@ -637,14 +637,14 @@ int main(int argc, char **argv)
 	setprogname(argv[0]);
 	memset(&e, 0, sizeof e);
 	e.o.truth = "-";
-	while ((ch = getopt_long(argc, argv, "c:ghjmo:r:t:V", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:ghjmr:t:V", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c': e.o.csv = optarg; break;
 		case 'g': e.o.per_graph = 1; break;
 		case 'h': usage(); close_stdout(); return EX_OK;
 		case 'j': e.o.json = 1; break;
 		case 'm': e.o.allow_missing = 1; break;
-		case 'o': e.o.json_out = optarg; break;
+		case 'J': e.o.json_out = optarg; break;
 		case 'r': e.o.ranks = optarg; break;
 		case 't': e.o.truth = optarg; break;
 		case 'V': print_version();

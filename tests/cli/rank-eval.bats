@@ -155,7 +155,7 @@ EOF
 	cmp "$D/want.json" "$D/out dir.json"
 	[ -z "$(find "$D" -name '*.tmp*')" ]
 	# with --json, the same document both ways
-	rank-eval -t "$D/truth.mp" -j -o "$D/b.json" "$D/pred.mp" > "$D/b.out"
+	rank-eval -t "$D/truth.mp" -j --json-out "$D/b.json" "$D/pred.mp" > "$D/b.out"
 	cmp "$D/b.json" "$D/b.out"
 	# a file that cannot be written: exit 3, named
 	run rank-eval -t "$D/truth.mp" --json-out "$D/no/such/dir/x.json" "$D/pred.mp"
