@@ -93,22 +93,24 @@ bench: all
 
 # Filters in PREFIX/bin, man pages in PREFIX/share/man/man1, the pipeline
 # scripts in PREFIX/share/tpurank/pipelines with tpurank-NAME links in
-# PREFIX/bin (they find the filters beside themselves or on PATH).
-PIPE_SCRIPTS = all collection demo plot replay
+# PREFIX/bin (pipelines/lib.sh finds the filters at ../../../bin from the
+# scripts, so a DESTDIR staged install works once moved to PREFIX).  Paths
+# are quoted: PREFIX may contain spaces.
+PIPE_SCRIPTS = all collection demo plot predict replay
+INSTDIR = $(DESTDIR)$(PREFIX)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/tpurank/pipelines/conf
-	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
-	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 pipelines/*.sh $(DESTDIR)$(PREFIX)/share/tpurank/pipelines
-	install -m 644 pipelines/conf/*.conf $(DESTDIR)$(PREFIX)/share/tpurank/pipelines/conf
+	install -d "$(INSTDIR)/bin" "$(INSTDIR)/share/man/man1" "$(INSTDIR)/share/tpurank/pipelines/conf"
+	install -m 755 $(BINS) "$(INSTDIR)/bin"
+	install -m 644 docs/man/*.1 "$(INSTDIR)/share/man/man1"
+	install -m 755 pipelines/*.sh "$(INSTDIR)/share/tpurank/pipelines"
+	install -m 644 pipelines/conf/*.conf "$(INSTDIR)/share/tpurank/pipelines/conf"
 	for s in $(PIPE_SCRIPTS); do \
-		ln -sf ../share/tpurank/pipelines/$$s.sh $(DESTDIR)$(PREFIX)/bin/tpurank-$$s; done
+		ln -sf "../share/tpurank/pipelines/$$s.sh" "$(INSTDIR)/bin/tpurank-$$s"; done
 
 uninstall:
-	rm -f $(FILTERS:%=$(DESTDIR)$(PREFIX)/bin/%) $(PIPE_SCRIPTS:%=$(DESTDIR)$(PREFIX)/bin/tpurank-%)
-	for f in docs/man/*.1; do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$f); done
-	rm -rf $(DESTDIR)$(PREFIX)/share/tpurank
+	for f in $(FILTERS) $(PIPE_SCRIPTS:%=tpurank-%); do rm -f "$(INSTDIR)/bin/$$f"; done
+	for f in docs/man/*.1; do rm -f "$(INSTDIR)/share/man/man1/$$(basename "$$f")"; done
+	rm -rf "$(INSTDIR)/share/tpurank"
 
 clean:
 	rm -rf build build-asan bin-asan build-fuzz $(BINS)

@@ -21,7 +21,7 @@
 #include "truth.h"
 
 static const char usage_line[] =
-	"usage: rank-eval [-gjm] [-t TRUTH] [PRED...] | rank-eval [-gjm] -t TRUTH -c FILE.csv\n";
+	"usage: rank-eval [-gjm] [--json-out FILE] [-t TRUTH] [PRED...] | rank-eval [-gjm] -t TRUTH -c FILE.csv\n";
 
 static void usage(void)
 {
@@ -34,6 +34,8 @@ static void usage(void)
 	       "  -c, --csv FILE         score a Kaggle submission (ID,TopConfigs) instead\n"
 	       "                         of pred streams\n"
 	       "  -j, --json             one JSON document instead of the table\n"
+	       "      --json-out FILE    also write the JSON document to FILE (atomically):\n"
+	       "                         one run gives the table on stdout, the JSON in FILE\n"
 	       "  -g, --per-graph        report every graph as well\n"
 	       "  -m, --allow-missing    count graphs and configs without a prediction\n"
 	       "                         (scored pessimistically: ranked last, slowest\n"
@@ -50,6 +52,9 @@ static void usage(void)
 	       "top1/top5/top10 (error_K = best runtime in the predicted top K / best\n"
 	       "runtime - 1), score (tile: 2 - ratio_5; layout: Kendall's tau of the\n"
 	       "submission order); overall = mean of the collection scores present.\n"
+	       "The table names the collections absent from the truth only when the\n"
+	       "truth holds two to four (one collection alone: the others are absent\n"
+	       "by choice; the JSON always lists them).\n"
 	       "Exit: 0 ok, 1 bad or mismatched data, 2 usage, 3 I/O.\n");
 }
 
@@ -71,7 +76,7 @@ typedef struct {
 } gres_t;
 
 typedef struct {
-	const char *truth, *csv, *ranks;
+	const char *truth, *csv, *ranks, *json_out;
 	int json, per_graph, allow_missing;
 	char **pred;
 	size_t npred;
@@ -456,7 +461,12 @@ static void print_table(const eval_t *e)
 	for (size_t k = 0; k < e->ncoll; k++)
 		printf("%s%s", k ? ", " : "", e->coll[ord[k]].name);
 	printf(")\n");
-	{
+	/* One collection scored alone is the usual single-collection run, and
+	 * its overall score is that collection's: the others' absence is
+	 * expected, not worth a line.  With two to four the overall score is a
+	 * mean of some collections, not the competition's mean of five: say
+	 * which are left out. */
+	if (e->ncoll > 1) {
 		int first = 1;
 		for (int c = 0; c < NCANON; c++) {
 			int present = 0;
@@ -512,11 +522,11 @@ static void jnum(json_t *j, const char *key, double v, int avail)
 		json_f64(j, v);
 }
 
-static void print_json(const eval_t *e)
+static void print_json(const eval_t *e, FILE *fp)
 {
 	json_t j;
 	size_t *ord = report_order(e);
-	json_init(&j, stdout, 2, 0);
+	json_init(&j, fp, 2, 0);
 	json_obj_begin(&j, 0);
 	json_key(&j, "truth");
 	json_str(&j, e->truth_name);
@@ -611,6 +621,7 @@ int main(int argc, char **argv)
 		{"csv", required_argument, 0, 'c'},
 		{"help", no_argument, 0, 'h'},
 		{"json", no_argument, 0, 'j'},
+		{"json-out", required_argument, 0, 'J'},
 		{"per-graph", no_argument, 0, 'g'},
 		{"ranks", required_argument, 0, 'r'},
 		{"truth", required_argument, 0, 't'},
@@ -633,6 +644,7 @@ int main(int argc, char **argv)
 		case 'h': usage(); close_stdout(); return EX_OK;
 		case 'j': e.o.json = 1; break;
 		case 'm': e.o.allow_missing = 1; break;
+		case 'J': e.o.json_out = optarg; break;
 		case 'r': e.o.ranks = optarg; break;
 		case 't': e.o.truth = optarg; break;
 		case 'V': print_version();
@@ -714,8 +726,19 @@ int main(int argc, char **argv)
 		csv_atomic_commit(e.ranks_tmp, e.o.ranks);
 	}
 
+	if (e.o.json_out) {
+		char *tmp;
+		int fd = csv_atomic_open(e.o.json_out, &tmp);
+		FILE *fp = fdopen(fd, "w");
+		if (!fp)
+			edie(EX_IO, "%s", e.o.json_out);
+		print_json(&e, fp);
+		if (fflush(fp) != 0 || ferror(fp) || fclose(fp) != 0)
+			edie(EX_IO, "%s: write error", e.o.json_out);
+		csv_atomic_commit(tmp, e.o.json_out);
+	}
 	if (e.o.json)
-		print_json(&e);
+		print_json(&e, stdout);
 	else
 		print_table(&e);
 

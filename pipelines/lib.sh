@@ -1,13 +1,17 @@
 # Shared shell functions for the pipeline scripts (sourced, not run).
 # Finds the filters: in $TPU_BIN when it is set (the test suites point it at
-# bin-asan/, say), else beside the scripts (bin/ of a checkout, or the
-# install directory), else on PATH.
+# bin-asan/, say), else beside the scripts: bin/ of a checkout
+# (pipelines/../bin), or PREFIX/bin of an install (the scripts live in
+# PREFIX/share/tpurank/pipelines, so ../../../bin: relative, so that a
+# DESTDIR staged install still works once moved to PREFIX), else on PATH.
 
 _here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ -n "${TPU_BIN:-}" ]; then
 	PATH="$TPU_BIN:$PATH"
 elif [ -x "$_here/../bin/npz2mp" ]; then
 	PATH="$(cd "$_here/../bin" && pwd):$PATH"
+elif [[ $_here == */share/tpurank/pipelines ]] && [ -x "$_here/../../../bin/npz2mp" ]; then
+	PATH="$(cd "$_here/../../../bin" && pwd):$PATH"
 elif [ -x "$_here/npz2mp" ]; then
 	PATH="$_here:$PATH"
 fi

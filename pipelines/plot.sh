@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # plot.sh: PNG pictures of a pipeline run, with gnuplot.
 #   OUT/plots/train-SLUG.png  training loss and valid score per epoch, one line per seed
+#   OUT/plots/train-SLUG-TAG.tsv  the numbers behind it: epoch, loss, valid
+#                             (NaN where the log has null or a non-finite value)
 #   OUT/plots/ranks-SLUG.png  predicted vs true rank of every valid config
 #                             (from OUT/SLUG/ranks-valid.tsv, written by all.sh)
+# The training logs (train-log.jsonl, one JSON object a line) are read with
+# jq, by key: their key order and spacing do not matter.
 set -euo pipefail
 PROG=plot.sh
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
@@ -14,6 +18,7 @@ fi
 OUT=$1
 [ -d "$OUT" ] || die "no such directory: $OUT" 2
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps)" 3
+command -v jq >/dev/null || die "jq is not installed (make deps)" 3
 mkdir -p "$OUT/plots"
 n=0
 for cdir in "$OUT"/*/; do
@@ -21,22 +26,32 @@ for cdir in "$OUT"/*/; do
 	[ "$slug" = plots ] && continue
 	logs=("$cdir"*/train-log.jsonl)
 	[ -f "${logs[0]}" ] || continue
-	# one TSV per seed: epoch loss valid
-	plots_loss="" plots_valid=""
+	# one TSV per seed: epoch loss valid.  sage-train writes a non-finite
+	# loss as nan or inf, which is not JSON: those values become null
+	# (NaN in the TSV, a gap in the plot) before jq reads the line.
+	plots_loss="" plots_valid="" metric="" maxep=1
 	for lg in "${logs[@]}"; do
 		tag=$(basename "$(dirname "$lg")")
-		tsv="$OUT/plots/.train-$slug-$tag.tsv"
-		sed -E 's/.*"epoch": ([0-9]+).*"loss": ([-0-9.eE+naif]+).*"valid": ([-0-9.eE+]+|null).*/\1\t\2\t\3/' "$lg" |
-			sed 's/\tnull$/\tNaN/' > "$tsv"
+		tsv="$OUT/plots/train-$slug-$tag.tsv"
+		clean="$OUT/plots/.train-$slug-$tag.jsonl"
+		sed -E 's/(:[[:space:]]*)[-+]?(nan|inf|infinity)([[:space:]]*[,}])/\1null\3/gI' "$lg" > "$clean"
+		jq -r 'select(.epoch != null) | [.epoch, (.loss // "NaN"), (.valid // "NaN")] | @tsv' \
+			"$clean" > "$tsv.tmp" || die "$lg: not a training log (one JSON object a line)" 1
+		mv -f "$tsv.tmp" "$tsv"
+		[ -n "$metric" ] || metric=$(jq -rn 'first(inputs | .metric // empty)' "$clean")
+		maxep=$(awk -F '\t' -v m="$maxep" '$1 > m { m = $1 } END { print int(m) }' "$tsv")
 		plots_loss="$plots_loss${plots_loss:+, }'$tsv' using 1:2 with linespoints title '$tag'"
 		plots_valid="$plots_valid${plots_valid:+, }'$tsv' using 1:3 with linespoints title '$tag'"
 	done
-	metric=$(grep -o '"metric": "[a-z0-9_]*"' "${logs[0]}" | head -1 | cut -d'"' -f4)
+	# integer epoch ticks, about ten of them
+	xstep=$(( (maxep + 9) / 10 ))
 	gnuplot <<GP
 set terminal pngcairo size 1000,420 noenhanced
 set output '$OUT/plots/train-$slug.png'
 set multiplot layout 1,2 title '$slug: training'
 set xlabel 'epoch'
+set xtics $xstep
+set format x '%.0f'
 set ylabel 'training loss'
 set grid
 plot $plots_loss
@@ -61,5 +76,5 @@ GP
 		n=$((n + 1))
 	fi
 done
-rm -f "$OUT"/plots/.train-*.tsv
+rm -f "$OUT"/plots/.train-*.jsonl
 log "$n plots in $OUT/plots"

@@ -124,6 +124,49 @@ jget() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(s
 	assert_output --partial "absent from the truth: layout:xla:default, layout:nlp:random"
 }
 
+@test "rank-eval: one collection alone: no line about the four absent ones, the JSON still lists them" {
+	py "$D" <<'EOF'
+import sys
+from rank_data import *
+d = sys.argv[1]
+write_truth(d + '/truth.mp', [{'id': 'layout:xla:random:a', 'runtime': [5, 3, 9, 1, 7], 'config_index': [0, 1, 2, 3, 4]}])
+write_pred(d + '/pred.mp', [('layout:xla:random:a', [0, 1, 2, 3, 4], [5, 3, 9, 1, 7])])
+EOF
+	run --separate-stderr rank-eval -t "$D/truth.mp" "$D/pred.mp"
+	assert_success
+	assert_output --partial "overall score 1.0000: the mean of the scores of 1 collection (layout:xla:random)"
+	refute_output --partial "absent"
+	[ -z "$stderr" ]
+	run rank-eval -t "$D/truth.mp" --json "$D/pred.mp"
+	assert_success
+	echo "$output" > "$D/o.json"
+	run jget "$D/o.json" "d['overall']['absent']"
+	assert_output "['tile:xla', 'layout:xla:default', 'layout:nlp:random', 'layout:nlp:default']"
+}
+
+@test "rank-eval --json-out: one run, the table on stdout and the --json document in the file" {
+	small
+	rank-eval -t "$D/truth.mp" --per-graph --json "$D/pred.mp" > "$D/want.json"
+	rank-eval -t "$D/truth.mp" --per-graph "$D/pred.mp" > "$D/want.txt"
+	run --separate-stderr rank-eval -t "$D/truth.mp" --per-graph --json-out "$D/out dir.json" "$D/pred.mp"
+	assert_success
+	[ -z "$stderr" ]
+	[ "$output" = "$(cat "$D/want.txt")" ]
+	cmp "$D/want.json" "$D/out dir.json"
+	[ -z "$(find "$D" -name '*.tmp*')" ]
+	# with --json, the same document both ways
+	rank-eval -t "$D/truth.mp" -j --json-out "$D/b.json" "$D/pred.mp" > "$D/b.out"
+	cmp "$D/b.json" "$D/b.out"
+	# a file that cannot be written: exit 3, named
+	run rank-eval -t "$D/truth.mp" --json-out "$D/no/such/dir/x.json" "$D/pred.mp"
+	assert_failure 3
+	assert_output --partial "rank-eval: $D/no/such/dir/x.json"
+	# bad data writes no JSON file
+	run rank-eval -t "$D/truth.mp" --json-out "$D/bad.json" /dev/null
+	assert_failure
+	[ ! -e "$D/bad.json" ]
+}
+
 @test "rank-eval: stdin and files give the same report" {
 	small
 	rank-eval -t "$D/truth.mp" "$D/pred.mp" > "$D/a"
