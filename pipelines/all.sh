@@ -433,10 +433,8 @@ for c in $COLLS; do
 done
 
 if [ ${#valid_preds[@]} -gt 0 ]; then
-	run_stage "score valid" "$OUT/scores-valid.json" \
-		"mp-cat ${valid_preds[*]} > $OUT/ens-valid.mp.tmp && mv $OUT/ens-valid.mp.tmp $OUT/ens-valid.mp && mp-cat ${truths[*]} | rank-eval --json --truth - $OUT/ens-valid.mp"
-	run_stage "score valid (table)" "$OUT/scores-valid.txt" \
-		"mp-cat ${truths[*]} | rank-eval --truth - $OUT/ens-valid.mp"
+	run_stage "score valid" "$OUT/scores-valid.txt" \
+		"mp-cat ${valid_preds[*]} > $OUT/ens-valid.mp.tmp && mv $OUT/ens-valid.mp.tmp $OUT/ens-valid.mp && mp-cat ${truths[*]} | rank-eval --json-out $OUT/scores-valid.json --truth - $OUT/ens-valid.mp"
 fi
 if [ ${#test_preds[@]} -gt 0 ]; then
 	run_stage "submission" - \

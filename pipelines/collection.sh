@@ -230,8 +230,8 @@ if [ "$FROM" != eval ]; then
 fi
 
 if [ -f "$W/pred-valid.mp" ]; then
-	run_stage "$COLL: eval valid" "$W/eval-valid.json" "rank-eval --json --truth $W/data/valid.mp $W/pred-valid.mp"
-	run_stage "$COLL: eval valid (table)" "$W/eval-valid.txt" "rank-eval --truth $W/data/valid.mp $W/pred-valid.mp"
+	run_stage "$COLL: eval valid" "$W/eval-valid.txt" \
+		"rank-eval --json-out $W/eval-valid.json --truth $W/data/valid.mp $W/pred-valid.mp"
 	cat "$W/eval-valid.txt" >&2
 fi
 log "$COLL: finished in $(elapsed "$T0") s -> $W"
