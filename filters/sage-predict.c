@@ -74,8 +74,8 @@ typedef struct {
 /* Refuse (or with --force, warn about) a stream whose header history says
  * it was prepared otherwise than the model's training data.  A model without
  * data_history (written before it was recorded) is not checked. */
-static void check_preparation(const char *model, record_t *const *extra, size_t nextra,
-			      const record_t *hdr, const char *name, int force)
+static void check_preparation(const char *model, const sage_model_t *m, record_t *const *extra,
+			      size_t nextra, const record_t *hdr, const char *name, int force)
 {
 	const field_t *mh = NULL;
 	for (size_t i = 0; i < nextra && !mh; i++)
@@ -85,11 +85,12 @@ static void check_preparation(const char *model, record_t *const *extra, size_t 
 		return;
 	char err[256], diff[1200];
 	hist_prep_t a, b;
+	int tile = m->hp.kind == SAGE_TILE;
 	if (mh->kind != V_RAW ||
-	    hist_prep_parse(&a, mh->v.raw.bytes, mh->v.raw.len, err, sizeof err) != 0)
+	    hist_prep_parse(&a, mh->v.raw.bytes, mh->v.raw.len, tile, err, sizeof err) != 0)
 		die(EX_DATA, "%s: training record: data_history: %s", model,
 		    mh->kind != V_RAW ? "not a list" : err);
-	if (hist_prep_of_header(&b, hdr, err, sizeof err) != 0)
+	if (hist_prep_of_header(&b, hdr, tile, err, sizeof err) != 0)
 		die(EX_DATA, "%s: header: %s", name, err);
 	if (hist_prep_diff(&a, &b, diff, sizeof diff)) {
 		if (!force)
@@ -255,7 +256,7 @@ int main(int argc, char **argv)
 	sreader_t *sr = sr_open(path);
 	swriter_t *sw = sw_open_fd(1, "stdout");
 	record_t *r = sr_next(sr);  /* the reader makes sure it is a header */
-	check_preparation(model, extra, nextra, r, sr_name(sr), force);
+	check_preparation(model, m, extra, nextra, r, sr_name(sr), force);
 	for (size_t i = 0; i < nextra; i++)
 		rec_free(extra[i]);
 	free(extra);

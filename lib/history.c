@@ -23,27 +23,28 @@ typedef struct {
 typedef struct {
 	const char *name;
 	int always;         /* a step even with every option at its default */
+	int layout_only;    /* changes only graphs with configurable nodes */
 	hopt_t opt[10];
 } hstage_t;
 
 /* Every option of each stage is listed, counted or not, so that an option's
  * argument is never read as an option ("--collection -k" is one option). */
 static const hstage_t stages[] = {
-	{ "prune-hop", 1, {
+	{ "prune-hop", 1, 1, {
 		{ 'k', "hops", 1, 1, 1, 1, "1", "-k" },
 		{ 'd', "direction", 1, 1, 0, 0, "both", "-d" },
 	} },
-	{ "dijkstra-compress", 1, {
+	{ "dijkstra-compress", 1, 1, {
 		{ 'w', "weight", 1, 1, 0, 1, "unit", "-w" },
 	} },
-	{ "encode-base7", 0, {
+	{ "encode-base7", 0, 1, {
 		{ 'c', "drop-constant", 0, 1, 0, 0, NULL, "-c" },
 		{ 'd', "decode", 0, 0, 0, 0, NULL, NULL },
 		{ 'u', "dedup", 0, 0, 0, 0, NULL, NULL },
 		{ 'k', "keep", 1, 0, 0, 0, NULL, NULL },
 		{ 'f', "force", 0, 0, 0, 0, NULL, NULL },
 	} },
-	{ "hlo2mp", 0, {
+	{ "hlo2mp", 0, 0, {
 		{ 'p', "pad", 1, 1, 1, 0, "0", "--pad" },
 		{ 'c', "chunk", 1, 0, 0, 0, NULL, NULL },
 		{ 0, "collection", 1, 0, 0, 0, NULL, NULL },
@@ -51,7 +52,7 @@ static const hstage_t stages[] = {
 		{ 'q', "quiet", 0, 0, 0, 0, NULL, NULL },
 	} },
 	/* known, and never a step: they read, sample, concatenate or score */
-	{ "npz2mp", 0, {
+	{ "npz2mp", 0, 0, {
 		{ 'c', "chunk", 1, 0, 0, 0, NULL, NULL },
 		{ 'n', "max-configs", 1, 0, 0, 0, NULL, NULL },
 		{ 's', "seed", 1, 0, 0, 0, NULL, NULL },
@@ -59,13 +60,13 @@ static const hstage_t stages[] = {
 		{ 0, "split", 1, 0, 0, 0, NULL, NULL },
 		{ 'q', "quiet", 0, 0, 0, 0, NULL, NULL },
 	} },
-	{ "mp-cat", 0, { { 0 } } },
-	{ "mp-dump", 0, { { 0 } } },
-	{ "tpugen", 0, { { 0 } } },
-	{ "sage-train", 0, { { 0 } } },
-	{ "sage-predict", 0, { { 0 } } },
-	{ "rank-ensemble", 0, { { 0 } } },
-	{ "rank-eval", 0, { { 0 } } },
+	{ "mp-cat", 0, 0, { { 0 } } },
+	{ "mp-dump", 0, 0, { { 0 } } },
+	{ "tpugen", 0, 0, { { 0 } } },
+	{ "sage-train", 0, 0, { { 0 } } },
+	{ "sage-predict", 0, 0, { { 0 } } },
+	{ "rank-ensemble", 0, 0, { { 0 } } },
+	{ "rank-eval", 0, 0, { { 0 } } },
 };
 
 #define NOPT 10
@@ -135,9 +136,11 @@ static const char *norm(const hopt_t *o, const char *v, char *tmp, size_t n)
 }
 
 /* The step a stage's argv (argv[0] its path) makes, or 0 when none. */
-static int make_step(hist_step_t *st, const char *name, int argc, char **argv)
+static int make_step(hist_step_t *st, const char *name, int argc, char **argv, int tile)
 {
 	const hstage_t *s = find_stage(name);
+	if (s && s->layout_only && tile)
+		return 0;   /* tile graphs pass through it unchanged */
 	if (!s) {   /* unknown: counts by name */
 		st->name = xstrdup(name);
 		st->desc = xstrdup(name);
@@ -230,7 +233,8 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
 	return NULL;
 }
 
-int hist_prep_parse(hist_prep_t *p, const void *bytes, size_t len, char *err, size_t errlen)
+int hist_prep_parse(hist_prep_t *p, const void *bytes, size_t len, int tile, char *err,
+		    size_t errlen)
 {
 	msgpack_unpacked u;
 	size_t off = 0;
@@ -263,7 +267,7 @@ int hist_prep_parse(hist_prep_t *p, const void *bytes, size_t len, char *err, si
 		argv[argc] = NULL;
 		char *name = str_of(nm);
 		hist_step_t st;
-		if (make_step(&st, name, argc, argv)) {
+		if (make_step(&st, name, argc, argv, tile)) {
 			p->step = xreallocarray(p->step, p->n + 1, sizeof *p->step);
 			p->step[p->n++] = st;
 		}
@@ -278,18 +282,18 @@ int hist_prep_parse(hist_prep_t *p, const void *bytes, size_t len, char *err, si
 	return rc;
 }
 
-int hist_prep_of_header(hist_prep_t *p, const record_t *hdr, char *err, size_t errlen)
+int hist_prep_of_header(hist_prep_t *p, const record_t *hdr, int tile, char *err, size_t errlen)
 {
 	static const unsigned char empty = 0x90;
 	const field_t *f = rec_get(hdr, "history");
 	if (!f || f->kind == V_NIL)
-		return hist_prep_parse(p, &empty, 1, err, errlen);
+		return hist_prep_parse(p, &empty, 1, tile, err, errlen);
 	if (f->kind != V_RAW) {
 		memset(p, 0, sizeof *p);
 		snprintf(err, errlen, "history is not a list");
 		return -1;
 	}
-	return hist_prep_parse(p, f->v.raw.bytes, f->v.raw.len, err, errlen);
+	return hist_prep_parse(p, f->v.raw.bytes, f->v.raw.len, tile, err, errlen);
 }
 
 void hist_prep_free(hist_prep_t *p)

@@ -19,7 +19,9 @@
  * does not know (a stage of one's own) counts by its name alone.  Defaults
  * are filled in (prune-hop alone is prune-hop -k 1); long options, their
  * unique abbreviations, --opt=V, -kV and clustered flags read as getopt
- * reads them. */
+ * reads them.  For tile graphs (tile != 0), which have no configurable nodes,
+ * prune-hop, dijkstra-compress and encode-base7 pass them through unchanged
+ * and are no step. */
 #ifndef TPU_HISTORY_H
 #define TPU_HISTORY_H
 
@@ -37,11 +39,13 @@ typedef struct {
 	size_t n;
 } hist_prep_t;
 
-/* The preparation of a packed msgpack history array (len bytes).  Returns 0,
- * or -1 with a message in err when it is not a list of {name, argv} maps. */
-int hist_prep_parse(hist_prep_t *p, const void *bytes, size_t len, char *err, size_t errlen);
+/* The preparation of a packed msgpack history array (len bytes), for tile
+ * graphs when tile.  Returns 0, or -1 with a message in err when it is not a
+ * list of {name, argv} maps. */
+int hist_prep_parse(hist_prep_t *p, const void *bytes, size_t len, int tile, char *err,
+		    size_t errlen);
 /* The same from a header record's history field; no field reads as []. */
-int hist_prep_of_header(hist_prep_t *p, const record_t *hdr, char *err, size_t errlen);
+int hist_prep_of_header(hist_prep_t *p, const record_t *hdr, int tile, char *err, size_t errlen);
 void hist_prep_free(hist_prep_t *p);
 
 /* 0 when model and data are the same preparation; else 1, with the first

@@ -31,14 +31,14 @@ static record_t *header_of(const char *cmd)
 }
 
 /* The preparation of cmd, as "step | step" ("" for none). */
-static const char *prep_of(const char *cmd)
+static const char *prep_of_kind(const char *cmd, int tile)
 {
 	static char buf[512];
 	char err[128];
 	hist_prep_t p;
 	record_t *h = header_of(cmd);
 	buf[0] = '\0';
-	if (hist_prep_of_header(&p, h, err, sizeof err) != 0) {
+	if (hist_prep_of_header(&p, h, tile, err, sizeof err) != 0) {
 		snprintf(buf, sizeof buf, "error: %s", err);
 	} else {
 		for (size_t i = 0; i < p.n; i++) {
@@ -52,6 +52,8 @@ static const char *prep_of(const char *cmd)
 	return buf;
 }
 
+static const char *prep_of(const char *cmd) { return prep_of_kind(cmd, 0); }
+
 /* The difference hist_prep_diff names ("" when none). */
 static const char *diff_of(const char *model, const char *data)
 {
@@ -59,8 +61,8 @@ static const char *diff_of(const char *model, const char *data)
 	char err[128];
 	hist_prep_t a, b;
 	record_t *ha = header_of(model), *hb = header_of(data);
-	UT_EQ_INT(hist_prep_of_header(&a, ha, err, sizeof err), 0);
-	UT_EQ_INT(hist_prep_of_header(&b, hb, err, sizeof err), 0);
+	UT_EQ_INT(hist_prep_of_header(&a, ha, 0, err, sizeof err), 0);
+	UT_EQ_INT(hist_prep_of_header(&b, hb, 0, err, sizeof err), 0);
 	if (!hist_prep_diff(&a, &b, buf, sizeof buf))
 		buf[0] = '\0';
 	hist_prep_free(&a);
@@ -100,6 +102,9 @@ static void test_steps(void)
 	/* the stages that concatenate or score are no step; a stranger is, by name */
 	UT_EQ_STR(prep_of("npz2mp d | mp-cat a b | sage-predict --model m"), "");
 	UT_EQ_STR(prep_of("npz2mp d | mystage --x 1 | prune-hop"), "mystage | prune-hop -k 1");
+	/* tile graphs pass through the reducers and encode-base7, not hlo2mp */
+	UT_EQ_STR(prep_of_kind("npz2mp d | prune-hop -k 2 | dijkstra-compress | encode-base7 -c", 1), "");
+	UT_EQ_STR(prep_of_kind("hlo2mp --pad -1 | prune-hop", 1), "hlo2mp --pad -1");
 }
 
 static void test_diff(void)
@@ -129,20 +134,20 @@ static void test_malformed(void)
 	static const unsigned char not_list[] = { 0xa1, 'x' };        /* "x" */
 	static const unsigned char no_name[] = { 0x91, 0x80 };        /* [{}] */
 	static const unsigned char empty[] = { 0x90 };                /* [] */
-	UT_EQ_INT(hist_prep_parse(&p, not_list, sizeof not_list, err, sizeof err), -1);
+	UT_EQ_INT(hist_prep_parse(&p, not_list, sizeof not_list, 0, err, sizeof err), -1);
 	UT_EQ_STR(err, "history is not a list");
-	UT_EQ_INT(hist_prep_parse(&p, no_name, sizeof no_name, err, sizeof err), -1);
+	UT_EQ_INT(hist_prep_parse(&p, no_name, sizeof no_name, 0, err, sizeof err), -1);
 	UT_EQ_STR(err, "history entry 0 is not a {name, version, argv} map");
-	UT_EQ_INT(hist_prep_parse(&p, empty, sizeof empty, err, sizeof err), 0);
+	UT_EQ_INT(hist_prep_parse(&p, empty, sizeof empty, 0, err, sizeof err), 0);
 	UT_EQ_INT(p.n, 0);
 	hist_prep_free(&p);
 	/* a header without history reads as [] */
 	record_t *h = rec_new("header");
-	UT_EQ_INT(hist_prep_of_header(&p, h, err, sizeof err), 0);
+	UT_EQ_INT(hist_prep_of_header(&p, h, 0, err, sizeof err), 0);
 	UT_EQ_INT(p.n, 0);
 	hist_prep_free(&p);
 	rec_set_int(h, "history", 3);
-	UT_EQ_INT(hist_prep_of_header(&p, h, err, sizeof err), -1);
+	UT_EQ_INT(hist_prep_of_header(&p, h, 0, err, sizeof err), -1);
 	rec_free(h);
 }
 
