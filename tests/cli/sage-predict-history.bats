@@ -11,7 +11,7 @@ Q=(--hidden 8 --layers 1 --op-dim 4 --cfg-dim 2 --se-dim 4 --configs-per-graph 8
 
 setup_file() {
 	local D="$BATS_FILE_TMPDIR"
-	tpugen --out "$D/tg" --scale tiny --collections layout:xla:random >/dev/null
+	tpugen --out "$D/tg" --scale tiny --collections layout:xla:random,tile:xla >/dev/null
 	for s in train valid; do
 		npz2mp -q "$D/tg/npz/layout/xla/random/$s" > "$D/raw_$s.mp"
 		prune-hop -k 1 "$D/raw_$s.mp" | encode-base7 > "$D/k1_$s.mp"
@@ -77,6 +77,16 @@ setup() {
 	# encode-base7 alone is no step (the model reads plain configs too)
 	prune-hop -k 01 "$D/raw_valid.mp" > "$T/plain.mp"
 	run --separate-stderr sage-predict --model "$D/k1.mp" "$T/plain.mp"
+	assert_success
+	[ -z "$stderr" ]
+}
+
+@test "sage-predict history: a tile model is not held to the reducers (tile graphs pass through them)" {
+	npz2mp -q "$D/tg/npz/tile/xla/train" > "$T/t_train.mp"
+	sage-train "${Q[@]}" --epochs 1 --out "$T/t.mp" "$T/t_train.mp" 2>/dev/null
+	npz2mp -q "$D/tg/npz/tile/xla/valid" | prune-hop -k 2 | dijkstra-compress |
+		encode-base7 -c > "$T/t_valid.mp"
+	run --separate-stderr sage-predict --model "$T/t.mp" "$T/t_valid.mp"
 	assert_success
 	[ -z "$stderr" ]
 }
