@@ -114,8 +114,8 @@ static void flush_batch(sage_model_t *m, sage_work_t *w, cur_t *c)
 	sage_forward(m, w, &c->g, &b, out, 0);
 	for (size_t i = 0; i < c->pending; i++)
 		if (!isfinite(out[i]))
-			die(EX_DATA, "%s: graph %s: the model gave a non-finite score "
-			    "(a broken model file?)", argv0, c->g.id);
+			die(EX_DATA, "graph %s: the model gave a non-finite score "
+			    "(a broken model file?)", c->g.id);
 	c->pending = 0;
 }
 
