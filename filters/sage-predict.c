@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "err.h"
+#include "history.h"
 #include "nn.h"
 #include "sage.h"
 #include "stream.h"
 
+enum { OPT_FORCE = 256 };   /* long only: no -f (see the man page) */
+
 static const char usage_line[] =
-	"usage: sage-predict --model MODEL [--batch N] [--threads N] [FILE]\n";
+	"usage: sage-predict --model MODEL [--batch N] [--threads N] [--force] [FILE]\n";
 
 static void usage(FILE *fp)
 {
@@ -29,8 +32,18 @@ static void usage(FILE *fp)
 		"  -b, --batch N        configs scored together (default: the model's\n"
 		"                       --configs-per-graph; cross-config attention sees a batch)\n"
 		"  -t, --threads N      threads (default: all cores)\n"
+		"      --force          score a stream prepared differently from the model's\n"
+		"                       training data (warn once instead of refusing)\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        print the version\n"
+		"\n"
+		"The stream must be prepared as the model's training data was: the same\n"
+		"prune-hop -k/-d, dijkstra-compress -w, encode-base7 -c and hlo2mp --pad,\n"
+		"in the same order, as the two header histories record them; config\n"
+		"sampling, --dedup, file names and thread counts do not count, nor for a\n"
+		"tile model the reducers and encode-base7 (tile graphs pass through).\n"
+		"Models written before sage-train recorded its data's history are not\n"
+		"checked.\n"
 		"\n"
 		"Memory: one graph, one batch of configs, the activations of a few of them\n"
 		"at a time and, per graph, 12 bytes per config (its index and score) until\n"
@@ -60,6 +73,38 @@ typedef struct {
 	size_t nidx, icap;
 } cur_t;
 
+/* Refuse (or with --force, warn about) a stream whose header history says
+ * it was prepared otherwise than the model's training data.  A model without
+ * data_history (written before it was recorded) is not checked. */
+static void check_preparation(const char *model, const sage_model_t *m, record_t *const *extra,
+			      size_t nextra, const record_t *hdr, const char *name, int force)
+{
+	const field_t *mh = NULL;
+	for (size_t i = 0; i < nextra && !mh; i++)
+		if (rec_is(extra[i], "training"))
+			mh = rec_get(extra[i], "data_history");
+	if (!mh)
+		return;
+	char err[256], diff[1200];
+	hist_prep_t a, b;
+	int tile = m->hp.kind == SAGE_TILE;
+	if (mh->kind != V_RAW ||
+	    hist_prep_parse(&a, mh->v.raw.bytes, mh->v.raw.len, tile, err, sizeof err) != 0)
+		die(EX_DATA, "%s: training record: data_history: %s", model,
+		    mh->kind != V_RAW ? "not a list" : err);
+	if (hist_prep_of_header(&b, hdr, tile, err, sizeof err) != 0)
+		die(EX_DATA, "%s: header: %s", name, err);
+	if (hist_prep_diff(&a, &b, diff, sizeof diff)) {
+		if (!force)
+			die(EX_DATA, "%s: prepared differently from the model's training data: %s "
+			    "(--force scores it anyway)", name, diff);
+		warnx("%s: prepared differently from the model's training data: %s (--force: "
+		      "scoring it anyway)", name, diff);
+	}
+	hist_prep_free(&a);
+	hist_prep_free(&b);
+}
+
 static void flush_batch(sage_model_t *m, sage_work_t *w, cur_t *c)
 {
 	if (!c->pending)
@@ -69,8 +114,8 @@ static void flush_batch(sage_model_t *m, sage_work_t *w, cur_t *c)
 	sage_forward(m, w, &c->g, &b, out, 0);
 	for (size_t i = 0; i < c->pending; i++)
 		if (!isfinite(out[i]))
-			die(EX_DATA, "%s: graph %s: the model gave a non-finite score "
-			    "(a broken model file?)", argv0, c->g.id);
+			die(EX_DATA, "graph %s: the model gave a non-finite score "
+			    "(a broken model file?)", c->g.id);
 	c->pending = 0;
 }
 
@@ -161,6 +206,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"batch", required_argument, NULL, 'b'},
+		{"force", no_argument, NULL, OPT_FORCE},
 		{"help", no_argument, NULL, 'h'},
 		{"model", required_argument, NULL, 'm'},
 		{"threads", required_argument, NULL, 't'},
@@ -169,13 +215,14 @@ int main(int argc, char **argv)
 	};
 	const char *path = "-", *model = NULL;
 	long batch = 0;
-	int threads = 0, c;
+	int threads = 0, force = 0, c;
 
 	nn_exec_env(argv);   /* may execute the program again, see nn.h */
 	setprogname(argv[0]);
 	while ((c = getopt_long(argc, argv, "b:hm:t:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': batch = parse_ll("--batch", optarg, 1, 1000000); break;
+		case OPT_FORCE: force = 1; break;
 		case 'h':
 			usage(stdout);
 			close_stdout();
@@ -196,7 +243,9 @@ int main(int argc, char **argv)
 		path = argv[optind];
 	nn_set_threads(threads);
 
-	sage_model_t *m = sage_load(model, NULL, NULL);
+	record_t **extra;
+	size_t nextra;
+	sage_model_t *m = sage_load(model, &extra, &nextra);
 	sage_work_t *w = sage_work_new(0);   /* inference keeps no activations */
 	cur_t cur;
 	memset(&cur, 0, sizeof cur);
@@ -209,6 +258,10 @@ int main(int argc, char **argv)
 	sreader_t *sr = sr_open(path);
 	swriter_t *sw = sw_open_fd(1, "stdout");
 	record_t *r = sr_next(sr);  /* the reader makes sure it is a header */
+	check_preparation(model, m, extra, nextra, r, sr_name(sr), force);
+	for (size_t i = 0; i < nextra; i++)
+		rec_free(extra[i]);
+	free(extra);
 	header_append(r, argv0, argc, argv);
 	sw_write(sw, r);
 	rec_free(r);

@@ -1303,6 +1303,8 @@ int main(int argc, char **argv)
 	rec_set_int(info, "train_configs", (int64_t)train.nconf);
 	rec_set_int(info, "seed", (int64_t)opt.seed);
 	rec_set_int(info, "threads", opt.threads);
+	/* how the training data was prepared: sage-predict compares (lib/history.h) */
+	rec_set_raw(info, "data_history", train.history, train.history_len);
 	sage_save(opt.out, m, st.best_params, &info, 1, argv0, argc, argv);
 	rec_free(info);
 	if (!opt.quiet)

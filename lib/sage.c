@@ -615,7 +615,19 @@ void sage_set_read(sage_set_t *s, const char *path, int kind, size_t max_configs
 	sage_graph_t *g = NULL;
 	size_t cap = 0;
 	while ((r = sr_next(sr))) {
-		if (rec_is(r, "graph")) {
+		if (rec_is(r, "header")) {
+			const field_t *h = rec_get(r, "history");
+			free(s->history);
+			if (h && h->kind == V_RAW) {
+				s->history_len = h->v.raw.len;
+				s->history = xmalloc(h->v.raw.len);
+				memcpy(s->history, h->v.raw.bytes, h->v.raw.len);
+			} else {   /* no history: an empty list */
+				s->history_len = 1;
+				s->history = xmalloc(1);
+				s->history[0] = (char)0x90;
+			}
+		} else if (rec_is(r, "graph")) {
 			int k = sage_record_kind(r);
 			if (rec_flag(r, "runtimes_hidden"))
 				rec_die(r, "its runtimes are hidden (a test split): "
@@ -662,6 +674,7 @@ void sage_set_free(sage_set_t *s)
 	for (size_t i = 0; i < s->n; i++)
 		sage_graph_free(&s->g[i]);
 	free(s->g);
+	free(s->history);
 	memset(s, 0, sizeof *s);
 }
 

@@ -231,13 +231,16 @@ typedef struct {
 	sage_graph_t *g;
 	size_t n, cap;
 	size_t nconf;          /* configs, all graphs */
+	char *history;         /* the stream header's history, packed msgpack */
+	size_t history_len;    /* (an empty list when the header had none) */
 } sage_set_t;
 
 /* Read every graph and config of the stream at path ("-": stdin).  kind -1:
  * the kind of the first graph; a graph of the other kind dies.  Configs need
  * runtimes.  max_configs > 0 keeps a random sample of that many configs per
  * graph (seeded, stable).  Node features are log-transformed, not yet
- * standardised. */
+ * standardised.  The header's history is kept, packed, for the model
+ * (sage-predict compares it with its input's, lib/history.h). */
 void sage_set_read(sage_set_t *s, const char *path, int kind, size_t max_configs,
 		   uint64_t seed);
 void sage_set_free(sage_set_t *s);

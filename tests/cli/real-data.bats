@@ -18,14 +18,17 @@ setup() {
 	fi
 }
 
-# a small model of each kind, trained on the real train files (one graph)
+# a small model of each kind, trained on the real train files (one graph),
+# prepared as the chains below and the conf files prepare theirs (prune-hop
+# -k 1: sage-predict refuses a stream prepared otherwise)
 train_model() {  # KIND OUT
 	local src
 	case $1 in
 	tile) src="$REAL/npz/tile/xla/train" ;;
 	layout) src="$REAL/npz/layout/xla/default/train" ;;
 	esac
-	npz2mp -q "$src" | sage-train --quiet --epochs 2 --hidden 16 --layers 2 --out "$2"
+	npz2mp -q "$src" | prune-hop | encode-base7 |
+		sage-train --quiet --epochs 2 --hidden 16 --layers 2 --out "$2"
 }
 
 @test "real: every file reads through npz2mp, value for value against numpy" {

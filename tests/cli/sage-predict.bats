@@ -186,3 +186,17 @@ EOF
 	sage-predict --model "$T/enc.mp" "$D/lraw_valid.mp" > "$T/b.mp"
 	diff <(preds "$T/a.mp") <(preds "$T/b.mp")
 }
+
+@test "sage-predict: a model that gives a non-finite score is bad data, named once" {
+	need_py msgpack numpy
+	"$PY" -c '
+import sys, msgpack, numpy as np
+out = open(sys.argv[2], "wb")
+for r in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False):
+    if r["t"] == "param" and r["name"] == "head_b2":
+        r["value"]["data"] = np.array([np.nan], "<f4").tobytes()
+    out.write(msgpack.packb(r, use_bin_type=True))' "$D/l.mp" "$T/nan.mp"
+	run --separate-stderr sage-predict --model "$T/nan.mp" "$D/l_valid.mp"
+	assert_failure 1
+	[[ "$stderr" == "sage-predict: graph "*": the model gave a non-finite score (a broken model file?)" ]]
+}
