@@ -411,22 +411,34 @@ static long round_end(const state_t *st, long r)
 
 static void log_line(FILE *fp, long round, const double *h, const state_t *st)
 {
+	/* JSON has no nan or inf: a non-finite number is written as null */
+	enum { LOSS, LR, VALID, BEST, SECS, TRAIN, CPS, NNUM };
+	const double v[NNUM] = { h[H_LOSS], h[H_LR], h[H_VALID], st->best, h[H_SECONDS],
+		h[H_TRAIN], h[H_CPS] };
+	char b[NNUM][40];
+	for (int i = 0; i < NNUM; i++) {
+		if (!isfinite(v[i]))
+			snprintf(b[i], sizeof b[i], "null");
+		else if (i == SECS || i == TRAIN)
+			snprintf(b[i], sizeof b[i], "%.3f", v[i]);
+		else if (i == CPS)
+			snprintf(b[i], sizeof b[i], "%.1f", v[i]);
+		else
+			snprintf(b[i], sizeof b[i], "%.6g", v[i]);
+	}
 	const char *metric = opt.hp.kind == SAGE_TILE ? "top5_score" : "kendall";
 	long step = (long)h[H_STEP];
-	fprintf(fp, "{\"round\": %ld, \"step\": %ld, \"epoch\": %ld, \"loss\": %.6g, "
-		"\"lr\": %.6g, \"metric\": \"%s\", ", round, step, epoch_of(step), h[H_LOSS],
-		h[H_LR], metric);
-	if (isnan(h[H_VALID]))
-		fprintf(fp, "\"valid\": null, ");
-	else
-		fprintf(fp, "\"valid\": %.6g, ", h[H_VALID]);
+	fprintf(fp, "{\"round\": %ld, \"step\": %ld, \"epoch\": %ld, \"loss\": %s, "
+		"\"lr\": %s, \"metric\": \"%s\", ", round, step, epoch_of(step), b[LOSS],
+		b[LR], metric);
+	fprintf(fp, "\"valid\": %s, ", b[VALID]);
 	if (isnan(st->best))
 		fprintf(fp, "\"best\": null, \"best_round\": null, \"best_epoch\": null, ");
 	else
-		fprintf(fp, "\"best\": %.6g, \"best_round\": %ld, \"best_epoch\": %ld, ", st->best,
+		fprintf(fp, "\"best\": %s, \"best_round\": %ld, \"best_epoch\": %ld, ", b[BEST],
 			st->best_round, epoch_of(round_end(st, st->best_round)));
-	fprintf(fp, "\"seconds\": %.3f, \"train_seconds\": %.3f, \"configs_per_s\": %.1f}\n",
-		h[H_SECONDS], h[H_TRAIN], h[H_CPS]);
+	fprintf(fp, "\"seconds\": %s, \"train_seconds\": %s, \"configs_per_s\": %s}\n",
+		b[SECS], b[TRAIN], b[CPS]);
 }
 
 /* Rewrite the whole log from the history (so a resumed run's log is the

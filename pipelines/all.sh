@@ -414,31 +414,31 @@ for c in $COLLS; do
 		truth="$OUT/$slug/$first/data/valid.mp"
 		if [ ${#vp[@]} -gt 1 ]; then
 			run_stage "$c: ensemble valid (${#vp[@]} models, weights fitted on valid)" "$OUT/$slug/ens-valid.mp" \
-				"rank-ensemble --norm rank --fit $truth --fit-report $OUT/$slug/ens-weights.json ${vp[*]}"
+				"rank-ensemble --norm rank --fit $(q "$truth") --fit-report $(q "$OUT/$slug/ens-weights.json") $(q "${vp[@]}")"
 			[ ${#tp[@]} -eq ${#vp[@]} ] &&
-				wopt="--weights $(jq -r '.weights_arg' "$OUT/$slug/ens-weights.json")"
+				wopt="--weights $(q "$(jq -r '.weights_arg' "$OUT/$slug/ens-weights.json")")"
 		else
-			run_stage "$c: ensemble valid (1 model)" "$OUT/$slug/ens-valid.mp" "rank-ensemble --norm rank ${vp[*]}"
+			run_stage "$c: ensemble valid (1 model)" "$OUT/$slug/ens-valid.mp" "rank-ensemble --norm rank $(q "${vp[@]}")"
 		fi
 		valid_preds+=("$OUT/$slug/ens-valid.mp")
 		truths+=("$truth")
 		run_stage "$c: score valid ensemble" "$OUT/$slug/eval-ens-valid.txt" \
-			"rank-eval --ranks $OUT/$slug/ranks-valid.tsv --truth $truth $OUT/$slug/ens-valid.mp"
+			"rank-eval --ranks $(q "$OUT/$slug/ranks-valid.tsv") --truth $(q "$truth") $(q "$OUT/$slug/ens-valid.mp")"
 	fi
 	if [ ${#tp[@]} -gt 0 ]; then
 		run_stage "$c: ensemble test (${#tp[@]} models)" "$OUT/$slug/ens-test.mp" \
-			"rank-ensemble --norm rank $wopt ${tp[*]}"
+			"rank-ensemble --norm rank $wopt $(q "${tp[@]}")"
 		test_preds+=("$OUT/$slug/ens-test.mp")
 	fi
 done
 
 if [ ${#valid_preds[@]} -gt 0 ]; then
 	run_stage "score valid" "$OUT/scores-valid.txt" \
-		"mp-cat ${valid_preds[*]} > $OUT/ens-valid.mp.tmp && mv $OUT/ens-valid.mp.tmp $OUT/ens-valid.mp && mp-cat ${truths[*]} | rank-eval --json-out $OUT/scores-valid.json --truth - $OUT/ens-valid.mp"
+		"mp-cat $(q "${valid_preds[@]}") > $(q "$OUT/ens-valid.mp.tmp") && mv $(q "$OUT/ens-valid.mp.tmp" "$OUT/ens-valid.mp") && mp-cat $(q "${truths[@]}") | rank-eval --json-out $(q "$OUT/scores-valid.json") --truth - $(q "$OUT/ens-valid.mp")"
 fi
 if [ ${#test_preds[@]} -gt 0 ]; then
 	run_stage "submission" - \
-		"mp-cat ${test_preds[*]} | rank-ensemble --csv $OUT/submission.csv -"
+		"mp-cat $(q "${test_preds[@]}") | rank-ensemble --csv $(q "$OUT/submission.csv") -"
 fi
 if [ "$PLOTS" = 1 ]; then
 	if command -v gnuplot >/dev/null; then

@@ -114,10 +114,15 @@ CONF=${CONF:-$PIPELINES_DIR/conf/$SLUG.conf}
 [ -f "$CONF" ] || die "no conf file $CONF" 2
 # shellcheck disable=SC1090
 . "$CONF"
+# --set KEY=VALUE: KEY must be one of the conf files' variables; assigned
+# as is (no eval: the value and the key are never run)
+CONF_VARS="NPZ_TRAIN_OPTS NPZ_EVAL_OPTS REDUCE PRUNE_OPTS DIJKSTRA_OPTS ENCODE_TRAIN_OPTS ENCODE_EVAL_OPTS TRAIN_OPTS PREDICT_OPTS"
 for kv in "${SETS[@]+"${SETS[@]}"}"; do
-	case $kv in
-	[A-Z_]*=*) eval "${kv%%=*}=\${kv#*=}" ;;
-	*) die "--set: '$kv' is not KEY=VALUE" 2 ;;
+	case $kv in *=*) ;; *) die "--set: '$kv' is not KEY=VALUE" 2 ;; esac
+	key=${kv%%=*}
+	case " $CONF_VARS " in
+	*" $key "*) printf -v "$key" '%s' "${kv#*=}" ;;
+	*) die "--set: '$key' is not a conf variable (one of $CONF_VARS)" 2 ;;
 	esac
 done
 [ -n "$REDUCE_ARG" ] && REDUCE=$REDUCE_ARG
@@ -127,8 +132,8 @@ if [ -n "$TRAIN_SECONDS" ]; then   # a time budget replaces the run's length
 		sed -E 's/(^| )(--epochs|-e|--steps)( +|=)[0-9]+//g')
 fi
 case ${REDUCE:-none} in
-prune) REDUCE_CMD="prune-hop ${PRUNE_OPTS:-}" ;;
-dijkstra) REDUCE_CMD="dijkstra-compress ${DIJKSTRA_OPTS:-}" ;;
+prune) REDUCE_CMD="prune-hop $(qw "${PRUNE_OPTS:-}")" ;;
+dijkstra) REDUCE_CMD="dijkstra-compress $(qw "${DIJKSTRA_OPTS:-}")" ;;
 none) REDUCE_CMD="" ;;
 *) die "REDUCE: '$REDUCE' is not prune, dijkstra or none" 2 ;;
 esac
@@ -166,9 +171,9 @@ T0=$(now)
 # filter keeps its output, and a .cmd file says how to replay it.
 chain() {
 	local split=$1 npzopts=$2 encopts=$3 cmd prev stage
-	local stages=("npz2mp -q $npzopts $SRC/$split")
+	local stages=("npz2mp -q $(qw "$npzopts") $(q "$SRC/$split")")
 	[ -n "$REDUCE_CMD" ] && stages+=("$REDUCE_CMD")
-	stages+=("encode-base7 $encopts")
+	stages+=("encode-base7 $(qw "$encopts")")
 	cmd="" prev=""
 	for s in "${stages[@]}"; do
 		stage=${s%% *}
@@ -176,13 +181,35 @@ chain() {
 		cmd="$cmd$s"
 		if [ -n "$RECORD" ]; then
 			local rec="$RECORD/$SLUG/$stage-$split.mp"
-			cmd="$cmd | tee $rec"
+			cmd="$cmd | tee $(q "$rec")"
 			printf '%s\n%s\n' "$s" "$prev" > "$RECORD/$SLUG/$stage-$split.cmd"
 			prev=$rec
 		fi
 	done
 	printf '%s' "$cmd"
 }
+
+# train_progress NAME: sage-train's stderr in, one line a round (or epoch)
+# out: "collection.sh: NAME: train round R/N  loss L  valid METRIC V (best
+# ...)  X s  ETA Y s", the ETA from the rounds done in X s; its other lines
+# as they are
+train_progress() {
+	awk -v name="$1" '
+	$1 == "sage-train:" && ($2 == "round" || $2 == "epoch") && $3 ~ /^[0-9]+\/[0-9]+$/ {
+		split($3, rn, "/")
+		loss = ""; valid = ""; secs = ""
+		for (i = 4; i <= NF; i++) {
+			if ($i == "loss") loss = $(i + 1)
+			else if ($i == "valid") { valid = "  valid"; for (j = i + 1; j <= NF && $j != "s"; j++) if ($(j + 1) != "s") valid = valid " " $j }
+			else if ($i == "s" && secs == "") secs = $(i - 1)
+		}
+		eta = rn[1] > 0 ? secs * (rn[2] - rn[1]) / rn[1] : 0
+		printf "collection.sh: %s: train %s %d/%d  loss %s%s  %.1f s  ETA %.0f s\n", name, $2, rn[1], rn[2], loss, valid, secs, eta
+		fflush(); next
+	}
+	{ print; fflush() }'
+}
+export -f train_progress
 
 if [ "$FROM" = ingest ]; then
 	for split in train valid test; do
@@ -208,16 +235,19 @@ if [ -n "$MODEL" ]; then
 	fi
 elif [ "$FROM" = ingest ] || [ "$FROM" = train ]; then
 	valid_opt=""
-	[ -f "$W/data/valid.mp" ] && valid_opt="--valid $W/data/valid.mp"
+	[ -f "$W/data/valid.mp" ] && valid_opt="--valid $(q "$W/data/valid.mp")"
 	# --patience watches the valid score: without a valid split, it is off
 	[ -n "$PATIENCE" ] && [ "$PATIENCE" -gt 0 ] && [ -n "$valid_opt" ] &&
 		valid_opt="$valid_opt --patience $PATIENCE"
 	# sage-train writes model.mp atomically; the checkpoint lets a killed run resume
 	resume=""
 	[ -f "$W/checkpoint.mp" ] && resume="--resume"
+	# sage-train's progress (stderr, one line a round or epoch) goes through
+	# train_progress; its stdout stays stdout
 	run_stage "$COLL: train" - \
-		"sage-train --quiet ${TRAIN_OPTS:-} --seed $SEED --threads $THREADS $valid_opt $resume \
-		 --log $W/train-log.jsonl --checkpoint $W/checkpoint.mp --out $W/model.mp < $W/data/train.mp"
+		"{ sage-train $(qw "${TRAIN_OPTS:-}") --seed $SEED --threads $THREADS $valid_opt $resume \
+		 --log $(q "$W/train-log.jsonl") --checkpoint $(q "$W/checkpoint.mp") --out $(q "$W/model.mp") \
+		 < $(q "$W/data/train.mp") 2>&1 1>&3 3>&- | train_progress $(q "$COLL ($TAG)") >&2; } 3>&1"
 	rm -f "$W/checkpoint.mp"
 fi
 
@@ -225,13 +255,13 @@ if [ "$FROM" != eval ]; then
 	for split in valid test; do
 		[ -f "$W/data/$split.mp" ] || continue
 		run_stage "$COLL: predict $split" "$W/pred-$split.mp" \
-			"sage-predict ${PREDICT_OPTS:-} --threads $THREADS --model $W/model.mp < $W/data/$split.mp"
+			"sage-predict $(qw "${PREDICT_OPTS:-}") --threads $THREADS --model $(q "$W/model.mp") < $(q "$W/data/$split.mp")"
 	done
 fi
 
 if [ -f "$W/pred-valid.mp" ]; then
 	run_stage "$COLL: eval valid" "$W/eval-valid.txt" \
-		"rank-eval --json-out $W/eval-valid.json --truth $W/data/valid.mp $W/pred-valid.mp"
+		"rank-eval --json-out $(q "$W/eval-valid.json") --truth $(q "$W/data/valid.mp") $(q "$W/pred-valid.mp")"
 	cat "$W/eval-valid.txt" >&2
 fi
 log "$COLL: finished in $(elapsed "$T0") s -> $W"

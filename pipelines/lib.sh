@@ -31,8 +31,20 @@ coll_dir() { printf '%s' "$1" | tr ':' '/'; }
 
 ALL_COLLECTIONS="tile:xla layout:xla:random layout:xla:default layout:nlp:random layout:nlp:default"
 
+# q ARG...: the arguments quoted for the shell (printf %q), space-separated:
+# a path with spaces or quotes in a command string of run_stage reads back
+# as one word, as it was
+q() { local s; printf -v s '%q ' "$@"; printf '%s' "${s% }"; }
+# qw STRING: the words of an options string (a conf file's TRAIN_OPTS, say),
+# each quoted as q does: split at blanks only, never globbed or run
+qw() {
+	local -a w=()
+	read -r -d '' -a w <<< "$1" || true
+	[ ${#w[@]} -eq 0 ] || q "${w[@]}"
+}
+
 # run_stage NAME OUTPUT CMD: run a shell pipeline (pipefail) with its stdout
-# to OUTPUT.tmp, renamed to OUTPUT only when every command of it succeeded.
+# to OUTPUT.tmp (quote the paths in CMD with q), renamed to OUTPUT only when every command of it succeeded.
 # OUTPUT "-": the command writes its own files (atomically) and stdout is
 # left alone.
 run_stage() {

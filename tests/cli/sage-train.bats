@@ -395,3 +395,33 @@ patience_check() {
 		--out "$T/q.mp" "$D/l_train.mp"
 	assert_failure 2
 }
+
+@test "sage-train --log: a non-finite loss or rate is null (JSON has no nan or inf)" {
+	sage-train "${Q[@]}" -q --epochs 3 --checkpoint "$T/ck.mp" --stop-after 1 \
+		--log "$T/p.log" --out "$T/p.mp" "$D/l_train.mp" 2>/dev/null
+	# the first round's loss made nan and its configs/s inf in the
+	# checkpoint's history: the resumed run rewrites the log from it
+	"$PY" - "$T/ck.mp" "$T/ck2.mp" "$ROOT/tests/tools" <<'PYEOF'
+import sys
+sys.path.insert(0, sys.argv[3])
+import mkstream, numpy as np
+recs = list(mkstream.read_stream(open(sys.argv[1], "rb")))
+for r in recs:
+    if r.get("t") == "train_state":
+        r["history"][0, 0] = np.nan   # H_LOSS
+        r["history"][0, 4] = np.inf   # H_CPS
+mkstream.write_stream(open(sys.argv[2], "wb"), recs, end=False)
+PYEOF
+	run sage-train "${Q[@]}" -q --epochs 3 --checkpoint "$T/ck2.mp" --resume \
+		--log "$T/p.log" --out "$T/p.mp" "$D/l_train.mp"
+	assert_success
+	[ "$(wc -l < "$T/p.log")" -eq 3 ]
+	run "$PY" -c '
+import json, sys
+def bad(c): raise ValueError("not JSON: " + c)
+rows = [json.loads(l, parse_constant=bad) for l in open(sys.argv[1])]
+assert rows[0]["loss"] is None and rows[0]["configs_per_s"] is None, rows[0]
+assert all(isinstance(r["loss"], float) for r in rows[1:]), rows
+' "$T/p.log"
+	assert_success
+}
