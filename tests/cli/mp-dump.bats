@@ -134,11 +134,11 @@ offset_of() {
 	run --separate-stderr mp-dump </dev/null
 	assert_failure 1
 	assert_output ''
-	[ "$stderr" = "mp-dump: stdin: truncated stream: no end record after 0 records (byte offset 0)" ]
+	[ "$stderr" = "mp-dump: stdin: empty input (no header record)" ]
 	: >"$T/empty.mp"
 	run mp-dump "$T/empty.mp"
 	assert_failure 1
-	assert_output "mp-dump: $T/empty.mp: truncated stream: no end record after 0 records (byte offset 0)"
+	assert_output "mp-dump: $T/empty.mp: empty input (no header record)"
 }
 
 @test "mp-dump: a stream cut in the middle of a record: what was read, then the error (1)" {

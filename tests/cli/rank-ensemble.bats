@@ -92,7 +92,7 @@ EOF
 	: > "$D/empty"
 	run rank-ensemble "$D/empty"
 	assert_failure 1
-	assert_output --partial "truncated stream: no end record after 0 records"
+	assert_output --partial "empty: empty input (no header record)"
 	py "$D" <<'EOF'
 import sys
 from rank_data import *
