@@ -383,7 +383,9 @@ EOF
 		rc=0
 		mp-dump <"$T/c.mp" >"$T/c.out" 2>"$T/c.err" || rc=$?
 		[ "$rc" -eq 1 ] || { echo "cut $cut: exit $rc"; return 1; }
-		if [ "$boundary" = 1 ]; then
+		if [ "$cut" -eq 0 ]; then
+			want="mp-dump: stdin: empty input (no header record)"
+		elif [ "$boundary" = 1 ]; then
 			want="mp-dump: stdin: truncated stream: no end record after $n records (byte offset $cut)"
 		else
 			want="mp-dump: stdin: truncated stream: record $n cut off at byte offset $cut"

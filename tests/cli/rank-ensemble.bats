@@ -293,7 +293,7 @@ EOF
 	refute_output --partial ".tmp"
 	run rank-ensemble --csv "$D/nodir/sub.csv" "$D/pred.mp"
 	assert_failure 3
-	assert_output --partial "nodir/sub.csv: cannot create a temporary file beside it"
+	assert_output --partial "nodir/sub.csv: cannot create a file there: No such file or directory"
 }
 
 @test "rank-ensemble --tta: repeated records averaged, as separate streams would be" {
