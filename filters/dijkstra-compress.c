@@ -30,12 +30,13 @@ enum { OPC_CONSTANT = 24, OPC_PARAMETER = 63 };
 
 static struct {
 	int weight;
+	int force;    /* -f: a binary stream to a terminal too */
 } opt = {W_UNIT};
 
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: dijkstra-compress [-w unit|bytes] [FILE]\n"
+		"usage: dijkstra-compress [-f] [-w unit|bytes] [FILE]\n"
 		"Keep the configurable nodes of each graph and the nodes on their shortest\n"
 		"paths from the graph's inputs and to its outputs; replace each chain of\n"
 		"removed nodes between kept nodes by one edge whose length (original\n"
@@ -45,6 +46,7 @@ static void usage(FILE *fp)
 		"  -w, --weight W   edge weight for the shortest paths: unit (default: 1 per\n"
 		"                   edge, or the edge_feat length of an earlier run) or\n"
 		"                   bytes (the size of the consumed tensor, at least 1)\n"
+		"  -f, --force      write the stream even to a terminal\n"
 		"  -h, --help       this help\n"
 		"  -V, --version    print the version\n"
 		"\n"
@@ -55,7 +57,7 @@ static void usage(FILE *fp)
 static _Noreturn void usage_error(const char *msg)
 {
 	fprintf(stderr, "%s: %s\n", argv0, msg);
-	fprintf(stderr, "usage: dijkstra-compress [-w unit|bytes] [FILE]\n");
+	fprintf(stderr, "usage: dijkstra-compress [-f] [-w unit|bytes] [FILE]\n");
 	exit(EX_USAGE);
 }
 
@@ -335,6 +337,7 @@ static int filter_record(record_t *r, void *ctx)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{"force", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"weight", required_argument, NULL, 'w'},
@@ -344,8 +347,9 @@ int main(int argc, char **argv)
 	int c;
 
 	setprogname(argv[0]);
-	while ((c = getopt_long(argc, argv, "hVw:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fhVw:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'f': opt.force = 1; break;
 		case 'h':
 			usage(stdout);
 			close_stdout();
@@ -361,7 +365,7 @@ int main(int argc, char **argv)
 				usage_error("--weight: want unit or bytes");
 			break;
 		default:
-			fprintf(stderr, "usage: dijkstra-compress [-w unit|bytes] [FILE]\n");
+			fprintf(stderr, "usage: dijkstra-compress [-f] [-w unit|bytes] [FILE]\n");
 			return EX_USAGE;
 		}
 	}
@@ -370,6 +374,7 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		path = argv[optind];
 
+	stream_refuse_tty(1, opt.force, "-f");
 	stream_filter(path, argc, argv, filter_record, NULL);
 	return EX_OK;
 }

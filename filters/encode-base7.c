@@ -28,7 +28,8 @@ enum { KEEP_MIN, KEEP_FIRST, KEEP_MEAN };
 
 static struct {
 	int decode, dedup, drop_const, force, keep, keep_set;
-} opt = {0, 0, 0, 0, KEEP_MIN, 0};
+	int force_tty;  /* a binary stream to a terminal too (-f is taken) */
+} opt = {0, 0, 0, 0, KEEP_MIN, 0, 0};
 
 static const char usage_line[] =
 	"usage: encode-base7 [-d | [--dedup [-k min|first|mean] [-f]] [-c]] [FILE]\n";
@@ -51,6 +52,7 @@ static void usage(FILE *fp)
 		"                        keeping the first row; refused without it\n"
 		"  -c, --drop-constant   drop configurable nodes whose config is the same in\n"
 		"                        every config of the graph\n"
+		"      --force-tty       write the stream even to a terminal\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         print the version\n"
 		"\n"
@@ -479,6 +481,7 @@ int main(int argc, char **argv)
 		{"dedup", no_argument, NULL, 'u'},
 		{"drop-constant", no_argument, NULL, 'c'},
 		{"force", no_argument, NULL, 'f'},
+		{"force-tty", no_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{"keep", required_argument, NULL, 'k'},
 		{"version", no_argument, NULL, 'V'},
@@ -500,6 +503,7 @@ int main(int argc, char **argv)
 		case 'c': opt.drop_const = 1; break;
 		case 'd': opt.decode = 1; break;
 		case 'f': opt.force = 1; break;
+		case 'T': opt.force_tty = 1; break;
 		case 'h':
 			usage(stdout);
 			close_stdout();
@@ -532,6 +536,7 @@ int main(int argc, char **argv)
 		path = argv[optind];
 
 	memset(&held, 0, sizeof held);
+	stream_refuse_tty(1, opt.force_tty, "--force-tty");
 	sr = sr_open(path);
 	sw = sw_open_fd(1, "stdout");
 	r = sr_next(sr);  /* the reader makes sure it is a header */

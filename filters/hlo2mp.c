@@ -18,14 +18,15 @@
 #include <unistd.h>
 
 static const char usage_line[] =
-	"usage: hlo2mp [-q] [--chunk N] [--collection C] [--split S] [--pad -1|0] [FILE.pb...]";
+	"usage: hlo2mp [-fq] [--chunk N] [--collection C] [--split S] [--pad -1|0] [FILE.pb...]";
 
 static struct {
 	long long chunk;
 	const char *collection, *split;
 	int pad;
 	int quiet;
-} opt = {1024, NULL, "valid", 0, 0};
+	int force;    /* -f: a binary stream to a terminal too */
+} opt = {1024, NULL, "valid", 0, 0, 0};
 
 _Noreturn static void help(void)
 {
@@ -46,6 +47,7 @@ _Noreturn static void help(void)
 	       "                         published dataset (default), or -1 so that padding\n"
 	       "                         cannot be read as dimension 0\n"
 	       "  -q, --quiet            no progress on stderr\n"
+	       "  -f, --force            write the stream even to a terminal\n"
 	       "  -h, --help             this help\n"
 	       "  -V, --version          print the version\n\n"
 	       "The graph id is COLLECTION:STEM (STEM: the file name without .pb), or\n"
@@ -250,6 +252,7 @@ int main(int argc, char **argv)
 		{"split", required_argument, NULL, 'S'},
 		{"pad", required_argument, NULL, 'p'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"force", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -259,7 +262,7 @@ int main(int argc, char **argv)
 	int ch, nstdin = 0;
 
 	setprogname(argv[0]);
-	while ((ch = getopt_long(argc, argv, "c:p:qhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fhp:qV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': opt.chunk = parse_ll("--chunk", optarg, 1, 1LL << 30); break;
 		case 'C':
@@ -274,6 +277,7 @@ int main(int argc, char **argv)
 			break;
 		case 'p': opt.pad = (int)parse_ll("--pad", optarg, -1, 0); break;
 		case 'q': opt.quiet = 1; break;
+		case 'f': opt.force = 1; break;
 		case 'h': help();
 		case 'V': print_version();
 		default: fprintf(stderr, "%s\n", usage_line); return EX_USAGE;
@@ -284,6 +288,7 @@ int main(int argc, char **argv)
 	if (nstdin > 1)
 		die(EX_USAGE, "standard input (-) given more than once");
 
+	stream_refuse_tty(1, opt.force, "-f");
 	sw = sw_open_fd(1, "stdout");
 	h = header_new();
 	header_append(h, argv0, argc, argv);

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_line[] = "usage: mp-cat [--allow-duplicates] [FILE...]";
+static const char usage_line[] = "usage: mp-cat [-f] [--allow-duplicates] [FILE...]";
 
 _Noreturn static void help(void)
 {
@@ -23,6 +23,7 @@ _Noreturn static void help(void)
 	       "stream on stdout: the first input's header, every other record in order,\n"
 	       "one end.  Every input must be a complete stream.\n\n"
 	       "      --allow-duplicates  let a graph (or pred) id appear twice\n"
+	       "  -f, --force             write the stream even to a terminal\n"
 	       "  -h, --help              this help\n"
 	       "  -V, --version           print the version\n\n"
 	       "Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n",
@@ -35,20 +36,22 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"allow-duplicates", no_argument, NULL, 'D'},
+		{"force", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	int ch, allow_dup = 0, nin;
+	int ch, allow_dup = 0, force = 0, nin;
 	char *stdin_only[] = {"-"};
 	char **in;
 	swriter_t *sw;
 	strset_t graph_ids = {0}, pred_ids = {0};
 
 	setprogname(argv[0]);
-	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D': allow_dup = 1; break;
+		case 'f': force = 1; break;
 		case 'h': help();
 		case 'V': print_version();
 		default: fprintf(stderr, "%s\n", usage_line); return EX_USAGE;
@@ -57,6 +60,7 @@ int main(int argc, char **argv)
 	in = optind < argc ? argv + optind : stdin_only;
 	nin = optind < argc ? argc - optind : 1;
 
+	stream_refuse_tty(1, force, "-f");
 	sw = sw_open_fd(1, "stdout");
 	for (int i = 0; i < nin; i++) {
 		sreader_t *sr = sr_open(in[i]);

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 
 static const char usage_line[] =
-	"usage: npz2mp [-q] [--chunk N] [--max-configs N] [--seed S] [--collection C] [--split S] PATH...";
+	"usage: npz2mp [-fq] [--chunk N] [--max-configs N] [--seed S] [--collection C] [--split S] PATH...";
 
 static struct {
 	long long chunk;
@@ -27,7 +27,8 @@ static struct {
 	unsigned long long seed;
 	const char *collection, *split;
 	int quiet;
-} opt = {1024, 0, 0, NULL, NULL, 0};
+	int force;    /* -f: a binary stream to a terminal too */
+} opt = {1024, 0, 0, NULL, NULL, 0, 0};
 
 _Noreturn static void help(void)
 {
@@ -43,6 +44,7 @@ _Noreturn static void help(void)
 	       "      --collection C     collection, e.g. layout:xla:random (default: from the path)\n"
 	       "      --split S          train, valid or test (default: from the path)\n"
 	       "  -q, --quiet            no progress on stderr\n"
+	       "  -f, --force            write the stream even to a terminal\n"
 	       "  -h, --help             this help\n"
 	       "  -V, --version          print the version\n\n"
 	       "Paths look like .../npz/layout/xla/random/train/NAME.npz or\n"
@@ -636,6 +638,7 @@ int main(int argc, char **argv)
 		{"collection", required_argument, NULL, 'C'},
 		{"split", required_argument, NULL, 'S'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"force", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -646,7 +649,7 @@ int main(int argc, char **argv)
 	int ch;
 
 	setprogname(argv[0]);
-	while ((ch = getopt_long(argc, argv, "c:n:s:qhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fhn:qs:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': opt.chunk = parse_ll("--chunk", optarg, 1, 1LL << 30); break;
 		case 'n': opt.max_configs = parse_ll("--max-configs", optarg, 1, INT64_MAX); break;
@@ -662,6 +665,7 @@ int main(int argc, char **argv)
 			opt.split = optarg;
 			break;
 		case 'q': opt.quiet = 1; break;
+		case 'f': opt.force = 1; break;
 		case 'h': help();
 		case 'V': print_version();
 		default: fprintf(stderr, "%s\n", usage_line); return EX_USAGE;
@@ -671,6 +675,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "npz2mp: no input paths\n%s\n", usage_line);
 		return EX_USAGE;
 	}
+	stream_refuse_tty(1, opt.force, "-f");
 	for (int i = optind; i < argc; i++) {
 		struct stat st;
 		if (stat(argv[i], &st) != 0)

@@ -18,12 +18,13 @@
 static struct {
 	int dir;      /* GRAPH_IN / GRAPH_OUT / GRAPH_BOTH */
 	int32_t hops; /* -k */
-} opt = {GRAPH_BOTH, 1};
+	int force;    /* -f: a binary stream to a terminal too */
+} opt = {GRAPH_BOTH, 1, 0};
 
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: prune-hop [-k K] [-d in|out|both] [FILE]\n"
+		"usage: prune-hop [-f] [-k K] [-d in|out|both] [FILE]\n"
 		"Keep the configurable nodes of each graph and every node within K hops\n"
 		"of them; renumber, remap edges, node_config_ids and node_splits, add\n"
 		"orig_node_id.  Graphs without configurable nodes pass through.\n"
@@ -32,6 +33,7 @@ static void usage(FILE *fp)
 		"                        0 keeps only the configurable nodes)\n"
 		"  -d, --direction DIR   in: towards operands (producers), out: towards\n"
 		"                        users (consumers), both (default)\n"
+		"  -f, --force           write the stream even to a terminal\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         print the version\n"
 		"\n"
@@ -42,7 +44,7 @@ static void usage(FILE *fp)
 static _Noreturn void usage_error(const char *msg)
 {
 	fprintf(stderr, "%s: %s\n", argv0, msg);
-	fprintf(stderr, "usage: prune-hop [-k K] [-d in|out|both] [FILE]\n");
+	fprintf(stderr, "usage: prune-hop [-f] [-k K] [-d in|out|both] [FILE]\n");
 	exit(EX_USAGE);
 }
 
@@ -84,6 +86,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"direction", required_argument, NULL, 'd'},
+		{"force", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{"hops", required_argument, NULL, 'k'},
 		{"version", no_argument, NULL, 'V'},
@@ -93,7 +96,7 @@ int main(int argc, char **argv)
 	int c;
 
 	setprogname(argv[0]);
-	while ((c = getopt_long(argc, argv, "d:hk:V", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:fhk:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (strcmp(optarg, "in") == 0)
@@ -105,6 +108,7 @@ int main(int argc, char **argv)
 			else
 				usage_error("--direction: want in, out or both");
 			break;
+		case 'f': opt.force = 1; break;
 		case 'h':
 			usage(stdout);
 			close_stdout();
@@ -115,7 +119,7 @@ int main(int argc, char **argv)
 		case 'V':
 			print_version();
 		default:
-			fprintf(stderr, "usage: prune-hop [-k K] [-d in|out|both] [FILE]\n");
+			fprintf(stderr, "usage: prune-hop [-f] [-k K] [-d in|out|both] [FILE]\n");
 			return EX_USAGE;
 		}
 	}
@@ -124,6 +128,7 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		path = argv[optind];
 
+	stream_refuse_tty(1, opt.force, "-f");
 	stream_filter(path, argc, argv, filter_record, NULL);
 	return EX_OK;
 }

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "metrics.h"
 #include "json.h"
+#include "outfile.h"
 #include "stream.h"
 #include "truth.h"
 
@@ -46,7 +47,7 @@ static void usage(void)
 	       "                        to stderr.  Holds every graph of every PRED and\n"
 	       "                        of TRUTH in memory (a valid split is small)\n"
 	       "  -r, --fit-report FILE the fit as JSON (weights, per-PRED scores, the\n"
-	       "                        cross-validation, the decision), atomically\n"
+	       "                        cross-validation, the decision)\n"
 	       "  -W, --weights-out FILE  the chosen weights as one line W1,W2,... for a\n"
 	       "                        later --weights run on the test PREDs\n"
 	       "  -n, --norm HOW        rank (default): (average rank - 1) / (n - 1);\n"
@@ -55,14 +56,18 @@ static void usage(void)
 	       "                        PRED (test-time augmentation), each normalised;\n"
 	       "                        holds every graph's scores in memory\n"
 	       "  -c, --csv FILE        write the Kaggle submission (ID,TopConfigs) to\n"
-	       "                        FILE, atomically\n"
+	       "                        FILE\n"
 	       "  -k, --top K           configs per tile row of the CSV (default 5);\n"
 	       "                        layout rows list every config, best first\n"
-	       "  -o, --output FILE     write the pred stream to FILE, atomically (\"-\":\n"
-	       "                        stdout); default stdout unless --csv is given\n"
+	       "  -o, --output FILE     write the pred stream to FILE; default stdout\n"
+	       "                        unless --csv is given\n"
+	       "      --force-tty       write the pred stream even to a terminal\n"
 	       "  -h, --help            this help\n"
 	       "  -V, --version         the version\n"
 	       "\n"
+	       "Output FILEs: '-' is stdout (one output at most); a regular file is\n"
+	       "written atomically (a temporary file beside it, renamed when complete),\n"
+	       "a link, device or fifo is written through, never replaced.\n"
 	       "Every graph must be in every PRED with the same config_index set; a\n"
 	       "mismatch is an error naming the graph.  Exit: 0 ok, 1 bad or mismatched\n"
 	       "data, 2 usage, 3 I/O.\n");
@@ -71,7 +76,7 @@ static void usage(void)
 typedef struct {
 	double *w;
 	double wsum;
-	int norm, tta;
+	int norm, tta, force_tty;
 	long long top;
 	const char *csv, *out, *fit, *fit_report, *weights_out;
 	char **in;
@@ -183,8 +188,7 @@ static void same_configs(const char *id, const view_t *a, const view_t *b)
 typedef struct {
 	opts_t o;
 	swriter_t *sw;
-	char *sw_tmp;
-	int sw_fd;
+	outfile_t *sw_out;  /* --output FILE, or NULL: stdout */
 	csvw_t *cw;
 	uint64_t graphs;
 } out_t;
@@ -476,15 +480,9 @@ static void json_weights(json_t *j, const unsigned *k, size_t P)
 
 static void write_atomic_text(const char *path, void (*fn)(FILE *, void *), void *ctx)
 {
-	char *tmp;
-	int fd = csv_atomic_open(path, &tmp);
-	FILE *fp = fdopen(fd, "w");
-	if (!fp)
-		edie(EX_IO, "%s", path);
-	fn(fp, ctx);
-	if (fflush(fp) != 0 || ferror(fp) || fsync(fd) != 0 || fclose(fp) != 0)
-		edie(EX_IO, "%s: write error", path);
-	csv_atomic_commit(tmp, path);
+	outfile_t *of = of_open(path);
+	fn(of_stdio(of), ctx);
+	of_commit(of);
 }
 
 typedef struct {
@@ -703,6 +701,7 @@ int main(int argc, char **argv)
 		{"csv", required_argument, 0, 'c'},
 		{"fit", required_argument, 0, 'f'},
 		{"fit-report", required_argument, 0, 'r'},
+		{"force-tty", no_argument, 0, 'F'},
 		{"help", no_argument, 0, 'h'},
 		{"norm", required_argument, 0, 'n'},
 		{"output", required_argument, 0, 'o'},
@@ -717,7 +716,7 @@ int main(int argc, char **argv)
 	opts_t *o = &out.o;
 	predsrc_t **ps;
 	truth_t *tr = NULL;
-	size_t nw = 0, stdins = 0;
+	size_t nw = 0, stdins = 0, stdouts = 0;
 	int ch;
 
 	setprogname(argv[0]);
@@ -728,6 +727,7 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 'c': o->csv = optarg; break;
 		case 'f': o->fit = optarg; break;
+		case 'F': o->force_tty = 1; break;
 		case 'h': usage(); close_stdout(); return EX_OK;
 		case 'k': o->top = parse_ll("--top", optarg, 1, 1LL << 40); break;
 		case 'n':
@@ -779,12 +779,25 @@ int main(int argc, char **argv)
 		die(EX_USAGE, "--weights: the weights sum to 0");
 	if (o->fit)
 		stdins += strcmp(o->fit, "-") == 0;
-	if (stdins > 1 || (o->csv && strcmp(o->csv, "-") == 0))
-		die(EX_USAGE, "only one PRED can be stdin (the --fit TRUTH counts as one), "
-		    "and --csv needs a file name");
-	if ((o->fit_report && strcmp(o->fit_report, "-") == 0) ||
-	    (o->weights_out && strcmp(o->weights_out, "-") == 0))
-		die(EX_USAGE, "--fit-report and --weights-out need a file name");
+	if (stdins > 1)
+		die(EX_USAGE, "only one PRED can be stdin (the --fit TRUTH counts as one)");
+	{	/* every output: at most one on stdout, each writable before we start */
+		const char *outs[] = {(!o->csv && !o->out) ? "-" : o->out, o->csv,
+				      o->fit_report, o->weights_out};
+		char why[512];
+		for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) {
+			if (!outs[i])
+				continue;
+			stdouts += strcmp(outs[i], "-") == 0;
+			if (of_check(outs[i], why, sizeof why) != 0)
+				die(EX_IO, "%s: %s", outs[i], why);
+		}
+		if (stdouts > 1)
+			die(EX_USAGE, "only one of the pred stream, --csv, --fit-report and "
+			    "--weights-out can go to stdout ('-')");
+	}
+	if ((!o->csv && !o->out) || (o->out && strcmp(o->out, "-") == 0))
+		stream_refuse_tty(1, o->force_tty, "--force-tty");
 	if (o->fit)
 		tr = truth_read(o->fit);
 
@@ -794,8 +807,7 @@ int main(int argc, char **argv)
 	if (!o->csv || o->out) {
 		record_t *hdr = predsrc_header(ps[0], 0);
 		if (o->out && strcmp(o->out, "-") != 0)
-			out.sw = sw_open_fd(out.sw_fd = csv_atomic_open(o->out, &out.sw_tmp),
-					    o->out);
+			out.sw = sw_open_fd((out.sw_out = of_open(o->out))->fd, o->out);
 		else
 			out.sw = sw_open_fd(1, "stdout");
 		header_append(hdr, argv0, argc, argv);
@@ -822,11 +834,11 @@ int main(int argc, char **argv)
 
 	if (out.sw) {
 		sw_end(out.sw);
-		if (out.sw_tmp && fsync(out.sw_fd) != 0)
-			edie(EX_IO, "%s: write error", out.sw_tmp);
-		sw_close(out.sw);
-		if (out.sw_tmp)
-			csv_atomic_commit(out.sw_tmp, o->out);
+		if (out.sw_out) {
+			sw_release(out.sw);
+			of_commit(out.sw_out);
+		} else
+			sw_close(out.sw);
 	}
 	if (out.cw)
 		csvw_commit(out.cw);

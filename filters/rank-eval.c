@@ -17,6 +17,7 @@
 #include "err.h"
 #include "json.h"
 #include "metrics.h"
+#include "outfile.h"
 #include "stream.h"
 #include "truth.h"
 
@@ -43,7 +44,8 @@ static void usage(void)
 	       "                         truth, instead of failing\n"
 	       "  -r, --ranks FILE       also write every scored config as a line\n"
 	       "                         'ID<TAB>true<TAB>predicted' (ranks within the\n"
-	       "                         graph as fractions, 0 = fastest), for plots\n"
+	       "                         graph as fractions, 0 = fastest), for plots;\n"
+	       "                         '-': stdout, before the scores\n"
 	       "  -h, --help             this help\n"
 	       "  -V, --version          the version\n"
 	       "\n"
@@ -108,7 +110,7 @@ typedef struct {
 	double *y;
 	const char *truth_name;
 	FILE *ranks;        /* --ranks */
-	char *ranks_tmp;
+	outfile_t *ranks_out;
 } eval_t;
 
 /* --ranks: the rank fraction of each predicted config, true and predicted
@@ -701,12 +703,8 @@ int main(int argc, char **argv)
 		e.ps = predsrc_open(e.o.pred, e.o.npred);
 	}
 
-	if (e.o.ranks) {
-		int fd = csv_atomic_open(e.o.ranks, &e.ranks_tmp);
-		e.ranks = fdopen(fd, "w");
-		if (!e.ranks)
-			edie(EX_IO, "%s", e.o.ranks);
-	}
+	if (e.o.ranks)
+		e.ranks = of_stdio(e.ranks_out = of_open(e.o.ranks));
 	r = sr_next(sr);  /* the header: checked by the reader */
 	rec_free(r);
 	while ((r = sr_next(sr)) != NULL) {
@@ -721,9 +719,7 @@ int main(int argc, char **argv)
 		die(EX_DATA, "%s: no graphs in the truth: nothing to score", e.truth_name);
 	leftovers(&e);
 	if (e.ranks) {
-		if (fflush(e.ranks) != 0 || ferror(e.ranks) || fclose(e.ranks) != 0)
-			edie(EX_IO, "%s: write error", e.o.ranks);
-		csv_atomic_commit(e.ranks_tmp, e.o.ranks);
+		of_commit(e.ranks_out);
 	}
 
 	if (e.o.json_out) {

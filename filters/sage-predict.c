@@ -33,7 +33,8 @@ static void usage(FILE *fp)
 		"                       --configs-per-graph; cross-config attention sees a batch)\n"
 		"  -t, --threads N      threads (default: all cores)\n"
 		"      --force          score a stream prepared differently from the model's\n"
-		"                       training data (warn once instead of refusing)\n"
+		"                       training data (warn once instead of refusing);\n"
+		"                       also write the stream to a terminal\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        print the version\n"
 		"\n"
@@ -241,6 +242,7 @@ int main(int argc, char **argv)
 		usage_error("at most one input stream");
 	if (optind < argc)
 		path = argv[optind];
+	stream_refuse_tty(1, force, "--force");
 	nn_set_threads(threads);
 
 	record_t **extra;

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "metrics.h"
 #include "nn.h"
+#include "outfile.h"
 #include "rng.h"
 #include "sage.h"
 #include "stream.h"
@@ -25,7 +26,7 @@ enum { RS_ORDER = 1, RS_SAMPLE = 2, RS_DROP = 3 };
 
 static struct {
 	const char *out, *valid, *checkpoint, *log, *init;
-	int resume, quiet, threads, oversample;
+	int resume, quiet, threads, oversample, force_tty;
 	long epochs, cpg, gps, warmup, valid_configs, mem_mb, stop_after, swa;
 	long steps, valid_every;    /* 0: from --epochs; 0: automatic */
 	long patience;              /* 0: off */
@@ -52,7 +53,7 @@ static void usage(FILE *fp)
 		"average of the last epochs) to MODEL.\n"
 		"\n"
 		"Data and output:\n"
-		"  -o, --out MODEL          the model file (written atomically)\n"
+		"  -o, --out MODEL          the model file ('-': stdout)\n"
 		"  -v, --valid FILE         a stream of the valid split, scored after each round\n"
 		"                           (layout: mean Kendall tau; tile: 2 - top-5 ratio)\n"
 		"      --valid-every K      a round is K steps (default: an epoch, or as many\n"
@@ -66,7 +67,9 @@ static void usage(FILE *fp)
 		"      --checkpoint FILE    save the training state after every round\n"
 		"      --resume             continue from --checkpoint (same options, same run)\n"
 		"      --stop-after N       stop after round N, as if killed (then --resume)\n"
-		"      --log FILE           one JSON line per round (loss, score, seconds ...)\n"
+		"      --log FILE           one JSON line per round (loss, score, seconds ...);\n"
+		"                           '-': stdout\n"
+		"      --force-tty          write the model (--out -) even to a terminal\n"
 		"  -q, --quiet              no progress lines on stderr\n"
 		"\n"
 		"Model:\n"
@@ -442,14 +445,18 @@ static void log_line(FILE *fp, long round, const double *h, const state_t *st)
 }
 
 /* Rewrite the whole log from the history (so a resumed run's log is the
- * same as an uninterrupted one's, timings aside). */
+ * same as an uninterrupted one's, timings aside): a regular file atomically
+ * each round; stdout, a fifo, a device or a link (which cannot be rewritten
+ * as a whole, lib/outfile.h) is kept open and gets the new lines only. */
 static void write_log(const state_t *st, long upto)
 {
+	static outfile_t *through;  /* the log kept open, and its lines so far */
+	static long logged;
 	if (!opt.log)
 		return;
-	FILE *fp = fopen(opt.log, "w");
-	if (!fp)
-		edie(EX_IO, "%s", opt.log);
+	outfile_t *of = through ? through : of_open(opt.log);
+	int keep = of->kind != OF_ATOMIC;
+	FILE *fp = of_stdio(of);
 	state_t s = *st;
 	s.best = NAN;
 	for (long e = 0; e < upto; e++) {
@@ -458,9 +465,17 @@ static void write_log(const state_t *st, long upto)
 			s.best = h[H_VALID];
 			s.best_round = e + 1;
 		}
-		log_line(fp, e + 1, h, &s);
+		if (!keep || e >= logged)
+			log_line(fp, e + 1, h, &s);
 	}
-	if (fclose(fp) != 0)
+	if (!keep) {
+		of_commit(of);
+		return;
+	}
+	through = of;
+	if (upto > logged)
+		logged = upto;
+	if (fflush(fp) != 0)
 		edie(EX_IO, "%s: write error", opt.log);
 }
 
@@ -798,13 +813,30 @@ static int patience_spent(const state_t *st)
 
 /* ---- training ---- */
 
+/* Every output path (model, checkpoint, log) writable before the data is
+ * read and the first epoch runs: finding out at the end loses the run. */
+static void check_outputs(void)
+{
+	const char *paths[] = {opt.out, opt.checkpoint, opt.log};
+	char why[512];
+	if (opt.checkpoint && strcmp(opt.checkpoint, "-") == 0)
+		usage_error("%s", "--checkpoint needs a file name (--resume reads it back)");
+	if (opt.log && strcmp(opt.out, "-") == 0 && strcmp(opt.log, "-") == 0)
+		usage_error("%s", "--out - and --log -: only one of them can go to stdout");
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+		if (paths[i] && of_check(paths[i], why, sizeof why) != 0)
+			die(EX_IO, "%s: %s", paths[i], why);
+	if (strcmp(opt.out, "-") == 0)
+		stream_refuse_tty(1, opt.force_tty, "--force-tty");
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_VALID_CONFIGS = 256, O_CHECKPOINT, O_RESUME, O_LOG, O_HIDDEN, O_LAYERS,
 	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_GPS, O_LOSS, O_MIX,
 	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP, O_ARCH, O_HEADS,
 	       O_APPNP_K, O_APPNP_A, O_PE, O_MAPE, O_DROP_EDGE, O_SWA, O_OVERSAMPLE, O_INIT,
-	       O_EXCLUDE, O_STEPS, O_SECONDS, O_VALID_EVERY, O_PATIENCE };
+	       O_EXCLUDE, O_STEPS, O_SECONDS, O_VALID_EVERY, O_PATIENCE, O_FORCE_TTY };
 	static const struct option longopts[] = {
 		{"appnp-alpha", required_argument, NULL, O_APPNP_A},
 		{"appnp-steps", required_argument, NULL, O_APPNP_K},
@@ -816,6 +848,7 @@ int main(int argc, char **argv)
 		{"drop-edge", required_argument, NULL, O_DROP_EDGE},
 		{"epochs", required_argument, NULL, 'e'},
 		{"exclude", required_argument, NULL, O_EXCLUDE},
+		{"force-tty", no_argument, NULL, O_FORCE_TTY},
 		{"graphs-per-step", required_argument, NULL, O_GPS},
 		{"heads", required_argument, NULL, O_HEADS},
 		{"help", no_argument, NULL, 'h'},
@@ -914,6 +947,7 @@ int main(int argc, char **argv)
 		case O_CHECKPOINT: opt.checkpoint = optarg; break;
 		case O_RESUME: opt.resume = 1; break;
 		case O_LOG: opt.log = optarg; break;
+		case O_FORCE_TTY: opt.force_tty = 1; break;
 		case O_ARCH:
 			opt.hp.arch = sage_arch_parse(optarg);
 			if (opt.hp.arch < 0)
@@ -1000,6 +1034,7 @@ int main(int argc, char **argv)
 			    "last rounds, which a stopped run never reaches)");
 	if (optind < argc)
 		path = argv[optind];
+	check_outputs();
 	opt.hp.batch = (int)opt.cpg;
 	opt.threads = nn_set_threads(opt.threads);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "outfile.h"
 
 /* ---- reading ---- */
 
@@ -237,73 +238,15 @@ char *csv_slurp(const char *path, size_t *len)
 /* ---- writing ---- */
 
 struct csvw {
-	char *path, *tmp;
+	outfile_t *out;
 	FILE *fp;
 };
-
-/* Temporary files not yet committed, removed at exit (die() included). */
-static char *pending[16];
-
-static void cleanup(void)
-{
-	for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
-		if (pending[i])
-			unlink(pending[i]);
-}
-
-static void track(char *tmp, int on)
-{
-	static int registered;
-	if (!registered) {
-		atexit(cleanup);
-		registered = 1;
-	}
-	for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
-		if (on ? !pending[i] : pending[i] == tmp) {
-			pending[i] = on ? tmp : NULL;
-			return;
-		}
-}
-
-int csv_atomic_open(const char *path, char **tmp)
-{
-	int fd;
-	mode_t um;
-	*tmp = xmalloc(strlen(path) + 16);
-	sprintf(*tmp, "%s.tmpXXXXXX", path);
-	fd = mkstemp(*tmp);
-	if (fd < 0)
-		edie(EX_IO, "%s: cannot create a temporary file beside it", path);
-	um = umask(0);  /* mkstemp makes 0600: give the usual mode */
-	umask(um);
-	(void)fchmod(fd, 0666 & ~um);
-	track(*tmp, 1);
-	return fd;
-}
-
-void csv_atomic_commit(char *tmp, const char *path)
-{
-	if (rename(tmp, path) != 0)
-		edie(EX_IO, "%s: cannot rename to %s", tmp, path);
-	track(tmp, 0);
-	free(tmp);
-}
-
-void csv_atomic_abort(char *tmp)
-{
-	unlink(tmp);
-	track(tmp, 0);
-	free(tmp);
-}
 
 csvw_t *csvw_open(const char *path)
 {
 	csvw_t *w = xcalloc(1, sizeof *w);
-	int fd = csv_atomic_open(path, &w->tmp);
-	w->path = xstrdup(path);
-	w->fp = fdopen(fd, "w");
-	if (!w->fp)
-		edie(EX_IO, "%s", w->tmp);
+	w->out = of_open(path);
+	w->fp = of_stdio(w->out);
 	fputs("ID,TopConfigs\n", w->fp);
 	return w;
 }
@@ -319,17 +262,12 @@ void csvw_row(csvw_t *w, const char *id, const int64_t *idx, size_t n)
 		fprintf(w->fp, "%c%" PRId64, i ? ';' : ',', idx[i]);
 	fputc('\n', w->fp);
 	if (ferror(w->fp))
-		edie(EX_IO, "%s: write error", w->tmp);
+		edie(EX_IO, "%s: write error", w->out->path);
 }
 
 void csvw_commit(csvw_t *w)
 {
-	if (fflush(w->fp) != 0 || ferror(w->fp) || fsync(fileno(w->fp)) != 0)
-		edie(EX_IO, "%s: write error", w->tmp);
-	if (fclose(w->fp) != 0)
-		edie(EX_IO, "%s: close error", w->tmp);
-	csv_atomic_commit(w->tmp, w->path);
-	free(w->path);
+	of_commit(w->out);
 	free(w);
 }
 
@@ -337,9 +275,6 @@ void csvw_abort(csvw_t *w)
 {
 	if (!w)
 		return;
-	if (w->fp)
-		fclose(w->fp);
-	csv_atomic_abort(w->tmp);
-	free(w->path);
+	of_abort(w->out);
 	free(w);
 }

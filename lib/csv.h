@@ -20,9 +20,10 @@
  * fuzzers call exactly what rank-eval calls.
  *
  * The writer puts the rows in the order given, LF line ends, and writes the
- * file atomically: to PATH.tmpXXXXXX beside PATH, renamed over PATH by
- * csvw_commit; a process that exits without committing removes its
- * temporary file. */
+ * file by lib/outfile's rule: "-" is stdout, a regular file is written
+ * atomically (PATH.tmpXXXXXX beside it, renamed over PATH by csvw_commit,
+ * removed by a process that exits without committing), a link, device or
+ * fifo is written through. */
 #ifndef TPU_CSV_H
 #define TPU_CSV_H
 
@@ -56,25 +57,16 @@ int csv_configs(const char *s, size_t len, int64_t **idx, size_t *n, char *err,
  * the end; dies with EX_IO when it cannot be read. */
 char *csv_slurp(const char *path, size_t *len);
 
-/* Atomic output files (the CSV writer's, and any other output a filter
- * writes to a named file): csv_atomic_open creates PATH.tmpXXXXXX beside
- * PATH (mode 0666 & ~umask) and returns its fd and name (*tmp, malloc'd);
- * csv_atomic_commit renames it over PATH and frees *tmp; a process that
- * exits (or dies) before the commit removes it.  Both die with EX_IO. */
-int csv_atomic_open(const char *path, char **tmp);
-void csv_atomic_commit(char *tmp, const char *path);
-void csv_atomic_abort(char *tmp);
-
 typedef struct csvw csvw_t;
 
-/* Create PATH's temporary file and write the header; dies with EX_IO. */
+/* Open PATH (of_open) and write the header; dies with EX_IO. */
 csvw_t *csvw_open(const char *path);
 /* One row; id must hold no comma, quote or control character (dies with
  * EX_DATA naming it: it would not read back). */
 void csvw_row(csvw_t *w, const char *id, const int64_t *idx, size_t n);
-/* Flush, fsync, close and rename over PATH; dies with EX_IO. */
+/* Flush, fsync, close and rename over PATH (of_commit); dies with EX_IO. */
 void csvw_commit(csvw_t *w);
-/* Remove the temporary file. */
+/* Remove the temporary file (of_abort). */
 void csvw_abort(csvw_t *w);
 
 #endif

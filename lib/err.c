@@ -40,6 +40,8 @@ void edie(int code, const char *fmt, ...)
 {
 	int e = errno;
 	va_list ap;
+	if (e == EPIPE)  /* the reader went away: quiet, as SIGPIPE would be */
+		exit(EX_PIPE);
 	va_start(ap, fmt);
 	vwarn(fmt, ap, e);
 	va_end(ap);

@@ -9,6 +9,11 @@
 #include <stdint.h>
 
 enum { EX_OK = 0, EX_DATA = 1, EX_USAGE = 2, EX_IO = 3 };
+/* The reader of our output went away (EPIPE: `npz2mp DIR | head`): no
+ * message, and the status a shell shows for a program killed by SIGPIPE
+ * (128 + 13), as mp-dump, cat or jq end there.  Not a success: the output
+ * was not all delivered.  edie() takes this exit whenever errno is EPIPE. */
+enum { EX_PIPE = 141 };
 
 extern const char *argv0; /* set by setprogname(); the one global */
 
@@ -17,7 +22,8 @@ void setprogname(const char *name);
 /* "prog: message\n" on stderr, then exit(code). */
 _Noreturn void die(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Same, with ": strerror(errno)" appended. */
+/* Same, with ": strerror(errno)" appended; when errno is EPIPE it exits
+ * quietly with EX_PIPE instead (exit handlers run: temporary files go). */
 _Noreturn void edie(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

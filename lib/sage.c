@@ -4,6 +4,7 @@
 #include "err.h"
 #include "gnn.h"
 #include "graph.h"
+#include "outfile.h"
 #include "rng.h"
 
 #include <errno.h>
@@ -1661,13 +1662,8 @@ void sage_save(const char *path, const sage_model_t *m, const float *params,
 	       record_t *const *extra, size_t nextra, const char *prog,
 	       int argc, char **argv)
 {
-	size_t len = strlen(path) + 32;
-	char *tmp = xmalloc(len);
-	snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		edie(EX_IO, "%s", tmp);
-	swriter_t *sw = sw_open_fd(fd, tmp);
+	outfile_t *of = of_open(path);
+	swriter_t *sw = sw_open_fd(of->fd, path);
 	record_t *hdr = header_new();
 	header_append(hdr, prog, argc, argv);
 	sw_write(sw, hdr);
@@ -1676,16 +1672,8 @@ void sage_save(const char *path, const sage_model_t *m, const float *params,
 	for (size_t i = 0; i < nextra; i++)
 		sw_write(sw, extra[i]);
 	sw_end(sw);
-	if (fsync(fd) != 0 && errno != EINVAL)
-		edie(EX_IO, "%s: fsync", tmp);
-	sw_close(sw);
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-		edie(EX_IO, "%s: rename to %s", tmp, path);
-	}
-	free(tmp);
+	sw_release(sw);
+	of_commit(of);  /* fsync, rename over path (a regular file) */
 }
 
 sage_model_t *sage_load(const char *path, record_t ***extra, size_t *nextra)

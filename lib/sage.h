@@ -296,7 +296,8 @@ void sage_write(swriter_t *sw, const sage_model_t *m, const float *params);
 sage_model_t *sage_read(sreader_t *sr, record_t ***extra, size_t *nextra);
 
 /* Write header (history + name/argv), model, params, extra records and end
- * to path atomically (a temporary file renamed over it). */
+ * to path by lib/outfile's rule: "-" stdout, a regular file atomically (a
+ * temporary file renamed over it), a link, device or fifo written through. */
 void sage_save(const char *path, const sage_model_t *m, const float *params,
 	       record_t *const *extra, size_t nextra, const char *prog,
 	       int argc, char **argv);

@@ -1346,6 +1346,10 @@ int sr_read(sreader_t *sr, record_t **out, char *err, size_t errlen)
 					 (unsigned long long)sr->fed);
 				return SR_EDATA;
 			}
+			if (sr->fed == 0) {  /* nothing at all: not a cut-off stream */
+				snprintf(err, errlen, "%s: empty input (no header record)", sr->name);
+				return SR_EDATA;
+			}
 			if (!sr->seen_end) {
 				snprintf(err, errlen,
 					 "%s: truncated stream: no end record after %llu records (byte offset %llu)",
@@ -1475,6 +1479,23 @@ void sw_end(swriter_t *sw)
 	sw_write(sw, e);
 	rec_free(e);
 	sw_flush(sw);
+}
+
+void sw_release(swriter_t *sw)
+{
+	if (!sw)
+		return;
+	sw_flush(sw);
+	free(sw->buf);
+	free(sw->name);
+	free(sw);
+}
+
+void stream_refuse_tty(int fd, int force, const char *force_opt)
+{
+	if (!force && isatty(fd))
+		die(EX_USAGE, "refusing to write a binary stream to a terminal (use %s to force, "
+		    "or redirect it: > FILE, | mp-dump)", force_opt);
 }
 
 void sw_close(swriter_t *sw)

@@ -162,8 +162,8 @@ uint64_t sr_records(const sreader_t *sr);  /* records returned so far */
 
 typedef struct swriter swriter_t;
 
-/* Buffered writer on fd (SIGPIPE is ignored: a dead reader is a write error,
- * EX_IO, never a silent success). */
+/* Buffered writer on fd (SIGPIPE is ignored: a dead reader is EPIPE, which
+ * ends the program quietly with EX_PIPE, never a silent success). */
 swriter_t *sw_open_fd(int fd, const char *name);
 void sw_write(swriter_t *sw, const record_t *r);
 /* Write the end record with the counts of what was written, then flush.
@@ -172,6 +172,13 @@ void sw_end(swriter_t *sw);
 /* Flush and close the fd; dies with EX_IO on failure.  Without sw_end the
  * stream has no end record (as it must be when the input was bad). */
 void sw_close(swriter_t *sw);
+/* Flush and free, leaving the fd open (its owner closes it: of_commit). */
+void sw_release(swriter_t *sw);
+/* A binary stream is not for a terminal (as gzip and zstd refuse): unless
+ * force, die with EX_USAGE when fd is a terminal, naming the option that
+ * forces it ("-f", "--force-tty").  Call after the options, before any
+ * input is read. */
+void stream_refuse_tty(int fd, int force, const char *force_opt);
 
 /* ---- the common loop of a one-in, one-out filter ---- */
 

@@ -226,7 +226,7 @@ mkstream.write_stream(sys.stdout.buffer, recs[:-1])' "$T/enc.mp" > "$T/bad.mp"
 	assert_output --partial "no end record"
 	run encode-base7 < /dev/null
 	assert_failure 1
-	assert_output --partial "encode-base7: stdin"
+	assert_output "encode-base7: stdin: empty input (no header record)"
 }
 
 @test "encode-base7: config id out of range, empty graph, chunk before graph exit 1" {

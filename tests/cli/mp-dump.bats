@@ -134,11 +134,11 @@ offset_of() {
 	run --separate-stderr mp-dump </dev/null
 	assert_failure 1
 	assert_output ''
-	[ "$stderr" = "mp-dump: stdin: truncated stream: no end record after 0 records (byte offset 0)" ]
+	[ "$stderr" = "mp-dump: stdin: empty input (no header record)" ]
 	: >"$T/empty.mp"
 	run mp-dump "$T/empty.mp"
 	assert_failure 1
-	assert_output "mp-dump: $T/empty.mp: truncated stream: no end record after 0 records (byte offset 0)"
+	assert_output "mp-dump: $T/empty.mp: empty input (no header record)"
 }
 
 @test "mp-dump: a stream cut in the middle of a record: what was read, then the error (1)" {
@@ -383,7 +383,9 @@ EOF
 		rc=0
 		mp-dump <"$T/c.mp" >"$T/c.out" 2>"$T/c.err" || rc=$?
 		[ "$rc" -eq 1 ] || { echo "cut $cut: exit $rc"; return 1; }
-		if [ "$boundary" = 1 ]; then
+		if [ "$cut" -eq 0 ]; then
+			want="mp-dump: stdin: empty input (no header record)"
+		elif [ "$boundary" = 1 ]; then
 			want="mp-dump: stdin: truncated stream: no end record after $n records (byte offset $cut)"
 		else
 			want="mp-dump: stdin: truncated stream: record $n cut off at byte offset $cut"

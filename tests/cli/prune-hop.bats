@@ -154,7 +154,7 @@ print("ok", len(a))' "$T/in.mp" "$T/out.mp"
 	assert_output --partial "no end record"
 	run prune-hop < /dev/null
 	assert_failure 1
-	assert_output --partial "prune-hop: stdin"
+	assert_output "prune-hop: stdin: empty input (no header record)"
 }
 
 @test "prune-hop: config id out of range, edge out of range, empty graph exit 1" {

@@ -92,7 +92,7 @@ EOF
 	: > "$D/empty"
 	run rank-ensemble "$D/empty"
 	assert_failure 1
-	assert_output --partial "truncated stream: no end record after 0 records"
+	assert_output --partial "empty: empty input (no header record)"
 	py "$D" <<'EOF'
 import sys
 from rank_data import *
@@ -293,7 +293,7 @@ EOF
 	refute_output --partial ".tmp"
 	run rank-ensemble --csv "$D/nodir/sub.csv" "$D/pred.mp"
 	assert_failure 3
-	assert_output --partial "nodir/sub.csv: cannot create a temporary file beside it"
+	assert_output --partial "nodir/sub.csv: cannot create a file there: No such file or directory"
 }
 
 @test "rank-ensemble --tta: repeated records averaged, as separate streams would be" {

@@ -214,7 +214,7 @@ EOF
 	: > "$D/empty"
 	run rank-eval -t "$D/empty" "$D/pred.mp"
 	assert_failure 1
-	assert_output --partial "truncated stream"
+	assert_output --partial "empty: empty input (no header record)"
 	py "$D" <<'EOF'
 import sys
 from rank_data import *

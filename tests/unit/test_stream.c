@@ -177,7 +177,8 @@ static void test_reader(void)
 	/* cut anywhere: an error, never a clean end */
 	for (off_t cut = 0; cut < len; cut++) {
 		int rc = read_all(buf, (size_t)cut, &n, err, sizeof err);
-		if (!UT_CHECK(rc == SR_EDATA && strstr(err, "truncated")))
+		/* nothing at all is "empty input", not a cut-off stream */
+		if (!UT_CHECK(rc == SR_EDATA && strstr(err, cut ? "truncated" : "empty input")))
 			break;
 	}
 	/* a byte after the end */
