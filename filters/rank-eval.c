@@ -723,15 +723,9 @@ int main(int argc, char **argv)
 	}
 
 	if (e.o.json_out) {
-		char *tmp;
-		int fd = csv_atomic_open(e.o.json_out, &tmp);
-		FILE *fp = fdopen(fd, "w");
-		if (!fp)
-			edie(EX_IO, "%s", e.o.json_out);
-		print_json(&e, fp);
-		if (fflush(fp) != 0 || ferror(fp) || fclose(fp) != 0)
-			edie(EX_IO, "%s: write error", e.o.json_out);
-		csv_atomic_commit(tmp, e.o.json_out);
+		outfile_t *of = of_open(e.o.json_out);
+		print_json(&e, of_stdio(of));
+		of_commit(of);
 	}
 	if (e.o.json)
 		print_json(&e, stdout);
