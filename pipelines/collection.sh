@@ -189,22 +189,27 @@ chain() {
 	printf '%s' "$cmd"
 }
 
-# train_progress NAME: sage-train's stderr in, one line a round (or epoch)
-# out: "collection.sh: NAME: train round R/N  loss L  valid METRIC V (best
-# ...)  X s  ETA Y s", the ETA from the rounds done in X s; its other lines
-# as they are
+# train_progress NAME: sage-train's stderr in; its round (or epoch) lines
+# out as "collection.sh: NAME: train round R/N  loss L  valid METRIC V (best
+# ...)  X s  ETA Y s" (X: the seconds of the rounds so far, the ETA from
+# their mean), the first, the last and otherwise at most one every
+# PROGRESS_EVERY seconds (default 10: a budgeted run has up to 250 rounds);
+# its other lines as they are
 train_progress() {
-	awk -v name="$1" '
+	awk -v name="$1" -v every="${PROGRESS_EVERY:-10}" '
 	$1 == "sage-train:" && ($2 == "round" || $2 == "epoch") && $3 ~ /^[0-9]+\/[0-9]+$/ {
 		split($3, rn, "/")
-		loss = ""; valid = ""; secs = ""
+		loss = ""; valid = ""; secs = 0
 		for (i = 4; i <= NF; i++) {
 			if ($i == "loss") loss = $(i + 1)
 			else if ($i == "valid") { valid = "  valid"; for (j = i + 1; j <= NF && $j != "s"; j++) if ($(j + 1) != "s") valid = valid " " $j }
-			else if ($i == "s" && secs == "") secs = $(i - 1)
+			else if ($i == "s" && secs == 0) secs = $(i - 1)
 		}
-		eta = rn[1] > 0 ? secs * (rn[2] - rn[1]) / rn[1] : 0
-		printf "collection.sh: %s: train %s %d/%d  loss %s%s  %.1f s  ETA %.0f s\n", name, $2, rn[1], rn[2], loss, valid, secs, eta
+		total += secs
+		if (rn[1] != 1 && rn[1] != rn[2] && total - shown < every) next
+		shown = total
+		eta = rn[1] > 0 ? total * (rn[2] - rn[1]) / rn[1] : 0
+		printf "collection.sh: %s: train %s %d/%d  loss %s%s  %.1f s  ETA %.0f s\n", name, $2, rn[1], rn[2], loss, valid, total, eta
 		fflush(); next
 	}
 	{ print; fflush() }'

@@ -75,12 +75,26 @@ QUICK='TRAIN_OPTS=--epochs 3 --hidden 16 --layers 1 --configs-per-graph 16'
 	[ ! -e "$T/o/tile_xla/main/data/valid.mp" ]
 }
 
-@test "collection.sh: one progress line per round of the training log, with its ETA, on stderr only" {
-	run --separate-stderr collection.sh --data "$X/da ta" --out "$T/o" --set "$QUICK" --tag t1 tile:xla
+@test "collection.sh: progress lines of the training, with its ETA, on stderr only" {
+	# every round when they are PROGRESS_EVERY=0 s apart
+	PROGRESS_EVERY=0 run --separate-stderr collection.sh --data "$X/da ta" --out "$T/o" --set "$QUICK" \
+		--tag t1 tile:xla
 	assert_success
 	n=$(wc -l < "$T/o/tile_xla/t1/train-log.jsonl")
 	[ "$n" -eq 3 ]
 	p=$(printf '%s\n' "$stderr" | grep -c '^collection.sh: tile:xla (t1): train epoch [0-9]*/3  loss [0-9.e+-]*  valid top-5 score .*  [0-9.]* s  ETA [0-9]* s$')
 	[ "$p" -eq "$n" ]
 	[[ $output != *"train epoch"* ]]
+	# by default the first, the last, and one every 10 s between: 40 short
+	# epochs show fewer lines than rounds, the first and the last among them
+	run --separate-stderr collection.sh --data "$X/da ta" --out "$T/o" --tag t2 \
+		--set 'TRAIN_OPTS=--epochs 40 --valid-every 1 --hidden 8 --layers 1 --configs-per-graph 8' tile:xla
+	assert_success
+	[ "$(wc -l < "$T/o/tile_xla/t2/train-log.jsonl")" -eq 40 ]
+	lines=$(printf '%s\n' "$stderr" | grep 'train epoch')
+	printf '%s\n' "$lines"
+	p=$(printf '%s\n' "$lines" | wc -l)
+	[ "$p" -ge 2 ] && [ "$p" -lt 40 ]
+	[[ $(printf '%s\n' "$lines" | head -1) == *"train epoch 1/40 "* ]]
+	[[ $(printf '%s\n' "$lines" | tail -1) == *"train epoch 40/40 "*"ETA 0 s" ]]
 }
