@@ -59,7 +59,7 @@ $(BINDIR)/%: filters/%.c $(LIB_A) $(wildcard lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/ut.h tests/unit/ut_num.h $(LIB_A)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/ut.h tests/unit/ut_num.h tests/unit/ut_files.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LDLIBS)
 

@@ -1,6 +1,7 @@
 /* test_csv: the Kaggle submission reader (on buffers, as the fuzzer calls
  * it) and the atomic writer. */
 #include "ut.h"
+#include "ut_files.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -121,17 +122,6 @@ static void test_configs(void)
 	}
 }
 
-static int tmp_files_in(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-	while (d && (e = readdir(d)))
-		n += strstr(e->d_name, ".tmp") != NULL;
-	if (d)
-		closedir(d);
-	return n;
-}
 
 static void test_writer(void)
 {
@@ -148,10 +138,10 @@ static void test_writer(void)
 	w = csvw_open(path);
 	csvw_row(w, "layout:xla:random:g", a, 3);
 	UT_CHECK(access(path, F_OK) != 0);  /* not there before the commit */
-	UT_EQ_INT(tmp_files_in(dir), 1);
+	UT_EQ_INT(ut_tmp_files(dir), 1);
 	csvw_row(w, "tile:xla:k", b, 1);
 	csvw_commit(w);
-	UT_EQ_INT(tmp_files_in(dir), 0);
+	UT_EQ_INT(ut_tmp_files(dir), 0);
 	buf = csv_slurp(path, &len);
 	UT_EQ_STR(buf, "ID,TopConfigs\nlayout:xla:random:g,3;1;2\ntile:xla:k,0\n");
 	UT_EQ_INT(csv_parse(buf, len, &c, err, sizeof err), 0);
@@ -163,7 +153,7 @@ static void test_writer(void)
 	w = csvw_open(path);
 	csvw_row(w, "x", b, 1);
 	csvw_abort(w);
-	UT_EQ_INT(tmp_files_in(dir), 0);
+	UT_EQ_INT(ut_tmp_files(dir), 0);
 	buf = csv_slurp(path, &len);
 	UT_CHECK(strstr(buf, "tile:xla:k,0") != NULL);
 	free(buf);

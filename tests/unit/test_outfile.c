@@ -7,6 +7,7 @@
 
 #include "outfile.h"
 #include "ut.h"
+#include "ut_files.h"
 
 static char dir[] = "/tmp/test_outfile.XXXXXX";
 
@@ -21,14 +22,7 @@ static const char *at(const char *name)
 
 static int tmp_files(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-	while (d && (e = readdir(d)))
-		n += strstr(e->d_name, ".tmp") != NULL;
-	if (d)
-		closedir(d);
-	return n;
+	return ut_tmp_files(dir);
 }
 
 static void put(const char *path, const char *text)
