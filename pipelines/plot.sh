@@ -20,6 +20,8 @@ OUT=$1
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps)" 3
 command -v jq >/dev/null || die "jq is not installed (make deps)" 3
 mkdir -p "$OUT/plots"
+# gq S: S as a gnuplot string: single quotes, a quote inside doubled
+gq() { local q="'"; printf "'%s'" "${1//$q/$q$q}"; }
 n=0
 for cdir in "$OUT"/*/; do
 	slug=$(basename "$cdir")
@@ -40,22 +42,22 @@ for cdir in "$OUT"/*/; do
 		mv -f "$tsv.tmp" "$tsv"
 		[ -n "$metric" ] || metric=$(jq -rn 'first(inputs | .metric // empty)' "$clean")
 		maxep=$(awk -F '\t' -v m="$maxep" '$1 > m { m = $1 } END { print int(m) }' "$tsv")
-		plots_loss="$plots_loss${plots_loss:+, }'$tsv' using 1:2 with linespoints title '$tag'"
-		plots_valid="$plots_valid${plots_valid:+, }'$tsv' using 1:3 with linespoints title '$tag'"
+		plots_loss="$plots_loss${plots_loss:+, }$(gq "$tsv") using 1:2 with linespoints title $(gq "$tag")"
+		plots_valid="$plots_valid${plots_valid:+, }$(gq "$tsv") using 1:3 with linespoints title $(gq "$tag")"
 	done
 	# integer epoch ticks, about ten of them
 	xstep=$(( (maxep + 9) / 10 ))
 	gnuplot <<GP
 set terminal pngcairo size 1000,420 noenhanced
-set output '$OUT/plots/train-$slug.png'
-set multiplot layout 1,2 title '$slug: training'
+set output $(gq "$OUT/plots/train-$slug.png")
+set multiplot layout 1,2 title $(gq "$slug: training")
 set xlabel 'epoch'
 set xtics $xstep
 set format x '%.0f'
 set ylabel 'training loss'
 set grid
 plot $plots_loss
-set ylabel 'valid ${metric:-score}'
+set ylabel $(gq "valid ${metric:-score}")
 plot $plots_valid
 unset multiplot
 GP
@@ -63,15 +65,15 @@ GP
 	if [ -s "$cdir/ranks-valid.tsv" ]; then
 		gnuplot <<GP
 set terminal pngcairo size 600,600 noenhanced
-set output '$OUT/plots/ranks-$slug.png'
-set title '$slug: valid, predicted vs true rank'
+set output $(gq "$OUT/plots/ranks-$slug.png")
+set title $(gq "$slug: valid, predicted vs true rank")
 set xlabel 'true rank (fraction)'
 set ylabel 'predicted rank (fraction)'
 set xrange [0:1]
 set yrange [0:1]
 set size square
 set grid
-plot '$cdir/ranks-valid.tsv' using 2:3 with points pt 7 ps 0.3 notitle, x with lines lt 2 notitle
+plot $(gq "$cdir/ranks-valid.tsv") using 2:3 with points pt 7 ps 0.3 notitle, x with lines lt 2 notitle
 GP
 		n=$((n + 1))
 	fi

@@ -36,3 +36,16 @@ EOF
 	assert_failure 1
 	assert_output --partial "plot.sh: $T/o/tile_xla/seed1/train-log.jsonl: not a training log"
 }
+
+@test "plot.sh: quotes in the output directory and the tags (gnuplot strings)" {
+	O="$T/it's \"o\""
+	mkdir -p "$O/tile_xla/seed'1"
+	printf '%s\n' '{"loss": 0.5, "epoch": 1, "valid": 0.5}' '{"loss": 0.4, "epoch": 2, "valid": 0.6}' \
+		> "$O/tile_xla/seed'1/train-log.jsonl"
+	printf 'g\t0.1\t0.2\ng\t0.5\t0.4\n' > "$O/tile_xla/ranks-valid.tsv"
+	run plot.sh "$O"
+	assert_success
+	assert_output --partial "2 plots in $O/plots"
+	[ "$(head -c 4 "$O/plots/train-tile_xla.png" | tail -c 3)" = PNG ]
+	[ "$(head -c 4 "$O/plots/ranks-tile_xla.png" | tail -c 3)" = PNG ]
+}
