@@ -59,7 +59,7 @@ static void usage(FILE *fp)
 		"      --valid-every K      a round is K steps (default: an epoch, or as many\n"
 		"                           epochs as keep the rounds to 25; with --seconds,\n"
 		"                           as many rounds as keep validation to a tenth of\n"
-		"                           the time, at most 250)\n"
+		"                           the time, at most 250 planned)\n"
 		"      --patience R         stop once the best valid score is R rounds old\n"
 		"                           and as old as the run was when it was reached\n"
 		"                           (default 0: run every planned step)\n"
