@@ -103,3 +103,11 @@ on_tty() {
 	assert_success
 	[ -z "$(cat "$T/tty")" ]   # and on a terminal nothing within the default delay
 }
+
+@test "the man pages and docs/pipelines.md document the status line and TPU_PROGRESS_DELAY" {
+	for f in npz2mp sage-predict; do
+		grep -q '^\.B TPU_PROGRESS_DELAY$' "$ROOT/docs/man/$f.1"
+		grep -q 'status line' "$ROOT/docs/man/$f.1"
+	done
+	grep -q 'TPU_PROGRESS_DELAY' "$ROOT/docs/pipelines.md"
+}
