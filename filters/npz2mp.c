@@ -6,6 +6,7 @@
  * recursively in sorted order.  See docs/man/npz2mp.1. */
 #include "err.h"
 #include "npz.h"
+#include "progress.h"
 #include "rng.h"
 #include "stream.h"
 
@@ -53,6 +54,30 @@ _Noreturn static void help(void)
 	       usage_line);
 	close_stdout();
 	exit(EX_OK);
+}
+
+/* Progress on a terminal (lib/progress.h): files done of the list, bytes
+ * of them read (their size on disk), the ETA from the bytes per second so
+ * far.  Sizes are taken only when the line is on. */
+static struct {
+	progress_t p;
+	double *size;         /* (nfiles) bytes of each file; NULL when off */
+	double done, total;   /* bytes of the files finished, of all */
+} prog;
+
+/* FRAC: how much of file FILENO is written */
+static void prog_tick(size_t fileno, size_t nfiles, double frac)
+{
+	char line[256], b[32], t[32], e[32];
+	if (!progress_due(&prog.p))
+		return;
+	double done = prog.done + frac * prog.size[fileno], el = progress_elapsed(&prog.p);
+	int len = snprintf(line, sizeof line, "npz2mp: %zu/%zu files  %s read  %s", fileno, nfiles,
+			   progress_bytes(b, sizeof b, done), progress_secs(t, sizeof t, el));
+	if (done > 0 && prog.total > done && len > 0 && (size_t)len < sizeof line)
+		snprintf(line + len, sizeof line - (size_t)len, "  ETA %s",
+			 progress_secs(e, sizeof e, el * (prog.total - done) / done));
+	progress_show(&prog.p, line);
 }
 
 /* ---- file list ---- */
@@ -466,6 +491,7 @@ static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfile
 	char *name, *id;
 
 	cur_file = path;
+	prog_tick(fileno, nfiles, 0);
 	if (infer(path, coll, sizeof coll, split, sizeof split))
 		die(EX_USAGE, "%s: cannot tell the collection and split from the path "
 			      "(.../npz/{tile/xla,layout/{xla,nlp}/{random,default}}/{train,valid,test}/NAME.npz); "
@@ -614,8 +640,10 @@ static void do_file(swriter_t *sw, const char *path, size_t fileno, size_t nfile
 		sw_write(sw, r);
 		spare = rec_take_tensor(r, ckey);  /* its buffer serves the next chunk */
 		rec_free(r);
+		prog_tick(fileno, nfiles, (double)(off + cnt) / (double)k);
 	}
 	tensor_free(spare);
+	progress_clear(&prog.p);   /* the file's line goes above the status line */
 	if (!opt.quiet)
 		fprintf(stderr, "npz2mp: [%zu/%zu] %s: %lld nodes, %lld edges, %lld of %lld configs%s\n",
 			fileno + 1, nfiles, id, (long long)n, (long long)m, (long long)k, (long long)c,
@@ -694,8 +722,22 @@ int main(int argc, char **argv)
 	header_append(h, argv0, argc, argv);
 	sw_write(sw, h);
 	rec_free(h);
-	for (size_t i = 0; i < files.n; i++)
+	progress_init(&prog.p, 2, opt.quiet);
+	if (prog.p.fd >= 0) {
+		prog.size = xmallocarray(files.n, sizeof *prog.size);
+		for (size_t i = 0; i < files.n; i++) {
+			struct stat st;
+			prog.size[i] = stat(files.v[i], &st) == 0 ? (double)st.st_size : 0;
+			prog.total += prog.size[i];
+		}
+	}
+	for (size_t i = 0; i < files.n; i++) {
 		do_file(sw, files.v[i], i, files.n);
+		if (prog.size)
+			prog.done += prog.size[i];
+	}
+	progress_end(&prog.p);
+	free(prog.size);
 	sw_end(sw);
 	sw_close(sw);
 	for (size_t i = 0; i < files.n; i++)

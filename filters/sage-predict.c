@@ -10,6 +10,7 @@
 #include "err.h"
 #include "history.h"
 #include "nn.h"
+#include "progress.h"
 #include "sage.h"
 #include "stream.h"
 
@@ -203,6 +204,17 @@ static void start_graph(sage_model_t *m, cur_t *c, record_t *r)
 	c->have = 1;
 }
 
+/* The status line on a terminal (lib/progress.h): graphs done, configs
+ * scored, time; no total, since the stream is not read ahead. */
+static void show_progress(progress_t *p, unsigned long long graphs, unsigned long long configs)
+{
+	char line[160], g[32], k[32], t[32];
+	snprintf(line, sizeof line, "sage-predict: %s graphs  %s configs scored  %s",
+		 progress_count(g, sizeof g, graphs), progress_count(k, sizeof k, configs),
+		 progress_secs(t, sizeof t, progress_elapsed(p)));
+	progress_show(p, line);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -267,8 +279,15 @@ int main(int argc, char **argv)
 	header_append(r, argv0, argc, argv);
 	sw_write(sw, r);
 	rec_free(r);
+	progress_t prog;
+	unsigned long long ngraphs = 0, nconfigs = 0;   /* done, for prog */
+	progress_init(&prog, 2, 0);   /* no -q: the line is only ever on a terminal */
 	while ((r = sr_next(sr))) {
 		if (rec_is(r, "graph")) {
+			if (cur.have) {
+				ngraphs++;
+				nconfigs += cur.nidx;
+			}
 			finish_graph(m, w, &cur, sw);
 			start_graph(m, &cur, r);
 		} else if (rec_is(r, "configs")) {
@@ -277,8 +296,11 @@ int main(int argc, char **argv)
 			add_chunk(m, w, &cur, r);
 		}
 		rec_free(r);
+		if (progress_due(&prog))
+			show_progress(&prog, ngraphs, nconfigs + cur.nidx);
 	}
 	finish_graph(m, w, &cur, sw);
+	progress_end(&prog);
 	sr_close(sr);
 	sw_end(sw);
 	sw_close(sw);

@@ -1,5 +1,6 @@
 /* err: see err.h */
 #include "err.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +21,7 @@ void setprogname(const char *name)
 static void vwarn(const char *fmt, va_list ap, int errnum)
 {
 	fflush(stdout);
+	progress_clear_active();   /* a status line on a terminal goes first */
 	fprintf(stderr, "%s: ", argv0);
 	vfprintf(stderr, fmt, ap);
 	if (errnum)
@@ -40,8 +42,10 @@ void edie(int code, const char *fmt, ...)
 {
 	int e = errno;
 	va_list ap;
-	if (e == EPIPE)  /* the reader went away: quiet, as SIGPIPE would be */
+	if (e == EPIPE) {  /* the reader went away: quiet, as SIGPIPE would be */
+		progress_clear_active();
 		exit(EX_PIPE);
+	}
 	va_start(ap, fmt);
 	vwarn(fmt, ap, e);
 	va_end(ap);
