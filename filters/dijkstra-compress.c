@@ -346,7 +346,7 @@ int main(int argc, char **argv)
 	const char *path = "-";
 	int c;
 
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	while ((c = getopt_long(argc, argv, "fhVw:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': opt.force = 1; break;

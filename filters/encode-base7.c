@@ -497,7 +497,7 @@ int main(int argc, char **argv)
 	int64_t nc = 0;
 	int c;
 
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	while ((c = getopt_long(argc, argv, "cdfhk:uV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opt.drop_const = 1; break;

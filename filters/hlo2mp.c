@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 	record_t *h;
 	int ch, nstdin = 0;
 
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	while ((ch = getopt_long(argc, argv, "c:fhp:qV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': opt.chunk = parse_ll("--chunk", optarg, 1, 1LL << 30); break;

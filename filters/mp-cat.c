@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 	swriter_t *sw;
 	strset_t graph_ids = {0}, pred_ids = {0};
 
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	while ((ch = getopt_long(argc, argv, "fhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D': allow_dup = 1; break;

@@ -671,7 +671,7 @@ int main(int argc, char **argv)
 	char **files;
 	int nfiles;
 
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	setlocale(LC_CTYPE, "");   /* --id: '?' matches a character, not a byte */
 	opterr = 0;   /* our own messages, "mp-dump: ..." */
 	while ((ch = getopt_long(argc, argv, ":acfhi:n:opt:V", longopts, NULL)) != -1) {

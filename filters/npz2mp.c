@@ -676,7 +676,7 @@ int main(int argc, char **argv)
 	record_t *h;
 	int ch;
 
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	while ((ch = getopt_long(argc, argv, "c:fhn:qs:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': opt.chunk = parse_ll("--chunk", optarg, 1, 1LL << 30); break;

@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 	const char *path = "-";
 	int c;
 
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	while ((c = getopt_long(argc, argv, "d:fhk:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':

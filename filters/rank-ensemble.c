@@ -59,7 +59,7 @@ static void usage(void)
 	       "                        FILE\n"
 	       "  -k, --top K           configs per tile row of the CSV (default 5);\n"
 	       "                        layout rows list every config, best first\n"
-	       "  -o, --output FILE     write the pred stream to FILE; default stdout\n"
+	       "  -o, --out, --output FILE  write the pred stream to FILE; default stdout\n"
 	       "                        unless --csv is given\n"
 	       "      --force-tty       write the pred stream even to a terminal\n"
 	       "  -h, --help            this help\n"
@@ -712,6 +712,7 @@ int main(int argc, char **argv)
 		{"force-tty", no_argument, 0, 'F'},
 		{"help", no_argument, 0, 'h'},
 		{"norm", required_argument, 0, 'n'},
+		{"out", required_argument, 0, 'o'}, /* docs/options.md */
 		{"output", required_argument, 0, 'o'},
 		{"top", required_argument, 0, 'k'},
 		{"tta", no_argument, 0, 'T'},
@@ -727,7 +728,7 @@ int main(int argc, char **argv)
 	size_t nw = 0, stdins = 0, stdouts = 0;
 	int ch;
 
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	memset(&out, 0, sizeof out);
 	o->top = 5;
 	o->norm = NORM_RANK;

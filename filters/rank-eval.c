@@ -636,7 +636,7 @@ int main(int argc, char **argv)
 	record_t *r;
 	int ch;
 
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	memset(&e, 0, sizeof e);
 	e.o.truth = "-";
 	while ((ch = getopt_long(argc, argv, "c:ghjmr:t:V", lo, NULL)) != -1) {

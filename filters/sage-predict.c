@@ -231,7 +231,7 @@ int main(int argc, char **argv)
 	int threads = 0, force = 0, c;
 
 	nn_exec_env(argv);   /* may execute the program again, see nn.h */
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	while ((c = getopt_long(argc, argv, "b:hm:t:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': batch = parse_ll("--batch", optarg, 1, 1000000); break;

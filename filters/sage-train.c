@@ -54,7 +54,7 @@ static void usage(FILE *fp)
 		"\n"
 		"Data and output:\n"
 		"  -o, --out MODEL          the model file ('-': stdout)\n"
-		"  -v, --valid FILE         a stream of the valid split, scored after each round\n"
+		"      --valid FILE         a stream of the valid split, scored after each round\n"
 		"                           (layout: mean Kendall tau; tile: 2 - top-5 ratio)\n"
 		"      --valid-every K      a round is K steps (default: an epoch, or as many\n"
 		"                           epochs as keep the rounds to 25; with --seconds,\n"
@@ -892,7 +892,7 @@ int main(int argc, char **argv)
 	int c;
 
 	nn_exec_env(argv);   /* may execute the program again, see nn.h */
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	sage_hp_default(&opt.hp, SAGE_LAYOUT);
 	opt.epochs = 10;
 	opt.cpg = 64;
@@ -908,7 +908,7 @@ int main(int argc, char **argv)
 	opt.clip = 1.0;
 	opt.seed = 1;
 	int li = -1;
-	while ((c = getopt_long(argc, argv, "b:e:ho:qs:t:v:V", longopts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:e:ho:qs:t:V", longopts, &li)) != -1) {
 		switch (c) {   /* the model's own options: not with --init */
 		case O_ARCH: case O_HEADS: case O_APPNP_K: case O_APPNP_A: case O_PE:
 		case O_HIDDEN: case O_LAYERS: case O_OP_DIM: case O_CFG_DIM: case O_POOL:

@@ -26,15 +26,15 @@ static const char usage_text[] =
 	"usage: tpugen --out DIR [--scale tiny|small|medium|full] [--seed N]\n"
 	"              [--world tpu|compute|copy|membound] [--collections LIST]\n"
 	"              [--compress stored|deflate|mixed] [--level N] [--limit N]\n"
-	"              [--jobs N] [--verbose]\n"
+	"              [--threads N] [--verbose]\n"
 	"Write a synthetic TpuGraphs dataset (.npz files) under DIR/npz, and the\n"
 	"test split's hidden runtimes under DIR/truth/npz.\n"
 	"\n"
 	"  -o, --out DIR          output directory (created)\n"
-	"  -s, --scale NAME       tiny (tests), small (the demo, default), medium\n"
+	"      --scale NAME       tiny (tests), small (the demo, default), medium\n"
 	"                         (5x small's tile kernels), full (the real\n"
 	"                         dataset's counts and sizes)\n"
-	"  -S, --seed N           random seed (default 1); same seed, same bytes\n"
+	"  -s, --seed N           random seed (default 1); same seed, same bytes\n"
 	"  -w, --world NAME       the machine the runtimes come from: tpu (default),\n"
 	"                         compute, copy or membound (docs/tpugen.md); same\n"
 	"                         graphs and layout configs in every world\n"
@@ -45,7 +45,8 @@ static const char usage_text[] =
 	"                         default), mixed (each file either, at random)\n"
 	"  -L, --level N          zlib level of deflate members, 0-9 (default 1)\n"
 	"  -l, --limit N          at most N graphs per collection split\n"
-	"  -j, --jobs N           threads (default: OpenMP's default)\n"
+	"  -t, --threads N        threads (default: all cores, OpenMP's default);\n"
+	"                         -j, --jobs N and -S N (--seed) are old spellings\n"
 	"  -v, --verbose          one line per file on stderr\n"
 	"  -h, --help             this help\n"
 	"  -V, --version          print the version\n";
@@ -149,12 +150,13 @@ static void parse_args(opts_t *o, int argc, char **argv)
 		{"collections", required_argument, 0, 'c'},
 		{"compress", required_argument, 0, 'z'},
 		{"help", no_argument, 0, 'h'},
-		{"jobs", required_argument, 0, 'j'},
+		{"jobs", required_argument, 0, 't'}, /* the old spelling of --threads */
 		{"level", required_argument, 0, 'L'},
 		{"limit", required_argument, 0, 'l'},
 		{"out", required_argument, 0, 'o'},
-		{"scale", required_argument, 0, 's'},
-		{"seed", required_argument, 0, 'S'},
+		{"scale", required_argument, 0, 'a'},
+		{"seed", required_argument, 0, 's'},
+		{"threads", required_argument, 0, 't'},
 		{"verbose", no_argument, 0, 'v'},
 		{"version", no_argument, 0, 'V'},
 		{"world", required_argument, 0, 'w'},
@@ -171,7 +173,7 @@ static void parse_args(opts_t *o, int argc, char **argv)
 	for (int c = 0; c < C__N; c++)
 		o->want[c] = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:z:hj:L:l:o:s:S:vVw:", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:z:hj:L:l:o:s:S:t:vVw:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c': parse_collections(o, optarg); break;
 		case 'z':
@@ -184,17 +186,19 @@ static void parse_args(opts_t *o, int argc, char **argv)
 			fputs(usage_text, stdout);
 			close_stdout();
 			exit(EX_OK);
-		case 'j': o->jobs = (int)parse_ll("--jobs", optarg, 1, 1024); break;
+		case 'j': /* -j, --jobs: the old spellings of -t, --threads */
+		case 't': o->jobs = (int)parse_ll("--threads", optarg, 1, 1024); break;
 		case 'L': o->level = (int)parse_ll("--level", optarg, 0, 9); break;
 		case 'l': o->limit = parse_ll("--limit", optarg, 0, INT32_MAX); break;
 		case 'o': o->out = optarg; break;
-		case 's':
+		case 'a':
 			if (strcmp(optarg, "tiny") == 0) o->scale = SC_TINY;
 			else if (strcmp(optarg, "small") == 0) o->scale = SC_SMALL;
 			else if (strcmp(optarg, "medium") == 0) o->scale = SC_MEDIUM;
 			else if (strcmp(optarg, "full") == 0) o->scale = SC_FULL;
 			else usage_error("--scale: want tiny, small, medium or full");
 			break;
+		case 's': /* -S: its old spelling */
 		case 'S': o->seed = (uint64_t)parse_ll("--seed", optarg, 0, INT64_MAX); break;
 		case 'v': o->verbose = 1; break;
 		case 'V': print_version();
@@ -514,7 +518,7 @@ int main(int argc, char **argv)
 	opts_t o;
 	item_t *items = NULL;
 	size_t n = 0, cap = 0, nfail = 0;
-	setprogname(argv[0]);
+	setprogname_argv(argv);
 	parse_args(&o, argc, argv);
 	if (o.jobs > 0)
 		omp_set_num_threads(o.jobs);

@@ -18,6 +18,12 @@ void setprogname(const char *name)
 	argv0 = s ? s + 1 : name;
 }
 
+void setprogname_argv(char **argv)
+{
+	setprogname(argv[0]);
+	argv[0] = (char *)argv0; /* a suffix of argv[0] itself */
+}
+
 static void vwarn(const char *fmt, va_list ap, int errnum)
 {
 	fflush(stdout);

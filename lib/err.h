@@ -19,6 +19,10 @@ extern const char *argv0; /* set by setprogname(); the one global */
 
 /* Set the program name for messages; call first in main. */
 void setprogname(const char *name);
+/* Call first in a filter's main: setprogname(argv[0]), and argv[0] becomes
+ * that basename too, so that getopt's own messages ("unrecognized option")
+ * say `npz2mp:` as ours do, not `bin/npz2mp:` (docs/options.md). */
+void setprogname_argv(char **argv);
 /* "prog: message\n" on stderr, then exit(code). */
 _Noreturn void die(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
