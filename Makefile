@@ -125,7 +125,7 @@ FUZZ_CC       ?= clang-14
 FUZZ_SECONDS  ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_NAMES    = $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
-FUZZ_LIBOBJ   = $(patsubst %,build-fuzz/lib/%.o,err progress stream strset npz csv pb hlo)
+FUZZ_LIBOBJ   = $(patsubst %,build-fuzz/lib/%.o,err progress outfile stream strset npz csv pb hlo)
 FUZZ_CFLAGS   = -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -Ilib -Itests/fuzz $(if $(LDISAL),-DNPZ_ISAL) \
 	-fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
