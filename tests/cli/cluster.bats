@@ -10,7 +10,6 @@
 load helper
 
 SSHD=${TEST_SSHD:-/usr/sbin/sshd}   # overridable to check the skip
-QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 
 # Skip with the reason, except under CI where openssh-server is a dependency
 # (tests/deps.sh) and a missing piece is a failure.

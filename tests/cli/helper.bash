@@ -47,3 +47,12 @@ check_man_matches_help() {
 			{ echo "$f: $o in $man but not in --help"; return 1; }
 	done
 }
+
+# The pipeline suites (pipelines.bats, install.bats): one tiny tpugen
+# dataset per file in $D, a scratch directory per test in $T, and conf
+# settings that train in a second.
+tiny_data_setup_file() {
+	export D="$BATS_FILE_TMPDIR/data"
+	tpugen --out "$D" --scale tiny --seed 3 >/dev/null 2>&1
+}
+QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'

@@ -5,14 +5,9 @@
 
 load helper
 
-setup_file() {
-	export D="$BATS_FILE_TMPDIR/data"
-	tpugen --out "$D" --scale tiny --seed 3 >/dev/null 2>&1
-}
+setup_file() { tiny_data_setup_file; }
 
 setup() { T="$BATS_TEST_TMPDIR"; }
-
-QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 BINREL() { realpath --relative-to="$ROOT" "$BIN"; }
 
 @test "install: tpurank-collection runs under env -i PATH=/usr/bin:/bin" {

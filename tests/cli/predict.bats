@@ -4,7 +4,6 @@
 
 load helper
 
-QUICK='TRAIN_OPTS=--epochs 1 --hidden 16 --layers 1 --configs-per-graph 16'
 
 setup_file() {
 	export D="$BATS_FILE_TMPDIR/data" O="$BATS_FILE_TMPDIR/out"
