@@ -19,11 +19,12 @@ With a time budget (the default, $DEFAULT_BUDGET), all.sh ingests each
 collection once, then plans the models to fill what is left: --members
 models per collection (seeds 1, 2, ...; with --archs, the archs in turn),
 as many more as fill the last wave of jobs, each trained for the same
-seconds (sage-train --seconds) on the shared ingest.  A model stops early
-once its valid score has not improved for a while (--patience) and hands
-its time to more models of every collection (up to --max-members each, in
-turn), until the time is spent: a model that peaks early is one of an
-ensemble, one that keeps improving runs its whole time.  The ensemble
+seconds (sage-train --seconds) on the shared ingest.  With --patience R, a
+model stops early once its valid score has not improved for a while and
+hands its time to more models of every collection (up to --max-members
+each, in turn), until the time is spent: a model that peaks early is one
+of an ensemble, one that keeps improving runs its whole time (off by
+default until it is measured on the worlds defaults are chosen on).  The ensemble
 weights of each collection are fitted on its valid split (rank-ensemble
 --fit, which keeps equal weights unless the fit wins under
 leave-one-graph-out cross-validation).  OUT/plan.txt says what was planned
@@ -74,7 +75,7 @@ EOF
 }
 
 DEFAULT_BUDGET=20m
-DEFAULT_PATIENCE=10
+DEFAULT_PATIENCE=0
 DEFAULT_MAX_MEMBERS=8
 DATA=${TPU_DATA:-data/tpugen-small}
 OUT=out
