@@ -88,6 +88,9 @@ static void usage(FILE *fp)
 		"      --se on|off          squeeze-excitation channel attention (default on)\n"
 		"      --se-dim N           its bottleneck (default 16)\n"
 		"      --xattn on|off       cross-config attention (default off)\n"
+		"      --tile-join early|late  tile: add the config features at every\n"
+		"                           node (early, the default), or after pooling\n"
+		"                           (late: the graph runs once for all its configs)\n"
 		"\n"
 		"Training:\n"
 		"  -e, --epochs N           epochs (default 10); or one of:\n"
@@ -833,7 +836,7 @@ static void check_outputs(void)
 int main(int argc, char **argv)
 {
 	enum { O_VALID_CONFIGS = 256, O_CHECKPOINT, O_RESUME, O_LOG, O_HIDDEN, O_LAYERS,
-	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_GPS, O_LOSS, O_MIX,
+	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_TILE_JOIN, O_GPS, O_LOSS, O_MIX,
 	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP, O_ARCH, O_HEADS,
 	       O_APPNP_K, O_APPNP_A, O_PE, O_MAPE, O_DROP_EDGE, O_SWA, O_OVERSAMPLE, O_INIT,
 	       O_EXCLUDE, O_STEPS, O_SECONDS, O_VALID_EVERY, O_PATIENCE, O_FORCE_TTY };
@@ -886,6 +889,7 @@ int main(int argc, char **argv)
 		{"warmup", required_argument, NULL, O_WARMUP},
 		{"weight-decay", required_argument, NULL, O_WD},
 		{"xattn", required_argument, NULL, O_XATTN},
+		{"tile-join", required_argument, NULL, O_TILE_JOIN},
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = "-";
@@ -912,7 +916,7 @@ int main(int argc, char **argv)
 		switch (c) {   /* the model's own options: not with --init */
 		case O_ARCH: case O_HEADS: case O_APPNP_K: case O_APPNP_A: case O_PE:
 		case O_HIDDEN: case O_LAYERS: case O_OP_DIM: case O_CFG_DIM: case O_POOL:
-		case O_SE: case O_SE_DIM: case O_XATTN:
+		case O_SE: case O_SE_DIM: case O_XATTN: case O_TILE_JOIN:
 			if (!opt.arch_opt && li >= 0)
 				opt.arch_opt = longopts[li].name;
 			break;
@@ -990,6 +994,11 @@ int main(int argc, char **argv)
 		case O_SE: opt.hp.se = parse_onoff("--se", optarg); break;
 		case O_SE_DIM: opt.hp.se_dim = (int)parse_ll("--se-dim", optarg, 1, 4096); break;
 		case O_XATTN: opt.hp.xattn = parse_onoff("--xattn", optarg); break;
+		case O_TILE_JOIN:
+			if (strcmp(optarg, "early") && strcmp(optarg, "late"))
+				usage_error("--tile-join: want early or late, not '%s'", optarg);
+			opt.hp.tile_late = !strcmp(optarg, "late");
+			break;
 		case O_GPS: opt.gps = parse_ll("--graphs-per-step", optarg, 1, 100000); break;
 		case O_LOSS:
 			for (opt.loss = 0; opt.loss < NLOSS; opt.loss++)
@@ -1060,6 +1069,8 @@ int main(int argc, char **argv)
 		opt.hp = init->hp;
 		opt.hp.batch = (int)opt.cpg;
 	}
+	if (opt.hp.tile_late && train.kind != SAGE_TILE)
+		die(EX_USAGE, "--tile-join: the training graphs are layout graphs; it is for tile models");
 	const char *err = NULL;
 	sage_model_t *m = sage_new(&opt.hp, &err);
 	if (!m)

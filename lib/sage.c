@@ -83,6 +83,8 @@ const char *sage_hp_check(const sage_hp_t *hp)
 	}
 	if (hp->pe_k < 0 || hp->pe_k > SAGE_MAX_PE)
 		return "positional encoding size must be in 0..64";
+	if (hp->tile_late && hp->kind != SAGE_TILE)
+		return "the late config join is for tile models only";
 	return NULL;
 }
 
@@ -144,7 +146,8 @@ static size_t walk_params(const sage_hp_t *hp, tabb_t *tb, float *base, sage_par
 		ADD(cfg_w, "cfg_w", H, SAGE_NSLOT * C, SAGE_INIT_NORMAL,
 		    1.0 / sqrt((double)(SAGE_NSLOT * C)));
 	} else {
-		ADD(cfg_w, "cfg_w", H, SAGE_NTILE, SAGE_INIT_NORMAL, 1.0 / sqrt(SAGE_NTILE));
+		ADD(cfg_w, "cfg_w", hp->tile_late ? P : H, SAGE_NTILE, SAGE_INIT_NORMAL,
+		    1.0 / sqrt(SAGE_NTILE));
 	}
 	for (int l = 0; l < hp->layers; l++) {
 		snprintf(nm, sizeof nm, "l%d.norm_g", l);
@@ -761,6 +764,7 @@ struct sage_work {
 	buf_t T, dT, Pn, dPn;
 	/* batch level (B rows): the head */
 	buf_t pooled, dpooled, z1, dz1, qkv, att, hp, dhp, ha, dha;
+	buf_t gpool;               /* late join: the graph's pooled row (P) */
 	/* chunk level (Bm configs): what the backward needs */
 	buf_t x[ML + 1], dg[ML], yr[ML], mean[ML], rstd[ML], sq[ML], sa[ML], ss[ML];
 	buf_t argmax, cfg_e;
@@ -771,7 +775,7 @@ struct sage_work {
 	/* per thread: gradients and node-projection gradient */
 	buf_t tgrad, tdPn;
 	/* between forward and backward */
-	size_t B, Bm, Bb, nt;
+	size_t B, Bg, Bm, Bb, nt;  /* Bg: configs the body ran for (B; late join 1) */
 	size_t zf, af;             /* floats per thread of Z and ap */
 	int cached;
 };
@@ -1040,6 +1044,9 @@ NN_CLONES static void input_forward(sage_model_t *m, sage_work_t *w, const sage_
 						xr[j] += c[j];
 			}
 		}
+	} else if (hp->tile_late) {   /* the config joins after pooling */
+		for (size_t b = 0; b < kb; b++)
+			memcpy(x0 + b * N * H, Pn, N * H * sizeof *x0);
 	} else {
 		nn_linear_forward(cp, bt->tfeat + k0 * SAGE_NTILE, m->p.cfg_w, NULL, kb,
 				  SAGE_NTILE, H);
@@ -1225,25 +1232,39 @@ static void head_forward(sage_model_t *m, sage_work_t *w, size_t B, float *score
 	nn_linear_forward(scores, w->ha.p, m->p.head_w2, m->p.head_b2, B, H, 1);
 }
 
+/* The late join (tile): the body ran for one config-free row, pooled row 0;
+ * config b's row becomes that row plus its projection, cfg_w t[b]. */
+static void late_forward(sage_model_t *m, sage_work_t *w, const sage_batch_t *b, size_t B)
+{
+	size_t P = pooled_dim(&m->hp);
+	float *gp = NEEDF(w, gpool, P);
+	memcpy(gp, w->pooled.p, P * sizeof *gp);
+	nn_linear_forward(w->pooled.p, b->tfeat, m->p.cfg_w, gp, B, SAGE_NTILE, P);
+}
+
 void sage_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
 		  const sage_batch_t *b, float *scores, int train)
 {
 	size_t B = b->B;
 	if (B == 0)
 		return;
-	size_t Bm = chunk_configs(m, w, g, B, train);
+	size_t Bg = m->hp.tile_late ? 1 : B;
+	size_t Bm = chunk_configs(m, w, g, Bg, train);
 	w->nt = (size_t)nn_threads();
 	w->Bb = block_configs(&m->hp, (size_t)g->n, Bm);
 	if (w->nt > 1 && w->Bb * w->nt > Bm)   /* small graphs: a block per thread */
 		w->Bb = (Bm + w->nt - 1) / w->nt;
 	node_forward(m, w, g);
 	ensure_head(m, w, B, train);
-	w->cached = train && Bm >= B;
+	w->cached = train && Bm >= Bg;
 	ensure_body(m, w, g, Bm, w->Bb, w->cached);
-	for (size_t c0 = 0; c0 < B; c0 += Bm)
-		body_forward(m, w, g, b, c0, c0 + Bm < B ? c0 + Bm : B, w->cached);
+	for (size_t c0 = 0; c0 < Bg; c0 += Bm)
+		body_forward(m, w, g, b, c0, c0 + Bm < Bg ? c0 + Bm : Bg, w->cached);
+	if (m->hp.tile_late)
+		late_forward(m, w, b, B);
 	head_forward(m, w, B, scores);
 	w->B = B;
+	w->Bg = Bg;
 	w->Bm = Bm;
 }
 
@@ -1374,7 +1395,7 @@ NN_CLONES static void block_backward(sage_model_t *m, sage_work_t *w, const sage
 				   p->cfg_w, kb * nc, S, H);
 		nn_embedding_backward(gr->cfg_emb, dce, bt->sym + k0 * nc * SAGE_NSLOT,
 				      kb * nc * SAGE_NSLOT, C, SAGE_NSYM);
-	} else {
+	} else if (!hp->tile_late) {
 		float *cp = (float *)w->cfg_p.p + (size_t)t * cps;
 		if (prod)   /* x = Pn + c + Pn c at every node: recompute c */
 			nn_linear_forward(cp, bt->tfeat + k0 * SAGE_NTILE, p->cfg_w, NULL, kb,
@@ -1447,22 +1468,39 @@ static void body_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g
 	}
 }
 
+/* The late join's backward: cfg_w's gradient, and the graph row's gradient
+ * (the sum over the configs) into dpooled row 0 for the body. */
+static void late_backward(sage_model_t *m, sage_work_t *w, const sage_batch_t *b, size_t B)
+{
+	size_t P = pooled_dim(&m->hp);
+	float *dp = w->dpooled.p, *sum = w->gpool.p;   /* gpool is free now */
+	nn_linear_backward(NULL, m->g.cfg_w, NULL, dp, b->tfeat, m->p.cfg_w, B, SAGE_NTILE, P);
+	memset(sum, 0, P * sizeof *sum);
+	for (size_t i = 0; i < B; i++)
+		#pragma omp simd
+		for (size_t k = 0; k < P; k++)
+			sum[k] += dp[i * P + k];
+	memcpy(dp, sum, P * sizeof *dp);
+}
+
 void sage_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
 		   const sage_batch_t *b, const float *dscores)
 {
-	size_t B = w->B, Bm = w->Bm;
+	size_t B = w->B, Bg = w->Bg, Bm = w->Bm;
 	if (B == 0)
 		return;
 	head_backward(m, w, B, dscores);
+	if (m->hp.tile_late)
+		late_backward(m, w, b, B);
 	memset(w->dPn.p, 0, (size_t)g->n * (size_t)m->hp.hidden * sizeof(float));
 	if (w->cached) {
-		body_backward(m, w, g, b, 0, B);
+		body_backward(m, w, g, b, 0, Bg);
 	} else {
 		/* micro-batches: recompute each chunk's body with caches, then
 		 * its backward (the pooled rows come out the same) */
 		ensure_body(m, w, g, Bm, w->Bb, 1);
-		for (size_t c0 = 0; c0 < B; c0 += Bm) {
-			size_t c1 = c0 + Bm < B ? c0 + Bm : B;
+		for (size_t c0 = 0; c0 < Bg; c0 += Bm) {
+			size_t c1 = c0 + Bm < Bg ? c0 + Bm : Bg;
 			body_forward(m, w, g, b, c0, c1, 1);
 			body_backward(m, w, g, b, c0, c1);
 		}
@@ -1501,6 +1539,8 @@ void sage_write(swriter_t *sw, const sage_model_t *m, const float *params)
 	rec_set_int(r, "appnp_k", hp->appnp_k);
 	rec_set_float(r, "appnp_alpha", hp->appnp_alpha);
 	rec_set_int(r, "pe_k", hp->pe_k);
+	if (hp->kind == SAGE_TILE)
+		rec_set_str(r, "tile_join", hp->tile_late ? "late" : "early");
 	rec_set_int(r, "nfeat", SAGE_NFEAT);
 	rec_set_int(r, "nops", SAGE_NOPS);
 	rec_set_int(r, "nparams", (int64_t)m->nparams);
@@ -1600,6 +1640,13 @@ sage_model_t *sage_read(sreader_t *sr, record_t ***extra, size_t *nextra)
 			rec_die(r, "appnp_alpha missing or not a number");
 		hp.appnp_alpha = (float)alpha;
 		hp.pe_k = (int)model_int(r, "pe_k");
+	}
+	/* tile_join: absent in models written before it existed (early) */
+	const char *join = rec_str(r, "tile_join");
+	if (join) {
+		if (hp.kind != SAGE_TILE || (strcmp(join, "early") && strcmp(join, "late")))
+			rec_die(r, "tile_join '%s' is not early or late of a tile model", join);
+		hp.tile_late = !strcmp(join, "late");
 	}
 	const char *err = NULL;
 	sage_model_t *m = sage_new(&hp, &err);

@@ -10,9 +10,11 @@
  *       digits 0..6) embedded with one shared 7-row table, concatenated
  *       (18 C), projected to H and added at that node;
  *       tile: the 24 log-scaled, standardised config features projected to
- *       H and added to every node (early join)
+ *       H and added to every node (early join; --tile-join late: none)
  *   L x  x = GELU(x + [SE](SAGEConv(InstanceNorm(x))))
  *   pooled = mean over nodes [| max over nodes]      (B, P)
+ *   [tile, late join: the body runs once per graph, config-free, and
+ *    pooled[b] = pooled + cfg_w t[b]]                 (B, P)
  *   [pooled = pooled + CrossConfigAttention(pooled)]
  *   score = Linear(GELU(Linear(pooled)))             (B)
  *
@@ -80,11 +82,14 @@ typedef struct {
 	int appnp_k;     /* APPNP propagation steps */
 	float appnp_alpha; /* APPNP teleport probability */
 	int pe_k;        /* random-walk positional encoding size, 0 = none */
+	int tile_late;   /* tile: join the config features after pooling (the
+			  * graph's body runs once for all its configs), not
+			  * at every node */
 } sage_hp_t;
 
 /* Defaults: H 64, L 3, E 16, C 4, mean+max pooling, SE on (R 16), cross
  * attention off, batch 64, arch sage, 4 heads, APPNP 10 steps alpha 0.1,
- * no positional encoding. */
+ * no positional encoding, tile configs joined early. */
 void sage_hp_default(sage_hp_t *hp, int kind);
 /* NULL when valid, else a message naming the bad value. */
 const char *sage_hp_check(const sage_hp_t *hp);
@@ -96,7 +101,7 @@ typedef struct {
 	float *in_w, *in_b;         /* (H, F), (H): the features' projection */
 	float *pe_w;                /* (H, pe_k): the positional encoding's projection */
 	float *cfg_emb;             /* layout (NSYM, C) */
-	float *cfg_w;               /* layout (H, NSLOT C); tile (H, NTILE) */
+	float *cfg_w;               /* layout (H, NSLOT C); tile (H, NTILE), late (P, NTILE) */
 	float *norm_g[SAGE_MAX_LAYERS], *norm_b[SAGE_MAX_LAYERS];   /* (H) */
 	float *sage_w[SAGE_MAX_LAYERS];                             /* (3H, H) */
 	float *sage_b[SAGE_MAX_LAYERS];                             /* (H) */

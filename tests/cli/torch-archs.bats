@@ -110,6 +110,13 @@ grads_match() {
 		"t --arch mlp --xattn on --pool mean" "l --arch gat --hidden 12 --heads 3 --layers 1"
 }
 
+@test "torch archs: tile configs joined after pooling (--tile-join late), every arch" {
+	grads_match "t --tile-join late" "t --arch gat --tile-join late" \
+		"t --arch gin --tile-join late" "t --arch appnp --tile-join late" \
+		"t --arch gps --tile-join late --xattn on" "t --arch mlp --tile-join late --pool mean" \
+		"tx --arch gat --tile-join late"
+}
+
 @test "torch archs: duplicated edges, self loops and an isolated node" {
 	grads_match "lx --arch gat" "tx --arch gat" "lx --arch gin" "tx --arch gin" \
 		"lx --arch appnp" "tx --arch appnp" "lx --arch gps" "lx --arch mlp" "lx --arch sage"

@@ -208,7 +208,8 @@ class Sage(torch.nn.Module):
 
     def __init__(self, hp, dtype=torch.float32):
         super().__init__()
-        hp = dict(dict(arch="sage", heads=4, appnp_k=10, appnp_alpha=0.1, pe_k=0), **hp)
+        hp = dict(dict(arch="sage", heads=4, appnp_k=10, appnp_alpha=0.1, pe_k=0,
+                       tile_join="early"), **hp)
         if hp["arch"] not in ARCHS:
             raise ValueError("unknown arch %r" % hp["arch"])
         self.hp = hp
@@ -220,7 +221,7 @@ class Sage(torch.nn.Module):
         if hp["kind"] == "layout":
             shapes += [("cfg_emb", (NSYM, C)), ("cfg_w", (H, NSLOT * C))]
         else:
-            shapes += [("cfg_w", (H, NTILE))]
+            shapes += [("cfg_w", (P if hp["tile_join"] == "late" else H, NTILE))]
         conv = {"sage": [("sage_w", (3 * H, H)), ("sage_b", (H,))],
                 "gps": [("sage_w", (3 * H, H)), ("sage_b", (H,)), ("la_w", (3 * H, H)),
                         ("la_b", (3 * H,)), ("la_o", (H, H)), ("la_ob", (H,))],
@@ -343,6 +344,9 @@ class Sage(torch.nn.Module):
                 c = c + pn[g.ids].unsqueeze(1) * c
             x = pn.unsqueeze(1).expand(N, B, H).clone()                              # (N, B, H)
             x.index_add_(0, g.ids, c)
+        elif hp["tile_join"] == "late":
+            # the body runs once, config-free; the config joins after pooling
+            x, B = pn.unsqueeze(1), 1                                                # (N, 1, H)
         else:
             c = (cfg @ w("cfg_w").t()).unsqueeze(0)                                  # (1, B, H)
             x = pn.unsqueeze(1) + c                                                  # (N, B, H)
@@ -370,6 +374,8 @@ class Sage(torch.nn.Module):
         pooled = x.mean(0)
         if hp["pool"] == "mean+max":
             pooled = torch.cat([pooled, x.max(0).values], 1)                         # (B, P)
+        if hp["kind"] == "tile" and hp["tile_join"] == "late":
+            pooled = pooled + cfg @ w("cfg_w").t()                                   # (B, P)
         if hp["xattn"]:
             P = pooled.shape[1]
             qkv = pooled @ w("xa_w").t() + w("xa_b")
@@ -415,7 +421,7 @@ def load_model(path):
                       # version 2 (version 1 files are GraphSAGE without encoding)
                       arch=r.get("arch", "sage"), heads=r.get("heads", 4),
                       appnp_k=r.get("appnp_k", 10), appnp_alpha=r.get("appnp_alpha", 0.1),
-                      pe_k=r.get("pe_k", 0))
+                      pe_k=r.get("pe_k", 0), tile_join=r.get("tile_join", "early"))
             st = {k: tensor(r[k]).astype(np.float32) for k in ("feat_mean", "feat_std", "tile_mean", "tile_std")}
         elif r["t"] == "param":
             params[r["name"]] = tensor(r["value"])

@@ -235,6 +235,61 @@ static void test_grad_archs(void)
 	ut_test = "test_grad_archs";
 }
 
+/* The late tile join (the config after pooling), every arch: against
+ * finite differences, and a config's score does not depend on the others
+ * of its batch. */
+static void test_grad_tile_late(void)
+{
+	for (int a = 0; a < SAGE_NARCH; a++) {
+		sage_hp_t hp;
+		sage_hp_default(&hp, SAGE_TILE);
+		hp.tile_late = 1;
+		hp.arch = a;
+		hp.hidden = 4;
+		hp.heads = 2;
+		hp.layers = 2;
+		hp.op_dim = 3;
+		hp.se_dim = 3;
+		hp.appnp_k = 3;
+		ut_test = sage_arch_name(a);
+		check_model_grads(&hp, 7, 0, 5);
+		hp.pool_max = 0;
+		hp.xattn = 1;
+		check_model_grads(&hp, 5, 0, 3);
+	}
+	ut_test = "test_grad_tile_late";
+	const char *err = NULL;
+	sage_hp_t hp;
+	sage_hp_default(&hp, SAGE_LAYOUT);
+	hp.tile_late = 1;
+	UT_CHECK(sage_new(&hp, &err) == NULL && err && strstr(err, "tile"));
+
+	sage_hp_default(&hp, SAGE_TILE);
+	hp.tile_late = 1;
+	hp.hidden = 8;
+	sage_model_t *m = sage_new(&hp, NULL);
+	sage_init(m, 5);
+	UT_CHECK(sage_find(m, "cfg_w")->shape[0] == 16);   /* (P, 24) */
+	sage_graph_t g;
+	make_graph(&g, 12, 0, SAGE_TILE);
+	batch_t bt;
+	make_batch(&bt, &g, 6, SAGE_TILE);
+	float all[6], one;
+	sage_work_t *w = sage_work_new(0);
+	sage_forward(m, w, &g, &bt.b, all, 0);
+	int same = 1;
+	for (size_t i = 0; i < 6; i++) {
+		sage_batch_t b1 = { 1, NULL, bt.b.tfeat + i * SAGE_NTILE };
+		sage_forward(m, w, &g, &b1, &one, 0);
+		same &= fabsf(one - all[i]) <= 1e-6f * (1 + fabsf(all[i]));
+	}
+	UT_CHECK(same);
+	sage_work_free(w);
+	free_batch(&bt);
+	sage_graph_free(&g);
+	sage_free(m);
+}
+
 /* Micro-batching (a small memory budget) changes nothing but memory. */
 static void microbatch(int arch)
 {
@@ -592,6 +647,7 @@ int main(int argc, char **argv)
 	UT_RUN(test_grad_layout);
 	UT_RUN(test_grad_tile);
 	UT_RUN(test_grad_archs);
+	UT_RUN(test_grad_tile_late);
 	UT_RUN(test_microbatch);
 	UT_RUN(test_batch_independent);
 	UT_RUN(test_threads_agree);
