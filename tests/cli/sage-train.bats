@@ -69,6 +69,46 @@ params() { mp-dump --full --type param "$1"; }
 	[ ! -e "$T/m" ]
 }
 
+@test "sage-train --tile-join: late is recorded, predicts batch-free, fine-tunes; bad uses exit 2" {
+	run sage-train "${Q[@]}" --out "$T/m" --tile-join middle "$D/t_train.mp"
+	assert_failure 2
+	assert_output --partial "--tile-join: want early or late, not 'middle'"
+	run sage-train "${Q[@]}" --out "$T/m" --tile-join late "$D/l_train.mp"
+	assert_failure 2
+	assert_output --partial "--tile-join: the training graphs are layout graphs"
+	[ ! -e "$T/m" ]
+	sage-train -q "${Q[@]}" --epochs 2 --out "$T/early.mp" "$D/t_train.mp"
+	sage-train -q "${Q[@]}" --epochs 2 --tile-join late --out "$T/late.mp" "$D/t_train.mp"
+	run mp-dump --type model "$T/early.mp"
+	assert_output --partial '"tile_join": "early"'
+	run mp-dump --type model "$T/late.mp"
+	assert_output --partial '"tile_join": "late"'
+	# cfg_w projects the 24 features to the pooled width (2 x 8), not to H
+	run mp-dump --full --type param "$T/late.mp"
+	assert_output --regexp '"name": "cfg_w", "value": \{"dtype": "f32", "shape": \[16, 24\]'
+	# the graph runs once for all its configs: a config's score does not
+	# depend on its batch
+	sage-predict --threads 1 --model "$T/late.mp" "$D/t_valid.mp" | mp-dump --full --type pred > "$T/b16"
+	sage-predict --threads 1 --batch 3 --model "$T/late.mp" "$D/t_valid.mp" | mp-dump --full --type pred > "$T/b3"
+	[ -s "$T/b16" ]
+	"$PY" - "$T/b16" "$T/b3" <<-'EOF'
+	import json, sys
+	a, b = ([json.loads(l) for l in open(f)] for f in sys.argv[1:])
+	assert [r["id"] for r in a] == [r["id"] for r in b] and a
+	for r, q in zip(a, b):
+	    for x, y in zip(r["score"]["data"], q["score"]["data"]):
+	        assert abs(x - y) <= 1e-5 * (1 + abs(x)), (r["id"], x, y)
+	EOF
+	# --init keeps the join; it cannot be changed there
+	sage-train -q --threads 1 --epochs 1 --configs-per-graph 16 --init "$T/late.mp" \
+		--out "$T/ft.mp" "$D/t_train.mp"
+	run mp-dump --type model "$T/ft.mp"
+	assert_output --partial '"tile_join": "late"'
+	run sage-train -q --threads 1 --init "$T/late.mp" --tile-join early --out "$T/x.mp" "$D/t_train.mp"
+	assert_failure 2
+	assert_output --partial "--tile-join: the architecture comes from the --init model"
+}
+
 @test "sage-train: empty, truncated and runtime-less input exit 1, no model" {
 	head -c 200 "$D/l_train.mp" > "$T/cut.mp"
 	run sage-train --out "$T/m" "$T/cut.mp"
