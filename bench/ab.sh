@@ -85,14 +85,7 @@ run() {
 for world in $WORLDS; do
 	for ds_seed in $DSEEDS; do
 		ds="$W/data/$world-s$ds_seed"
-		if [ ! -f "$ds/.complete" ]; then
-			say "generating $world seed $ds_seed ($SCALE)"
-			rm -rf "$ds"
-			tpugen --out "$ds" --scale "$SCALE" --world "$world" --seed "$ds_seed" >&2
-			"$PY" tests/tools/tpugen_unhide.py "$ds" "$ds/unhidden" >&2
-			npz2mp -q "$ds/unhidden/npz/tile/xla/test" "$ds"/unhidden/npz/layout/*/*/test > "$ds/test-truth.mp"
-			touch "$ds/.complete"
-		fi
+		bench_test_data "$ds" "$world" "$ds_seed" "$SCALE"
 		[ -s "$ds/test-truth-$slug.mp" ] ||
 			npz2mp -q "$ds/unhidden/npz/${COLL//://}/test" > "$ds/test-truth-$slug.mp"
 		for seed in $SEEDS; do
@@ -175,7 +168,7 @@ for world in worlds:
                 d.append(b - a)
     (held if world == heldout else choice).extend(d)
     print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (world + (" (held out)" if world == heldout else ""),
-          ms(ta), ms(tb), ms(d, "%+.3f"), ms(va), ms(vb), ms(ea), ms(eb)))
+          ms(ta), ms(tb), ms(d, "%+.3f"), ms(va), ms(vb), ms(ea) if len(seeds) > 1 else "-", ms(eb) if len(seeds) > 1 else "-"))
 print()
 for name, v in (("choice worlds", choice), ("held out", held)):
     if v:

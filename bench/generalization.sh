@@ -100,14 +100,7 @@ run_torch() {
 for world in $WORLDS; do
 	for seed in $SEEDS; do
 		ds="$W/data/$world-s$seed"
-		if [ ! -f "$ds/.complete" ]; then
-			say "generating $world seed $seed ($SCALE)"
-			rm -rf "$ds"
-			tpugen --out "$ds" --scale "$SCALE" --world "$world" --seed "$seed" >&2
-			"$PY" tests/tools/tpugen_unhide.py "$ds" "$ds/unhidden" >&2
-			npz2mp -q "$ds/unhidden/npz/tile/xla/test" "$ds"/unhidden/npz/layout/*/*/test > "$ds/test-truth.mp"
-			touch "$ds/.complete"
-		fi
+		bench_test_data "$ds" "$world" "$seed" "$SCALE"
 		pids=()
 		for r in $RUNS; do
 			d="$W/runs/$world-s$seed-$r"

@@ -12,6 +12,10 @@
 #   bench_cmd SCRIPT "VARS" ARGS...  CMD: the command as given, for the page
 #                         (the VARS the caller's environment set, then
 #                         SCRIPT and its arguments; before defaults fill in)
+#   bench_test_data DIR WORLD SEED SCALE  a tpugen dataset scored on its test
+#                         split (generalization.sh, ab.sh): made once in DIR,
+#                         with the hidden truth restored (DIR/unhidden) and
+#                         every collection's test truth in DIR/test-truth.mp
 
 bench_cmd() {
 	local script=$1 v
@@ -70,4 +74,15 @@ bench_link_ingest() {
 
 bench_score() {
 	/usr/bin/python3 -c 'import json, sys; print("%.6f" % [c["score"] for c in json.load(open(sys.argv[1] + "/eval-valid.json"))["collections"] if c["collection"] == sys.argv[2]][0])' "$1" "$2"
+}
+
+bench_test_data() {
+	local ds=$1 world=$2 seed=$3 scale=$4
+	[ ! -f "$ds/.complete" ] || return 0
+	say "generating $world seed $seed ($scale)"
+	rm -rf "$ds"
+	tpugen --out "$ds" --scale "$scale" --world "$world" --seed "$seed" >&2
+	/usr/bin/python3 tests/tools/tpugen_unhide.py "$ds" "$ds/unhidden" >&2
+	npz2mp -q "$ds/unhidden/npz/tile/xla/test" "$ds"/unhidden/npz/layout/*/*/test > "$ds/test-truth.mp"
+	touch "$ds/.complete"
 }
