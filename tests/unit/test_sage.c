@@ -205,6 +205,21 @@ static void test_grad_tile(void)
 	check_model_grads(&hp, 7, 0, 5);
 }
 
+/* A tiny model of arch a for the finite-difference checks. */
+static void tiny_hp(sage_hp_t *hp, int kind, int a)
+{
+	sage_hp_default(hp, kind);
+	hp->arch = a;
+	hp->hidden = 4;
+	hp->heads = 2;
+	hp->layers = 2;
+	hp->op_dim = 3;
+	hp->cfg_dim = 2;
+	hp->se_dim = 3;
+	hp->appnp_k = 3;
+	hp->appnp_alpha = 0.2f;
+}
+
 /* Every arch, layout and tile, against finite differences; with the
  * positional encoding on some. */
 static void test_grad_archs(void)
@@ -212,16 +227,7 @@ static void test_grad_archs(void)
 	for (int a = 1; a < SAGE_NARCH; a++) {
 		for (int kind = 0; kind < 2; kind++) {
 			sage_hp_t hp;
-			sage_hp_default(&hp, kind);
-			hp.arch = a;
-			hp.hidden = 4;
-			hp.heads = 2;
-			hp.layers = 2;
-			hp.op_dim = 3;
-			hp.cfg_dim = 2;
-			hp.se_dim = 3;
-			hp.appnp_k = 3;
-			hp.appnp_alpha = 0.2f;
+			tiny_hp(&hp, kind, a);
 			hp.pe_k = kind == SAGE_LAYOUT ? 3 : 0;
 			ut_test = sage_arch_name(a);
 			check_model_grads(&hp, 9, kind == SAGE_LAYOUT ? 3 : 0, 4);
@@ -242,15 +248,8 @@ static void test_grad_tile_late(void)
 {
 	for (int a = 0; a < SAGE_NARCH; a++) {
 		sage_hp_t hp;
-		sage_hp_default(&hp, SAGE_TILE);
+		tiny_hp(&hp, SAGE_TILE, a);
 		hp.tile_late = 1;
-		hp.arch = a;
-		hp.hidden = 4;
-		hp.heads = 2;
-		hp.layers = 2;
-		hp.op_dim = 3;
-		hp.se_dim = 3;
-		hp.appnp_k = 3;
 		ut_test = sage_arch_name(a);
 		check_model_grads(&hp, 7, 0, 5);
 		hp.pool_max = 0;
