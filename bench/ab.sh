@@ -127,7 +127,7 @@ page() {
   --set TRAIN_OPTS="$conf_opts OPTS"\`, A and B side by side
 - A: \`${A:-(the conf)}\`${ALL_A:+, all.sh \`$ALL_A\`}; B: \`${B:-(the conf)}\`${ALL_B:+, all.sh \`$ALL_B\`}
 - Scores: test split (rank-eval on the submission), valid split (the run's
-  eval-valid.json); mean ± sd over training seeds $SEEDS, data seeds $DSEEDS
+  scores-valid.json, all.sh's rank-eval of valid); mean ± sd over training seeds $SEEDS, data seeds $DSEEDS
 
 EOF
 	"$PY" - "$W" "$WORLDS" "$DSEEDS" "$SEEDS" "$HELDOUT" "$COLL" <<'PYEOF'
