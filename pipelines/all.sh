@@ -24,10 +24,11 @@ model stops early once its valid score has not improved for a while and
 hands its time to more models of every collection (up to --max-members
 each, in turn), until the time is spent: a model that peaks early is one
 of an ensemble, one that keeps improving runs its whole time (off by
-default until it is measured on the worlds defaults are chosen on).  The ensemble
-weights of each collection are fitted on its valid split (rank-ensemble
---fit, which keeps equal weights unless the fit wins under
-leave-one-graph-out cross-validation).  OUT/plan.txt says what was planned
+default until it is measured on the worlds defaults are chosen on).  The
+models of a collection are ensembled with equal weights when they differ
+only in seed; with --archs the weights are fitted on its valid split
+(rank-ensemble --fit, which keeps equal weights unless the fit wins under
+leave-one-graph-out cross-validation; --fit says when).  OUT/plan.txt says what was planned
 and what ran.  --budget none trains each model for the conf file's epochs,
 one per seed and arch.
 
@@ -49,6 +50,10 @@ one per seed and arch.
                           score is R rounds old and as old as the run was
                           then (sage-train --patience; default $DEFAULT_PATIENCE;
                           0: every model trains its whole time)
+      --fit auto|on|off   ensemble weights fitted on valid: auto (the
+                          default) fits them when the members differ in
+                          arch (--archs) and keeps seeds of one model
+                          equal; on: always; off: never
       --max-members N     with a budget and --patience: at most N models per
                           collection, those the time handed back pays for
                           (default $DEFAULT_MAX_MEMBERS)
@@ -81,6 +86,7 @@ DATA=${TPU_DATA:-data/tpugen-small}
 OUT=out
 BUDGET=$DEFAULT_BUDGET
 MEMBERS=1
+FIT=auto
 PATIENCE=$DEFAULT_PATIENCE
 MAX_MEMBERS=$DEFAULT_MAX_MEMBERS
 SEEDS_GIVEN=""
@@ -106,6 +112,7 @@ while [ $# -gt 0 ]; do
 	--members) MEMBERS=$2; shift 2 ;;
 	--patience) PATIENCE=$2; shift 2 ;;
 	--max-members) MAX_MEMBERS=$2; shift 2 ;;
+	--fit) FIT=$2; shift 2 ;;
 	--archs) ARCHS=${2//,/ }; shift 2 ;;
 	-j|--jobs) JOBS=$2; JOBS_GIVEN=1; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
@@ -123,6 +130,14 @@ case $JOBS in ''|*[!0-9]*|0) die "--jobs: '$JOBS' is not a positive number" 2 ;;
 case $MEMBERS in ''|*[!0-9]*|0) die "--members: '$MEMBERS' is not a positive number" 2 ;; esac
 case $PATIENCE in ''|*[!0-9]*) die "--patience: '$PATIENCE' is not a number of rounds" 2 ;; esac
 case $MAX_MEMBERS in ''|*[!0-9]*|0) die "--max-members: '$MAX_MEMBERS' is not a positive number" 2 ;; esac
+case $FIT in auto|on|off) ;; *) die "--fit: '$FIT' is not auto, on or off" 2 ;; esac
+# auto: members that differ only in seed are exchangeable, and each one's
+# kept round was chosen on the same valid split a fit would cross-validate
+# on, so their valid scores are optimistic by chance: equal weights
+# (docs/bench/generalization.md, "Fitted weights on seeds of one model")
+if [ "$FIT" = auto ]; then
+	if [ "$(echo "$ARCHS" | wc -w)" -gt 1 ]; then FIT=on; else FIT=off; fi
+fi
 BUDGET_S=""
 # a cluster's hosts run at their own speeds: no plan by the clock there
 [ -n "$SSHLOGINFILE" ] && [ -z "$BUDGET_GIVEN" ] && BUDGET=none
@@ -328,7 +343,7 @@ plan_budget() {
 				slug=$(coll_slug "$c")
 				eval "echo \"  $c: \$TAGS_$slug\""
 			done
-			echo "reserve: $reserve s for the ensembles (weights fitted on valid), the scores and the submission"
+			echo "reserve: $reserve s for the ensembles (weights $( [ "$FIT" = on ] && echo "fitted on valid" || echo equal)), the scores and the submission"
 		} > "$OUT/plan.txt"
 	fi
 	sed 's/^/all.sh: plan: /' "$OUT/plan.txt" >&2
@@ -397,9 +412,10 @@ if [ -z "$BUDGET_S" ]; then
 else
 	plan_budget
 fi
-# per collection: the ensemble of its runs (seeds, archs), with weights
-# fitted on the valid split (rank-ensemble --fit keeps them equal unless the
-# fit wins under leave-one-graph-out cross-validation) and applied to test
+# per collection: the ensemble of its runs (seeds, archs); with --fit on
+# (auto: several archs), weights fitted on the valid split (rank-ensemble
+# --fit keeps them equal unless the fit wins under leave-one-graph-out
+# cross-validation) and applied to test
 valid_preds=() test_preds=() truths=()
 for c in $COLLS; do
 	slug=$(coll_slug "$c")
@@ -413,13 +429,15 @@ for c in $COLLS; do
 	wopt=""
 	if [ ${#vp[@]} -gt 0 ]; then
 		truth="$OUT/$slug/$first/data/valid.mp"
-		if [ ${#vp[@]} -gt 1 ]; then
+		if [ ${#vp[@]} -gt 1 ] && [ "$FIT" = on ]; then
 			run_stage "$c: ensemble valid (${#vp[@]} models, weights fitted on valid)" "$OUT/$slug/ens-valid.mp" \
 				"rank-ensemble --norm rank --fit $(q "$truth") --fit-report $(q "$OUT/$slug/ens-weights.json") $(q "${vp[@]}")"
 			[ ${#tp[@]} -eq ${#vp[@]} ] &&
 				wopt="--weights $(q "$(jq -r '.weights_arg' "$OUT/$slug/ens-weights.json")")"
 		else
-			run_stage "$c: ensemble valid (1 model)" "$OUT/$slug/ens-valid.mp" "rank-ensemble --norm rank $(q "${vp[@]}")"
+			rm -f "$OUT/$slug/ens-weights.json"   # an earlier run's fit
+			run_stage "$c: ensemble valid (${#vp[@]} model$( [ ${#vp[@]} -gt 1 ] && echo "s, equal weights"))" \
+				"$OUT/$slug/ens-valid.mp" "rank-ensemble --norm rank $(q "${vp[@]}")"
 		fi
 		valid_preds+=("$OUT/$slug/ens-valid.mp")
 		truths+=("$truth")

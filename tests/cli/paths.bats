@@ -45,7 +45,7 @@ QUICK='TRAIN_OPTS=--epochs 3 --hidden 16 --layers 1 --configs-per-graph 16'
 
 @test "paths: all.sh --budget none on two collections, two seeds, --record, with spaces and quotes in every path" {
 	run "$X/inst/pipelines/all.sh" --budget none --data "$X/da ta" --out "$X/all o'ut" --record "$X/all \"rec" \
-		--collections tile:xla,layout:xla:random --seeds 1,2 --jobs 2 --no-plots --set "$QUICK"
+		--collections tile:xla,layout:xla:random --seeds 1,2 --fit on --jobs 2 --no-plots --set "$QUICK"
 	assert_success
 	assert_output --partial "overall score"
 	[ -s "$X/all o'ut/submission.csv" ]

@@ -83,16 +83,18 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	assert_output --regexp '^ok [0-9]+ rows$'
 }
 
-@test "all.sh --budget: one ingest per collection, the planned models fill the waves, weights fitted on valid" {
+@test "all.sh --budget: one ingest per collection, the planned models fill the waves, seeds weighted equally" {
 	run all.sh --data "$D" --out "$T/o" --budget 1m --members 1 --jobs 2 --set "$QUICK" --no-plots \
 		--collections tile:xla,layout:xla:random,layout:nlp:default --patience 0
 	assert_success
+	assert_output --partial "tile:xla: ensemble valid (2 models, equal weights)"
 	# 3 models in 2 waves of 2 jobs: the free slot goes to the first collection
 	run cat "$T/o/plan.txt"
 	assert_line --partial "budget: 1m (60 s) on 2 jobs of 1 threads"
 	assert_line --regexp "^models: 4 in 2 waves of 2 jobs, [0-9]+ s per job: [0-9]+ s of training"
 	assert_line "  tile:xla: seed1 seed2"
 	assert_line "  layout:xla:random: seed1"
+	assert_line --regexp "^reserve: [0-9]+ s for the ensembles \(weights equal\)"
 	assert_line --regexp "^finished in [0-9.]+ s of a budget of 60 s$"
 	# every model trained on the one ingest, for the planned seconds
 	[ -L "$T/o/tile_xla/seed2/data" ]
@@ -104,9 +106,8 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	done
 	run mp-dump --type training "$T/o/tile_xla/seed2/model.mp"
 	assert_output --partial '"seed": 2'
-	# the two tile models' weights: fitted on valid (or kept equal), applied to test
-	run jq -r '.decision' "$T/o/tile_xla/ens-weights.json"
-	assert_success
+	# two seeds of one model: equal weights, no fit (--fit auto)
+	[ ! -e "$T/o/tile_xla/ens-weights.json" ]
 	[ -s "$T/o/submission.csv" ]
 	[ ! -e "$T/o/layout_xla_random/ens-weights.json" ]   # one model: nothing to weight
 	# bad budgets are usage errors
@@ -117,12 +118,17 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	assert_failure 2
 	run all.sh --data "$D" --out "$T/x" --members 0
 	assert_failure 2
+	run all.sh --data "$D" --out "$T/x" --fit sometimes
+	assert_failure 2
+	assert_output --partial "--fit: 'sometimes' is not auto, on or off"
 }
 
 @test "all.sh --budget --patience: models that stop early hand their time to more models, up to the deadline" {
 	run all.sh --data "$D" --out "$T/o" --budget 75s --jobs 2 --set "$QUICK" --no-plots \
-		--collections tile:xla,layout:xla:random --patience 2 --max-members 6
+		--collections tile:xla,layout:xla:random --patience 2 --max-members 6 --fit on
 	assert_success
+	assert_output --partial "ensemble valid ("
+	assert_output --partial "models, weights fitted on valid)"
 	run cat "$T/o/plan.txt"
 	assert_line --regexp "^models: 2 in 1 waves of 2 jobs"
 	assert_line --regexp "^patience: 2 rounds \(sage-train --patience\); 10 more models queued \(at most 6 per collection\)"
@@ -136,7 +142,8 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	run mp-dump --type training "$T/o/tile_xla/seed1/model.mp"
 	assert_output --partial '"patience": 2'
 	assert_output --regexp '"stopped_after_round": [1-9]'
-	# the ensemble holds every model that ran
+	# the ensemble holds every model that ran (--fit on: the weights fitted
+	# on valid, or kept equal, one per model)
 	run jq -r '.weights_arg' "$T/o/tile_xla/ens-weights.json"
 	assert_success
 	[ "$(echo "$output" | tr ',' '\n' | wc -l)" -eq "$ran" ]
@@ -181,7 +188,8 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 		--collections tile:xla,layout:nlp:random --seeds 1,2 --archs sage,mlp
 	assert_success
 	assert_output --partial "2 collections x 2 seeds x 2 archs"
-	assert_output --partial "ensemble valid (4 models"
+	assert_output --partial "ensemble valid (4 models, weights fitted on valid)"   # --fit auto: archs differ
+	[ -s "$T/o/tile_xla/ens-weights.json" ]
 	for t in seed1-sage seed1-mlp seed2-sage seed2-mlp; do
 		run mp-dump --type model "$T/o/tile_xla/$t/model.mp"
 		assert_output --partial "\"arch\": \"${t#*-}\""
