@@ -54,6 +54,10 @@ one per seed and arch.
                           default) fits them when the members differ in
                           arch (--archs) and keeps seeds of one model
                           equal; on: always; off: never
+      --norm rank|zscore|minmax  how each model's scores of a graph are put
+                          on one scale before they are averaged
+                          (rank-ensemble --norm; default zscore: ranks
+                          lose the margins that decide a tile's top 5)
       --max-members N     with a budget and --patience: at most N models per
                           collection, those the time handed back pays for
                           (default $DEFAULT_MAX_MEMBERS)
@@ -87,6 +91,7 @@ OUT=out
 BUDGET=$DEFAULT_BUDGET
 MEMBERS=1
 FIT=auto
+NORM=zscore
 PATIENCE=$DEFAULT_PATIENCE
 MAX_MEMBERS=$DEFAULT_MAX_MEMBERS
 SEEDS_GIVEN=""
@@ -113,6 +118,7 @@ while [ $# -gt 0 ]; do
 	--patience) PATIENCE=$2; shift 2 ;;
 	--max-members) MAX_MEMBERS=$2; shift 2 ;;
 	--fit) FIT=$2; shift 2 ;;
+	--norm) NORM=$2; shift 2 ;;
 	--archs) ARCHS=${2//,/ }; shift 2 ;;
 	-j|--jobs) JOBS=$2; JOBS_GIVEN=1; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
@@ -131,6 +137,7 @@ case $MEMBERS in ''|*[!0-9]*|0) die "--members: '$MEMBERS' is not a positive num
 case $PATIENCE in ''|*[!0-9]*) die "--patience: '$PATIENCE' is not a number of rounds" 2 ;; esac
 case $MAX_MEMBERS in ''|*[!0-9]*|0) die "--max-members: '$MAX_MEMBERS' is not a positive number" 2 ;; esac
 case $FIT in auto|on|off) ;; *) die "--fit: '$FIT' is not auto, on or off" 2 ;; esac
+case $NORM in rank|zscore|minmax) ;; *) die "--norm: '$NORM' is not rank, zscore or minmax" 2 ;; esac
 # auto: members that differ only in seed are exchangeable, and each one's
 # kept round was chosen on the same valid split a fit would cross-validate
 # on, so their valid scores are optimistic by chance: equal weights
@@ -343,7 +350,7 @@ plan_budget() {
 				slug=$(coll_slug "$c")
 				eval "echo \"  $c: \$TAGS_$slug\""
 			done
-			echo "reserve: $reserve s for the ensembles (weights $( [ "$FIT" = on ] && echo "fitted on valid" || echo equal)), the scores and the submission"
+			echo "reserve: $reserve s for the ensembles (weights $( [ "$FIT" = on ] && echo "fitted on valid" || echo equal), scores as $NORM), the scores and the submission"
 		} > "$OUT/plan.txt"
 	fi
 	sed 's/^/all.sh: plan: /' "$OUT/plan.txt" >&2
@@ -431,13 +438,13 @@ for c in $COLLS; do
 		truth="$OUT/$slug/$first/data/valid.mp"
 		if [ ${#vp[@]} -gt 1 ] && [ "$FIT" = on ]; then
 			run_stage "$c: ensemble valid (${#vp[@]} models, weights fitted on valid)" "$OUT/$slug/ens-valid.mp" \
-				"rank-ensemble --norm rank --fit $(q "$truth") --fit-report $(q "$OUT/$slug/ens-weights.json") $(q "${vp[@]}")"
+				"rank-ensemble --norm $NORM --fit $(q "$truth") --fit-report $(q "$OUT/$slug/ens-weights.json") $(q "${vp[@]}")"
 			[ ${#tp[@]} -eq ${#vp[@]} ] &&
 				wopt="--weights $(q "$(jq -r '.weights_arg' "$OUT/$slug/ens-weights.json")")"
 		else
 			rm -f "$OUT/$slug/ens-weights.json"   # an earlier run's fit
 			run_stage "$c: ensemble valid (${#vp[@]} model$( [ ${#vp[@]} -gt 1 ] && echo "s, equal weights"))" \
-				"$OUT/$slug/ens-valid.mp" "rank-ensemble --norm rank $(q "${vp[@]}")"
+				"$OUT/$slug/ens-valid.mp" "rank-ensemble --norm $NORM $(q "${vp[@]}")"
 		fi
 		valid_preds+=("$OUT/$slug/ens-valid.mp")
 		truths+=("$truth")
@@ -446,7 +453,7 @@ for c in $COLLS; do
 	fi
 	if [ ${#tp[@]} -gt 0 ]; then
 		run_stage "$c: ensemble test (${#tp[@]} models)" "$OUT/$slug/ens-test.mp" \
-			"rank-ensemble --norm rank $wopt $(q "${tp[@]}")"
+			"rank-ensemble --norm $NORM $wopt $(q "${tp[@]}")"
 		test_preds+=("$OUT/$slug/ens-test.mp")
 	fi
 done

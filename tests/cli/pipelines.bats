@@ -94,7 +94,7 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	assert_line --regexp "^models: 4 in 2 waves of 2 jobs, [0-9]+ s per job: [0-9]+ s of training"
 	assert_line "  tile:xla: seed1 seed2"
 	assert_line "  layout:xla:random: seed1"
-	assert_line --regexp "^reserve: [0-9]+ s for the ensembles \(weights equal\)"
+	assert_line --regexp "^reserve: [0-9]+ s for the ensembles \(weights equal, scores as zscore\)"
 	assert_line --regexp "^finished in [0-9.]+ s of a budget of 60 s$"
 	# every model trained on the one ingest, for the planned seconds
 	[ -L "$T/o/tile_xla/seed2/data" ]
@@ -110,6 +110,12 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	[ ! -e "$T/o/tile_xla/ens-weights.json" ]
 	[ -s "$T/o/submission.csv" ]
 	[ ! -e "$T/o/layout_xla_random/ens-weights.json" ]   # one model: nothing to weight
+	# the members' scores are averaged as z-scores (--norm zscore, the
+	# default), not as ranks
+	rank-ensemble --norm zscore "$T/o/tile_xla/seed1/pred-test.mp" "$T/o/tile_xla/seed2/pred-test.mp" > "$T/z.mp"
+	rank-ensemble --norm rank "$T/o/tile_xla/seed1/pred-test.mp" "$T/o/tile_xla/seed2/pred-test.mp" > "$T/r.mp"
+	cmp "$T/z.mp" "$T/o/tile_xla/ens-test.mp"
+	! cmp -s "$T/r.mp" "$T/o/tile_xla/ens-test.mp"
 	# bad budgets are usage errors
 	run all.sh --data "$D" --out "$T/x" --budget 20q
 	assert_failure 2
@@ -121,11 +127,14 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	run all.sh --data "$D" --out "$T/x" --fit sometimes
 	assert_failure 2
 	assert_output --partial "--fit: 'sometimes' is not auto, on or off"
+	run all.sh --data "$D" --out "$T/x" --norm median
+	assert_failure 2
+	assert_output --partial "--norm: 'median' is not rank, zscore or minmax"
 }
 
 @test "all.sh --budget --patience: models that stop early hand their time to more models, up to the deadline" {
 	run all.sh --data "$D" --out "$T/o" --budget 75s --jobs 2 --set "$QUICK" --no-plots \
-		--collections tile:xla,layout:xla:random --patience 2 --max-members 6 --fit on
+		--collections tile:xla,layout:xla:random --patience 2 --max-members 6 --fit on --norm rank
 	assert_success
 	assert_output --partial "ensemble valid ("
 	assert_output --partial "models, weights fitted on valid)"
@@ -147,6 +156,10 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	run jq -r '.weights_arg' "$T/o/tile_xla/ens-weights.json"
 	assert_success
 	[ "$(echo "$output" | tr ',' '\n' | wc -l)" -eq "$ran" ]
+	# --norm rank: the test ensemble averages ranks with those weights
+	mapfile -t tp < <(jq -r '.preds[]' "$T/o/tile_xla/ens-weights.json" | sed 's/pred-valid\.mp$/pred-test.mp/')
+	rank-ensemble --norm rank --weights "$(jq -r .weights_arg "$T/o/tile_xla/ens-weights.json")" "${tp[@]}" > "$T/r.mp"
+	cmp "$T/r.mp" "$T/o/tile_xla/ens-test.mp"
 	run all.sh --data "$D" --out "$T/x" --patience x
 	assert_failure 2
 	run all.sh --data "$D" --out "$T/x" --max-members 0
