@@ -23,8 +23,8 @@ seconds (sage-train --seconds) on the shared ingest.  With --patience R, a
 model stops early once its valid score has not improved for a while and
 hands its time to more models of every collection (up to --max-members
 each, in turn), until the time is spent: a model that peaks early is one
-of an ensemble, one that keeps improving runs its whole time (off by
-default until it is measured on the worlds defaults are chosen on).  The
+of an ensemble, one that keeps improving runs its whole time (default
+10 rounds; 0: every model runs its whole slot).  The
 models of a collection are ensembled with equal weights when they differ
 only in seed; with --archs the weights are fitted on its valid split
 (rank-ensemble --fit, which keeps equal weights unless the fit wins under
@@ -84,7 +84,9 @@ EOF
 }
 
 DEFAULT_BUDGET=20m
-DEFAULT_PATIENCE=0
+# --patience 10: +0.007 (sd 0.005, every world) at 22 minutes on the worlds
+# defaults are chosen on, -0.003 (sd 0.003) at 8 (docs/bench/generalization.md)
+DEFAULT_PATIENCE=10
 DEFAULT_MAX_MEMBERS=8
 DATA=${TPU_DATA:-data/tpugen-small}
 OUT=out

@@ -22,6 +22,9 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	run all.sh --help
 	assert_success
 	assert_output --partial "--sshloginfile"
+	# the defaults the generalization benchmarks chose, as --help states them
+	assert_output --regexp "sage-train --patience; default 10;"
+	assert_output --regexp "default zscore"
 	run all.sh --jobs 0
 	assert_failure 2
 	run all.sh --bogus
