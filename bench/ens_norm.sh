@@ -81,7 +81,7 @@ for w in "$@"; do
 		die "$w: neither ab/ (bench/ab.sh) nor runs/ (bench/generalization.sh)" 2
 	fi
 done | tee "$tmp/table"
-awk -F'\t' -v held="$HELDOUT" 'NR > 1 && $5 != "" && $6 != "" && $7 != "" {
+awk -F'\t' -v held="$HELDOUT" '$5 != "" && $6 != "" && $7 != "" {
 		k = ($3 ~ /^tile/ ? "tile" : "layout") " " ($2 == held ? "held out (" held ")" : "choice worlds")
 		n[k]++; z[k] += $6 - $5; zz[k] += ($6 - $5)^2; m[k] += $7 - $5; mm[k] += ($7 - $5)^2
 	}
