@@ -23,11 +23,7 @@ PATH="$PWD/bin:$PATH"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# score PRED TRUTH COLL: the collection's test score
-score() {
-	rank-eval --allow-missing --json --truth "$2" "$1" 2>/dev/null |
-		jq -r --arg c "$3" '.collections[] | select(.collection == $c) | .score'
-}
+score() { bench_pred_score "$@"; }
 
 printf 'run\tcollection\tweights\tmembers (test)\tequal\tused\tdecision\tmembers (valid)\tfit now\tfit now (test)\n'
 for w in "$@"; do

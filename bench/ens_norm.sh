@@ -31,7 +31,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # row SOURCE WORLD COLL TRUTH PRED...: one line of the table
 row() {
-	local src=$1 world=$2 coll=$3 truth=$4 sum line
+	local src=$1 world=$2 coll=$3 truth=$4 sum line v
 	shift 4
 	[ $# -gt 1 ] && [ -f "$truth" ] || return 0
 	sum=$(cat "$@" | md5sum | cut -c1-32)
@@ -40,8 +40,8 @@ row() {
 	line="$src\t$world\t$coll\t$#"
 	for n in rank zscore minmax; do
 		rank-ensemble --norm "$n" --out "$tmp/e.mp" "$@"
-		line="$line\t$(rank-eval --allow-missing --json --truth "$truth" "$tmp/e.mp" 2>/dev/null |
-			jq -r --arg c "$coll" '.collections[] | select(.collection == $c) | .score * 1000 | round / 1000')"
+		v=$(bench_pred_score "$tmp/e.mp" "$truth" "$coll")
+		line="$line\t${v:+$(printf '%.3f' "$v")}"
 	done
 	printf '%b\n' "$line"
 }

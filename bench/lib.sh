@@ -9,6 +9,8 @@
 #   bench_link_ingest SRC DIR  DIR/data/{train,valid}.mp linked to SRC's, so
 #                         that `collection.sh --from train` reuses one ingest
 #   bench_score DIR COLL  rank-eval's valid score of a collection.sh run
+#   bench_pred_score PRED TRUTH COLL  rank-eval's score of one collection
+#                         of a pred stream against a truth stream
 #   bench_cmd SCRIPT "VARS" ARGS...  CMD: the command as given, for the page
 #                         (the VARS the caller's environment set, then
 #                         SCRIPT and its arguments; before defaults fill in)
@@ -74,6 +76,11 @@ bench_link_ingest() {
 
 bench_score() {
 	/usr/bin/python3 -c 'import json, sys; print("%.6f" % [c["score"] for c in json.load(open(sys.argv[1] + "/eval-valid.json"))["collections"] if c["collection"] == sys.argv[2]][0])' "$1" "$2"
+}
+
+bench_pred_score() {
+	rank-eval --allow-missing --json --truth "$2" "$1" 2>/dev/null |
+		jq -r --arg c "$3" '.collections[] | select(.collection == $c) | .score'
 }
 
 bench_test_data() {
