@@ -22,7 +22,7 @@ as many more as fill the last wave of jobs, each trained for the same
 seconds (sage-train --seconds) on the shared ingest.  With --patience R, a
 model stops early once its valid score has not improved for a while and
 hands its time to more models of every collection (up to --max-members
-each, in turn), until the time is spent: a model that peaks early is one
+each, as --queue says), until the time is spent: a model that peaks early is one
 of an ensemble, one that keeps improving runs its whole time (default
 10 rounds; 0: every model runs its whole slot).  The
 models of a collection are ensembled with equal weights when they differ
@@ -61,6 +61,12 @@ one per seed and arch.
       --max-members N     with a budget and --patience: at most N models per
                           collection, those the time handed back pays for
                           (default $DEFAULT_MAX_MEMBERS)
+      --queue order|time  with a budget and --patience: which collection's
+                          next model runs once the planned ones have started:
+                          order: the collections in turn; time: the one whose
+                          models have taken the fewest seconds so far, so
+                          models that stop early buy more of their own kind
+                          (default $DEFAULT_QUEUE)
   -j, --jobs N            parallel jobs per machine (default: 2; with
                           --sshloginfile, as FILE says)
       --threads N         threads per job (default: cores / jobs, at least 1;
@@ -91,12 +97,14 @@ DEFAULT_MAX_MEMBERS=8
 # --norm zscore: +0.008 over rank on 44 tile ensembles of the choice worlds
 # (+0.008 in each world), layout +0.001 (docs/bench/generalization.md)
 DEFAULT_NORM=zscore
+DEFAULT_QUEUE=order
 DATA=${TPU_DATA:-data/tpugen-small}
 OUT=out
 BUDGET=$DEFAULT_BUDGET
 MEMBERS=1
 FIT=auto
 NORM=$DEFAULT_NORM
+QUEUE_BY=$DEFAULT_QUEUE
 PATIENCE=$DEFAULT_PATIENCE
 MAX_MEMBERS=$DEFAULT_MAX_MEMBERS
 SEEDS_GIVEN=""
@@ -124,6 +132,7 @@ while [ $# -gt 0 ]; do
 	--max-members) MAX_MEMBERS=$2; shift 2 ;;
 	--fit) FIT=$2; shift 2 ;;
 	--norm) NORM=$2; shift 2 ;;
+	--queue) QUEUE_BY=$2; shift 2 ;;
 	--archs) ARCHS=${2//,/ }; shift 2 ;;
 	-j|--jobs) JOBS=$2; JOBS_GIVEN=1; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
@@ -143,6 +152,7 @@ case $PATIENCE in ''|*[!0-9]*) die "--patience: '$PATIENCE' is not a number of r
 case $MAX_MEMBERS in ''|*[!0-9]*|0) die "--max-members: '$MAX_MEMBERS' is not a positive number" 2 ;; esac
 case $FIT in auto|on|off) ;; *) die "--fit: '$FIT' is not auto, on or off" 2 ;; esac
 case $NORM in rank|zscore|minmax) ;; *) die "--norm: '$NORM' is not rank, zscore or minmax" 2 ;; esac
+case $QUEUE_BY in order|time) ;; *) die "--queue: '$QUEUE_BY' is not order or time" 2 ;; esac
 # auto: members that differ only in seed are exchangeable, and each one's
 # kept round was chosen on the same valid split a fit would cross-validate
 # on, so their valid scores are optimistic by chance: equal weights
@@ -310,16 +320,18 @@ plan_budget() {
 			fi
 			t=""
 			for m in "${arr[@]}"; do
-				printf '%s\t%s\n' "$c" "$m" >> "$OUT/jobs.tsv.tmp"
+				printf '%s\t%s\tplan\n' "$c" "$m" >> "$OUT/jobs.tsv.tmp"
 				t="$t ${m%%	*}"
 			done
 			eval "TAGS_$slug=\${t# }"
 			eval "NPLAN_$slug=${#arr[@]}"
 			i=$(( i + 1 ))
 		done
-		# the time a model hands back (--patience) pays for more: member
-		# K of every collection in turn, up to --max-members, each run
-		# only while --min-train-seconds remain before the deadline
+		# the time a model hands back (--patience) pays for more: up to
+		# --max-members per collection, each run only while
+		# --min-train-seconds remain before the deadline, queued member K
+		# of every collection in turn; which runs next is next-model.sh's
+		# choice (--queue)
 		nbonus=0
 		if [ "$PATIENCE" -gt 0 ] && [ -z "$SEEDS_GIVEN" ]; then
 			nmin=$per
@@ -329,7 +341,7 @@ plan_budget() {
 					eval "n=\$NPLAN_$slug"
 					[ "$k" -lt "$n" ] && continue
 					m=$(member "$k")
-					printf '%s\t%s\n' "$c" "$m" >> "$OUT/jobs.tsv.tmp"
+					printf '%s\t%s\tmore\n' "$c" "$m" >> "$OUT/jobs.tsv.tmp"
 					eval "TAGS_$slug=\"\$TAGS_$slug ${m%%	*}\""
 					nbonus=$(( nbonus + 1 ))
 				done
@@ -349,7 +361,7 @@ plan_budget() {
 			echo "ingest: $ncoll collections in $t_ingest s"
 			echo "models: $(( $(wc -l < "$OUT/jobs.tsv") - nbonus )) in $waves waves of $JOBS jobs, $slot s per job: $TRAIN_S s of training (sage-train --seconds), then the predictions"
 			if [ "$PATIENCE" -gt 0 ]; then
-				echo "patience: $PATIENCE rounds (sage-train --patience); $nbonus more models queued (at most $MAX_MEMBERS per collection), each run while $MIN_TRAIN s of training remain before the deadline, $(( BUDGET_S - reserve - (slot - TRAIN_S) )) s into the run"
+				echo "patience: $PATIENCE rounds (sage-train --patience); $nbonus more models queued (at most $MAX_MEMBERS per collection), each run while $MIN_TRAIN s of training remain before the deadline, $(( BUDGET_S - reserve - (slot - TRAIN_S) )) s into the run; the next one $( [ "$QUEUE_BY" = time ] && echo "of the collection whose models have taken the fewest seconds so far" || echo "of the collections in turn") (--queue $QUEUE_BY)"
 			fi
 			for c in $COLLS; do
 				slug=$(coll_slug "$c")
@@ -360,7 +372,7 @@ plan_budget() {
 	fi
 	sed 's/^/all.sh: plan: /' "$OUT/plan.txt" >&2
 	# every model of a collection trains on the collection's one ingest
-	while IFS='	' read -r c t s a; do
+	while IFS='	' read -r c t s a k; do
 		slug=$(coll_slug "$c")
 		mkdir -p "$OUT/$slug/$t"
 		if [ ! -L "$OUT/$slug/$t/data" ]; then
@@ -368,11 +380,23 @@ plan_budget() {
 			ln -s ../ingest/data "$OUT/$slug/$t/data"
 		fi
 	done < "$OUT/jobs.tsv"
+	# a job takes the next model of the queue (next-model.sh): a claim
+	# (OUT/claims/SLUG/TAG) with its start, exit code and seconds; a rerun
+	# of failed jobs frees the claims of the models that did not finish
+	if [ -n "$RESUME" ]; then
+		for d in "$OUT"/claims/*/*/; do
+			[ -d "$d" ] || continue
+			[ "$(cat "$d/rc" 2>/dev/null)" = 0 ] || rm -rf "$d"
+		done
+	else
+		rm -rf "$OUT/claims"
+	fi
 	set +e
-	"${par[@]}" --joblog "$OUT/joblog" --colsep '\t' "$PIPELINES_DIR/collection.sh" --data "$DATA" \
-		--out "$OUT" --from train --tag "{2}" --seed "{3}" --arch "{4}" --threads "$THREADS" \
+	"${par[@]}" --joblog "$OUT/joblog" "$PIPELINES_DIR/next-model.sh" --queue "$OUT/jobs.tsv" \
+		--claims "$OUT/claims" --by "$QUEUE_BY" --job "{}" -- "$PIPELINES_DIR/collection.sh" --data "$DATA" \
+		--out "$OUT" --from train --threads "$THREADS" \
 		--train-seconds "$TRAIN_S" --patience "$PATIENCE" \
-		"${deadline_args[@]+"${deadline_args[@]}"}" "${PASS[@]+"${PASS[@]}"}" "{1}" :::: "$OUT/jobs.tsv"
+		"${deadline_args[@]+"${deadline_args[@]}"}" "${PASS[@]+"${PASS[@]}"}" ::: $(seq "$(wc -l < "$OUT/jobs.tsv")")
 	rc=$?
 	set -e
 	[ "$rc" -eq 0 ] || die "$rc job(s) failed; see $OUT/joblog and rerun with --resume-failed" 1
