@@ -70,7 +70,10 @@ candidates() {
 	awk -F'\t' -v OFS='\t' -v by="$BY" -v claims="$CLAIMS" -v now="$now_s" '
 	function slug(c) { gsub(/:/, "_", c); return c }
 	function readnum(f,   v) { v = ""; if ((getline v < f) > 0) { close(f); return v + 0 } close(f); return -1 }
-	NF < 5 || ($5 != "plan" && $5 != "more") {
+	# (a queue of four columns, as all.sh wrote them before the fifth:
+	# every model planned)
+	NF == 4 { $5 = "plan" }
+	NF < 4 || ($5 != "plan" && $5 != "more") {
 		printf "next-model.sh: %s line %d: not COLLECTION TAG SEED ARCH plan|more\n", FILENAME, FNR > "/dev/stderr"
 		bad = 1; exit 1
 	}

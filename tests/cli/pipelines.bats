@@ -235,6 +235,40 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	[ -s "$T/o/submission.csv" ]
 }
 
+@test "all.sh --budget: a model killed mid-run frees its claim; --resume-failed trains just that model" {
+	mkdir -p "$T/bin"
+	for f in "$BIN"/*; do ln -s "$f" "$T/bin/"; done
+	rm "$T/bin/sage-predict"
+	# sage-predict kills itself for layout's models while the marker exists
+	printf '#!/bin/sh\ncase "$*" in *layout_xla_random*) [ -e "%s/fail" ] && kill -9 $$ ;; esac\nexec "%s/sage-predict" "$@"\n' "$T" "$BIN" > "$T/bin/sage-predict"
+	chmod +x "$T/bin/sage-predict"
+	touch "$T/fail"
+	TPU_BIN="$T/bin" run all.sh --data "$D" --out "$T/o" --budget 40s --patience 0 --queue time \
+		--collections tile:xla,layout:xla:random --set "$QUICK" --no-plots
+	assert_failure
+	assert_output --partial "1 job(s) failed"
+	# the jobs' log says which model each took; the claims say how each ended
+	assert_output --regexp "next-model.sh: job [12]: layout:xla:random: seed1"
+	[ "$(cat "$T/o/claims/tile_xla/seed1/rc")" = 0 ]
+	[ "$(cat "$T/o/claims/layout_xla_random/seed1/rc")" != 0 ]
+	[ ! -e "$T/o/submission.csv" ]
+	rm "$T/fail"
+	touch -d '2000-01-01' "$T/o/tile_xla/seed1/model.mp"
+	TPU_BIN="$T/bin" run all.sh --data "$D" --out "$T/o" --budget 40s --patience 0 --queue time \
+		--collections tile:xla,layout:xla:random --set "$QUICK" --no-plots --resume-failed
+	assert_success
+	assert_output --partial "next-model.sh: job"
+	assert_output --partial "layout:xla:random: seed1"
+	refute_output --partial "tile:xla: seed1"
+	# tile's model was not trained again
+	[ "$(stat -c %Y "$T/o/tile_xla/seed1/model.mp")" -lt 1000000000 ]
+	[ "$(cat "$T/o/claims/layout_xla_random/seed1/rc")" = 0 ]
+	[ -s "$T/o/submission.csv" ]
+	run all.sh --data "$D" --out "$T/x" --queue fifo
+	assert_failure 2
+	assert_output --partial "--queue: 'fifo' is not order or time"
+}
+
 @test "replay.sh: a recorded stage replays byte for byte; --cmd swaps it" {
 	run collection.sh --data "$D" --out "$T/o" --record "$T/rec" --set "$QUICK" layout:xla:random
 	assert_success
