@@ -97,6 +97,10 @@ DEFAULT_MAX_MEMBERS=8
 # --norm zscore: +0.008 over rank on 44 tile ensembles of the choice worlds
 # (+0.008 in each world), layout +0.001 (docs/bench/generalization.md)
 DEFAULT_NORM=zscore
+# --queue time: +0.005 (sd 0.005) overall at 22 minutes on the choice worlds,
+# tile +0.011 (sd 0.008): not above the spread, so order stays
+# (docs/bench/generalization.md, "Which collection the time handed back
+# goes to")
 DEFAULT_QUEUE=order
 DATA=${TPU_DATA:-data/tpugen-small}
 OUT=out
