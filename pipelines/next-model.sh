@@ -67,9 +67,12 @@ mkdir -p "$CLAIMS" || die "--claims: cannot create $CLAIMS" 3
 candidates() {
 	local now_s
 	now_s=$(date +%s)
+	# the claimed models' directories first (stdin), then the queue
+	find "$CLAIMS" -mindepth 2 -maxdepth 2 -type d 2>/dev/null |
 	awk -F'\t' -v OFS='\t' -v by="$BY" -v claims="$CLAIMS" -v now="$now_s" '
 	function slug(c) { gsub(/:/, "_", c); return c }
 	function readnum(f,   v) { v = ""; if ((getline v < f) > 0) { close(f); return v + 0 } close(f); return -1 }
+	FILENAME == "-" { claimed[$0] = 1; next }
 	# (a queue of four columns, as all.sh wrote them before the fifth:
 	# every model planned)
 	NF == 4 { $5 = "plan" }
@@ -81,14 +84,15 @@ candidates() {
 		n++; coll[n] = $1; tag[n] = $2; seed[n] = $3; arch[n] = $4; kind[n] = $5
 		if (!($1 in first)) first[$1] = n
 		d = claims "/" slug($1) "/" $2
-		s = readnum(d "/seconds")
-		if (s < 0) {
-			st = readnum(d "/start")
-			if (st >= 0) s = now - st
-			# claimed a moment ago: no start time yet
-			else if (system("test -d \"" d "\"") == 0) s = 0
+		if (d in claimed) {
+			taken[n] = 1
+			s = readnum(d "/seconds")
+			if (s < 0) {   # running (no start time yet: claimed a moment ago)
+				st = readnum(d "/start")
+				s = st >= 0 ? now - st : 0
+			}
+			spent[$1] += s
 		}
-		if (s >= 0) { taken[n] = 1; spent[$1] += s }
 	}
 	END {
 		if (bad) exit 1
@@ -107,7 +111,7 @@ candidates() {
 			keys[j + 1] = k
 		}
 		for (i = 1; i <= m; i++) print more[keys[i]]
-	}' "$QUEUE"
+	}' - "$QUEUE"
 }
 
 # claim the first candidate no other job has claimed in the meantime
