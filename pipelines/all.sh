@@ -266,7 +266,7 @@ member() {
 
 plan_budget() {
 	local c slug i n t s a k m ncoll waves njobs slot left reserve per extra rc nmin nbonus
-	local -a arr deadline_args=()
+	local -a arr deadline_args=() until_args=()
 	ncoll=$(echo "$COLLS" | wc -w)
 	log "budget $BUDGET ($BUDGET_S s): ingesting $ncoll collections, $JOBS jobs of $THREADS threads"
 	set +e
@@ -305,6 +305,9 @@ plan_budget() {
 		# every training ends by the deadline (a rerun of failed jobs has none)
 		deadline_args=(--deadline "$(( ${T0%.*} + BUDGET_S - reserve - (slot - TRAIN_S) ))"
 			--min-train-seconds "$MIN_TRAIN")
+		# past deadline - min-train-seconds a model would be skipped: the
+		# jobs left take none, at once
+		until_args=(--until "$(( ${T0%.*} + BUDGET_S - reserve - (slot - TRAIN_S) - MIN_TRAIN ))")
 		: > "$OUT/jobs.tsv.tmp"
 		i=0
 		for c in $COLLS; do
@@ -379,6 +382,11 @@ plan_budget() {
 	while IFS='	' read -r c t s a k; do
 		slug=$(coll_slug "$c")
 		mkdir -p "$OUT/$slug/$t"
+		# an earlier run's model under this tag is not one of this run's
+		# (a model no job takes leaves nothing behind)
+		[ -n "$RESUME" ] || rm -f "$OUT/$slug/$t/model.mp" "$OUT/$slug/$t/checkpoint.mp" \
+			"$OUT/$slug/$t/pred-valid.mp" "$OUT/$slug/$t/pred-test.mp" "$OUT/$slug/$t/eval-valid.json" \
+			"$OUT/$slug/$t/eval-valid.txt" "$OUT/$slug/$t/train-log.jsonl"
 		if [ ! -L "$OUT/$slug/$t/data" ]; then
 			rm -rf "$OUT/$slug/$t/data"
 			ln -s ../ingest/data "$OUT/$slug/$t/data"
@@ -397,7 +405,8 @@ plan_budget() {
 	fi
 	set +e
 	"${par[@]}" --joblog "$OUT/joblog" "$PIPELINES_DIR/next-model.sh" --queue "$OUT/jobs.tsv" \
-		--claims "$OUT/claims" --by "$QUEUE_BY" --job "{}" -- "$PIPELINES_DIR/collection.sh" --data "$DATA" \
+		--claims "$OUT/claims" --by "$QUEUE_BY" --job "{}" "${until_args[@]+"${until_args[@]}"}" \
+		-- "$PIPELINES_DIR/collection.sh" --data "$DATA" \
 		--out "$OUT" --from train --threads "$THREADS" \
 		--train-seconds "$TRAIN_S" --patience "$PATIENCE" \
 		"${deadline_args[@]+"${deadline_args[@]}"}" "${PASS[@]+"${PASS[@]}"}" ::: $(seq "$(wc -l < "$OUT/jobs.tsv")")

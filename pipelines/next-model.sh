@@ -9,7 +9,7 @@ PROG=next-model.sh
 
 usage() {
 	cat <<EOF
-usage: next-model.sh --queue FILE --claims DIR [--by order|time] [--job N] -- COMMAND [ARG...]
+usage: next-model.sh --queue FILE --claims DIR [--by order|time] [--until T] [--job N] -- COMMAND [ARG...]
 
 One job of a budgeted all.sh run (all.sh runs it; it is not meant to be run
 by hand).  FILE lists the run's models, one per line:
@@ -37,18 +37,21 @@ and writes its exit code (rc) and wall seconds (seconds) beside it.  The
 job exits with the command's code; with nothing left to take it says so
 and exits 0.
 
+  --until T     at or after T (Unix time in seconds) take no model: say so,
+                exit 0 (all.sh: when too little time is left to train one)
   --job N       the job's number, for the log (GNU parallel's {})
   -h, --help    this help
 EOF
 }
 
-QUEUE="" CLAIMS="" BY=time JOB=""
+QUEUE="" CLAIMS="" BY=time JOB="" UNTIL=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--queue) QUEUE=$2; shift 2 ;;
 	--claims) CLAIMS=$2; shift 2 ;;
 	--by) BY=$2; shift 2 ;;
 	--job) JOB=$2; shift 2 ;;
+	--until) UNTIL=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; break ;;
 	*) echo "next-model.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
@@ -58,6 +61,11 @@ done
 [ -n "$CLAIMS" ] || die "--claims DIR is required" 2
 [ $# -gt 0 ] || die "no COMMAND after --" 2
 case $BY in order|time) ;; *) die "--by: '$BY' is not order or time" 2 ;; esac
+case $UNTIL in *[!0-9]*) die "--until: '$UNTIL' is not a Unix time in seconds" 2 ;; esac
+if [ -n "$UNTIL" ] && [ "$(printf '%(%s)T' -1)" -ge "$UNTIL" ]; then
+	log "${JOB:+job $JOB: }no model: too little time is left to train one"
+	exit 0
+fi
 [ -f "$QUEUE" ] || die "--queue: no such file: $QUEUE" 3
 mkdir -p "$CLAIMS" || die "--claims: cannot create $CLAIMS" 3
 

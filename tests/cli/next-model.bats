@@ -113,13 +113,24 @@ job() { next-model.sh --queue "$T/q" --claims "$T/claims" "$@" -- "$T/cmd" --out
 	assert_output --partial "--tag seed2 --seed 2 --arch  tile:xla"
 }
 
-@test "next-model.sh: jobs started at once take every model exactly once; the command's exit code is the job's" {
+@test "next-model.sh: jobs started at once take every model exactly once; --until; the command's exit code is the job's" {
 	for i in 1 2 3 4 5 6 7 8; do job --job "$i" 2>/dev/null & done
 	wait
 	# 6 models, 8 jobs: each model once, two jobs found nothing
 	[ "$(wc -l < "$T/ran")" -eq 6 ]
 	[ "$(sort "$T/ran" | uniq | wc -l)" -eq 6 ]
 	[ "$(ls "$T"/claims/*/*/rc | wc -l)" -eq 6 ]
+	# --until: past it, a job takes nothing, at once; before it, as usual
+	rm -rf "$T/claims"; : > "$T/ran"
+	run job --job 9 --until "$(( $(date +%s) - 1 ))"
+	assert_success
+	assert_output --partial "job 9: no model: too little time is left to train one"
+	[ ! -s "$T/ran" ] && [ ! -e "$T/claims" ]
+	run job --until "$(( $(date +%s) + 60 ))"
+	assert_success
+	[ "$(wc -l < "$T/ran")" -eq 1 ]
+	run job --until soon
+	assert_failure 2
 	# a failing command: the job fails with its code, the claim records it
 	rm -rf "$T/claims"
 	echo 3 > "$T/exit"
