@@ -21,12 +21,12 @@ is marked "plan"; once every "plan" model is taken, the next "more" model
 of the collection --by chooses:
 
   order   the first unclaimed one in the file's order (the collections in
-          turn, as the file lists them)
+          turn, as the file lists them; the default)
   time    the collection whose models have taken the fewest seconds so
           far (a running model counts its seconds up to now; ties go to
           the collection the file names first): a collection whose models
           stop early gets more of them, one whose models run their whole
-          time keeps what it had (the default)
+          time keeps what it had
 
 It claims the model by creating DIR/SLUG/TAG (mkdir, atomic: two jobs never
 take one model), writes the start time there, runs
@@ -44,7 +44,7 @@ and exits 0.
 EOF
 }
 
-QUEUE="" CLAIMS="" BY=time JOB="" UNTIL=""
+QUEUE="" CLAIMS="" BY=order JOB="" UNTIL=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--queue) QUEUE=$2; shift 2 ;;
@@ -59,6 +59,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$QUEUE" ] || die "--queue FILE is required" 2
 [ -n "$CLAIMS" ] || die "--claims DIR is required" 2
+[ "$CLAIMS" = / ] || CLAIMS=${CLAIMS%/}   # as find names what is under it
 [ $# -gt 0 ] || die "no COMMAND after --" 2
 case $BY in order|time) ;; *) die "--by: '$BY' is not order or time" 2 ;; esac
 case $UNTIL in *[!0-9]*) die "--until: '$UNTIL' is not a Unix time in seconds" 2 ;; esac

@@ -80,8 +80,8 @@ job() { next-model.sh --queue "$T/q" --claims "$T/claims" "$@" -- "$T/cmd" --out
 	mkdir -p "$T/claims/tile_xla/seed1" "$T/claims/layout_xla_random/seed1"
 	echo 20.0 > "$T/claims/tile_xla/seed1/seconds"
 	echo 300.0 > "$T/claims/layout_xla_random/seed1/seconds"
-	job 2>/dev/null
-	job 2>/dev/null
+	job --by time 2>/dev/null
+	job --by time 2>/dev/null
 	run cat "$T/ran"
 	assert_line --index 0 --partial "--tag seed2 --seed 2 --arch  tile:xla"
 	assert_line --index 1 --partial "--tag seed3 --seed 3 --arch  tile:xla"
@@ -92,7 +92,7 @@ job() { next-model.sh --queue "$T/q" --claims "$T/claims" "$@" -- "$T/cmd" --out
 	echo 50.0 > "$T/claims/tile_xla/seed1/seconds"
 	echo 10.0 > "$T/claims/layout_xla_random/seed1/seconds"
 	echo $(( $(date +%s) - 100 )) > "$T/claims/layout_xla_random/seed2/start"
-	job 2>/dev/null
+	job --by time 2>/dev/null
 	run cat "$T/ran"
 	assert_output --partial "--tag seed2 --seed 2 --arch  tile:xla"
 	# a tie goes to the collection the file names first
@@ -101,16 +101,27 @@ job() { next-model.sh --queue "$T/q" --claims "$T/claims" "$@" -- "$T/cmd" --out
 	mkdir -p "$T/claims/tile_xla/seed1" "$T/claims/layout_xla_random/seed1"
 	echo 10.0 > "$T/claims/tile_xla/seed1/seconds"
 	echo 10.0 > "$T/claims/layout_xla_random/seed1/seconds"
-	job 2>/dev/null
+	job --by time 2>/dev/null
 	run cat "$T/ran"
 	assert_output --partial "tile:xla"
-	# the same claims in order mode: layout's seed2 is not next, tile's is
+	# the same claims in order mode (the default): layout's seed2 is not
+	# next, tile's is
 	rm -rf "$T/claims/tile_xla/seed2"
 	: > "$T/ran"
 	echo 500.0 > "$T/claims/tile_xla/seed1/seconds"
-	job --by order 2>/dev/null
+	job 2>/dev/null
 	run cat "$T/ran"
 	assert_output --partial "--tag seed2 --seed 2 --arch  tile:xla"
+	# --claims with a trailing slash reads the same claims: layout (20 s)
+	# before tile (300 s)
+	rm -rf "$T/claims"
+	: > "$T/ran"
+	mkdir -p "$T/claims/tile_xla/seed1" "$T/claims/layout_xla_random/seed1"
+	echo 300.0 > "$T/claims/tile_xla/seed1/seconds"
+	echo 20.0 > "$T/claims/layout_xla_random/seed1/seconds"
+	next-model.sh --queue "$T/q" --claims "$T/claims/" --by time -- "$T/cmd" --out x 2>/dev/null
+	run cat "$T/ran"
+	assert_output --partial "--tag seed2 --seed 2 --arch  layout:xla:random"
 }
 
 @test "next-model.sh: jobs started at once take every model exactly once; --until; the command's exit code is the job's" {
