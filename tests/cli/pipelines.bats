@@ -137,10 +137,6 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 }
 
 @test "all.sh --budget --patience: models that stop early hand their time to more models, up to the deadline" {
-	# an earlier run's predictions under a queued tag: gone unless the
-	# model runs again
-	mkdir -p "$T/o/tile_xla/seed6"
-	echo junk > "$T/o/tile_xla/seed6/pred-test.mp"
 	run all.sh --data "$D" --out "$T/o" --budget 75s --jobs 2 --set "$QUICK" --no-plots \
 		--collections tile:xla,layout:xla:random --patience 2 --max-members 6 --fit on --norm rank
 	assert_success
@@ -156,7 +152,6 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	# once), so more ran; every model that ran says so in its record
 	ran=$(sed -n 's/^  tile:xla: \([0-9]\) of 6 models.*/\1/p' "$T/o/plan.txt")
 	[ "$ran" -ge 3 ]
-	[ -e "$T/o/tile_xla/seed6/model.mp" ] || [ ! -e "$T/o/tile_xla/seed6/pred-test.mp" ]
 	run mp-dump --type training "$T/o/tile_xla/seed1/model.mp"
 	assert_output --partial '"patience": 2'
 	assert_output --regexp '"stopped_after_round": [1-9]'
@@ -173,6 +168,30 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	assert_failure 2
 	run all.sh --data "$D" --out "$T/x" --max-members 0
 	assert_failure 2
+}
+
+@test "all.sh --budget: past the deadline the jobs left take no model; an earlier run's outputs under a queued tag are gone" {
+	mkdir -p "$T/bin"
+	for f in "$BIN"/*; do ln -s "$f" "$T/bin/"; done
+	rm "$T/bin/sage-train"
+	# layout's model starts 20 s late: one job, so the deadline passes
+	# before any queued model can start
+	printf '#!/bin/sh\ncase "$*" in *layout_xla_random*) sleep 20 ;; esac\nexec "%s/sage-train" "$@"\n' "$BIN" > "$T/bin/sage-train"
+	chmod +x "$T/bin/sage-train"
+	# an earlier run's predictions under a tag this run queues: were they
+	# left, the ensemble would read them
+	mkdir -p "$T/o/tile_xla/seed3"
+	echo junk > "$T/o/tile_xla/seed3/pred-valid.mp"
+	echo junk > "$T/o/tile_xla/seed3/pred-test.mp"
+	TPU_BIN="$T/bin" run all.sh --data "$D" --out "$T/o" --budget 40s --jobs 1 --patience 2 --max-members 3 \
+		--collections tile:xla,layout:xla:random --set "$QUICK" --no-plots
+	assert_success
+	assert_output --regexp "next-model.sh: job [3-6]: no model: too little time is left to train one"
+	[ ! -e "$T/o/tile_xla/seed3/pred-test.mp" ] && [ ! -e "$T/o/tile_xla/seed3/pred-valid.mp" ]
+	run cat "$T/o/plan.txt"
+	assert_line "  tile:xla: 1 of 3 models: seed1"
+	assert_line "  layout:xla:random: 1 of 3 models: seed1"
+	[ -s "$T/o/submission.csv" ]
 }
 
 @test "collection.sh --deadline: the training fits the time left; too little left skips the model" {
