@@ -384,9 +384,7 @@ plan_budget() {
 		mkdir -p "$OUT/$slug/$t"
 		# an earlier run's model under this tag is not one of this run's
 		# (a model no job takes leaves nothing behind)
-		[ -n "$RESUME" ] || rm -f "$OUT/$slug/$t/model.mp" "$OUT/$slug/$t/checkpoint.mp" \
-			"$OUT/$slug/$t/pred-valid.mp" "$OUT/$slug/$t/pred-test.mp" "$OUT/$slug/$t/eval-valid.json" \
-			"$OUT/$slug/$t/eval-valid.txt" "$OUT/$slug/$t/train-log.jsonl"
+		[ -n "$RESUME" ] || rm_model "$OUT/$slug/$t"
 		if [ ! -L "$OUT/$slug/$t/data" ]; then
 			rm -rf "$OUT/$slug/$t/data"
 			ln -s ../ingest/data "$OUT/$slug/$t/data"

@@ -155,8 +155,7 @@ if [ -n "$DEADLINE" ] && { [ "$FROM" = ingest ] || [ "$FROM" = train ]; } && [ -
 	# the time left before the deadline bounds the training; too little: skip
 	left=$(( DEADLINE - $(date +%s) ))
 	if [ "$left" -lt "$MIN_TRAIN" ]; then
-		rm -f "$W/model.mp" "$W/pred-valid.mp" "$W/pred-test.mp" "$W/eval-valid.json" \
-			"$W/eval-valid.txt" "$W/train-log.jsonl" "$W/checkpoint.mp"
+		rm_model "$W"
 		log "$COLL: $TAG skipped: $left s left before the deadline, less than the $MIN_TRAIN s a model needs"
 		exit 0
 	fi

@@ -28,6 +28,12 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 coll_slug() { printf '%s' "$1" | tr ':' '_'; }
 # collection name -> its directory under npz/: layout:xla:random -> layout/xla/random
 coll_dir() { printf '%s' "$1" | tr ':' '/'; }
+# rm_model DIR: what training and prediction leave in a model's directory
+# (OUT/SLUG/TAG), gone; its data link stays
+rm_model() {
+	rm -f "$1/model.mp" "$1/checkpoint.mp" "$1/train-log.jsonl" "$1/pred-valid.mp" \
+		"$1/pred-test.mp" "$1/eval-valid.json" "$1/eval-valid.txt"
+}
 
 ALL_COLLECTIONS="tile:xla layout:xla:random layout:xla:default layout:nlp:random layout:nlp:default"
 
