@@ -17,12 +17,7 @@
 #include "rng.h"
 #include "sage.h"
 #include "stream.h"
-
-enum { LOSS_HINGE, LOSS_LISTMLE, LOSS_MIXED, LOSS_DIFFMAT, NLOSS };
-static const char *const loss_names[NLOSS] = { "hinge", "listmle", "mixed", "diffmat" };
-
-/* Random streams (rng_derive's first word): one per purpose. */
-enum { RS_ORDER = 1, RS_SAMPLE = 2, RS_DROP = 3 };
+#include "train.h"
 
 static struct {
 	const char *out, *valid, *checkpoint, *log, *init;
@@ -32,8 +27,8 @@ static struct {
 	long patience;              /* 0: off */
 	double seconds;             /* 0: no time budget */
 	int epochs_given;
-	int loss;
-	double mix, margin, lr, lr_min, wd, clip, mape, drop_edge;
+	train_loss_t loss;          /* kind, margin, mix, mape */
+	double lr, lr_min, wd, clip, drop_edge;
 	uint64_t seed;
 	sage_hp_t hp;
 	const char *arch_opt;       /* the first architecture option given */
@@ -238,11 +233,12 @@ typedef struct {
 
 static plan_t plan;
 
+/* The run's state besides the trainer's (step, AdamW's moments). */
 typedef struct {
-	long round, step;           /* completed */
+	long round;                 /* completed */
 	double best;                /* best valid score (NaN: none yet) */
 	long best_round;            /* 0: none */
-	float *m, *v, *best_params; /* (nparams) */
+	float *best_params;         /* (nparams) */
 	double *hist;               /* (rounds, NHIST) */
 	double *swa;                /* (nparams) sum of the averaged rounds' weights */
 	long nswa;                  /* rounds in it */
@@ -260,14 +256,14 @@ static void fingerprint(record_t *r, const sage_set_t *train, const sage_set_t *
 	rec_set_int(r, "configs_per_graph", opt.cpg);
 	rec_set_int(r, "graphs_per_step", opt.gps);
 	rec_set_int(r, "warmup", opt.warmup);
-	rec_set_str(r, "loss", loss_names[opt.loss]);
-	rec_set_float(r, "mix", opt.mix);
-	rec_set_float(r, "margin", opt.margin);
+	rec_set_str(r, "loss", train_loss_name(opt.loss.kind));
+	rec_set_float(r, "mix", opt.loss.mix);
+	rec_set_float(r, "margin", opt.loss.margin);
 	rec_set_float(r, "lr", opt.lr);
 	rec_set_float(r, "lr_min", opt.lr_min);
 	rec_set_float(r, "weight_decay", opt.wd);
 	rec_set_float(r, "clip", opt.clip);
-	rec_set_float(r, "mape", opt.mape);
+	rec_set_float(r, "mape", opt.loss.mape);
 	rec_set_float(r, "drop_edge", opt.drop_edge);
 	rec_set_int(r, "swa", opt.swa);
 	rec_set_int(r, "oversample", opt.oversample);
@@ -285,17 +281,18 @@ static tensor_t *f32_tensor(const float *x, size_t n)
 	return t;
 }
 
-static void save_checkpoint(const sage_model_t *m, const state_t *st, const sage_set_t *train,
-			    const sage_set_t *valid, int argc, char **argv)
+static void save_checkpoint(const trainer_t *tr, const state_t *st, const sage_set_t *valid,
+			    int argc, char **argv)
 {
+	const sage_model_t *m = tr->m;
 	record_t *r = rec_new("train_state");
 	rec_set_int(r, "round", st->round);
-	rec_set_int(r, "step", st->step);
+	rec_set_int(r, "step", tr->step);
 	rec_set_float(r, "best", st->best);
 	rec_set_int(r, "best_round", st->best_round);
-	fingerprint(r, train, valid);
-	rec_set_tensor(r, "adam_m", f32_tensor(st->m, m->nparams));
-	rec_set_tensor(r, "adam_v", f32_tensor(st->v, m->nparams));
+	fingerprint(r, tr->set, valid);
+	rec_set_tensor(r, "adam_m", f32_tensor(tr->adam_m, m->nparams));
+	rec_set_tensor(r, "adam_v", f32_tensor(tr->adam_v, m->nparams));
 	rec_set_tensor(r, "best_params", f32_tensor(st->best_params, m->nparams));
 	tensor_t *h = tensor_new2(DT_F64, plan.nrounds, NHIST);
 	memcpy(h->data, st->hist, h->nbytes);
@@ -333,20 +330,20 @@ static void same_or_die(const record_t *ck, const record_t *now_, const char *ke
 	    "options and data, or drop --resume", opt.checkpoint, key, va, vb);
 }
 
-static float *take_f32(record_t *r, const char *key, size_t n)
+/* Copy the n floats of r's tensor key into x. */
+static void take_f32(record_t *r, const char *key, float *x, size_t n)
 {
 	tensor_t *t = rec_need_tensor(r, key, DT_F32, 1);
 	if ((size_t)t->shape[0] != n)
 		rec_die(r, "%s has %lld values, want %zu", key, (long long)t->shape[0], n);
-	float *x = xmallocarray(n, sizeof *x);
 	memcpy(x, t->data, n * sizeof *x);
-	return x;
 }
 
-/* Load the checkpoint into m and st; 0 when there is none yet. */
-static int load_checkpoint(sage_model_t *m, state_t *st, const sage_set_t *train,
-			   const sage_set_t *valid)
+/* Load the checkpoint into the trainer's model and state, and st; 0 when
+ * there is none yet. */
+static int load_checkpoint(trainer_t *tr, state_t *st, const sage_set_t *valid)
 {
+	sage_model_t *m = tr->m;
 	if (access(opt.checkpoint, F_OK) != 0)
 		return 0;
 	record_t **extra = NULL;
@@ -363,7 +360,7 @@ static int load_checkpoint(sage_model_t *m, state_t *st, const sage_set_t *train
 	if (!r)
 		die(EX_DATA, "%s: not a checkpoint (no train_state record)", opt.checkpoint);
 	record_t *cur = rec_new("now");
-	fingerprint(cur, train, valid);
+	fingerprint(cur, tr->set, valid);
 	for (size_t i = 0; i < cur->n; i++)
 		same_or_die(r, cur, cur->f[i].key);
 	rec_free(cur);
@@ -373,16 +370,13 @@ static int load_checkpoint(sage_model_t *m, state_t *st, const sage_set_t *train
 	memcpy(m->tile_mean, ck->tile_mean, sizeof m->tile_mean);
 	memcpy(m->tile_std, ck->tile_std, sizeof m->tile_std);
 	st->round = (long)rec_need_int(r, "round");
-	st->step = (long)rec_need_int(r, "step");
+	tr->step = (long)rec_need_int(r, "step");
 	st->best_round = (long)rec_need_int(r, "best_round");
 	if (!rec_float(r, "best", &st->best))
 		rec_die(r, "no best score");
-	free(st->m);
-	free(st->v);
-	free(st->best_params);
-	st->m = take_f32(r, "adam_m", m->nparams);
-	st->v = take_f32(r, "adam_v", m->nparams);
-	st->best_params = take_f32(r, "best_params", m->nparams);
+	take_f32(r, "adam_m", tr->adam_m, m->nparams);
+	take_f32(r, "adam_v", tr->adam_v, m->nparams);
+	take_f32(r, "best_params", st->best_params, m->nparams);
 	tensor_t *h = rec_need_tensor(r, "history", DT_F64, 2);
 	if (h->shape[0] != plan.nrounds || h->shape[1] != NHIST)
 		rec_die(r, "history has the wrong shape");
@@ -521,167 +515,6 @@ static size_t exclude_graphs(sage_set_t *s)
  * warning. */
 #define SMALL_TRAIN_CONFIGS 128
 
-/* The visits of an epoch, before shuffling: the graphs with two or more
- * configs; with --oversample, each collection's graphs repeated so that
- * every collection has as many visits as the largest.  A visit is
- * gi + rep * n (graph gi, its rep-th visit in the epoch), so that repeated
- * visits draw different configs. */
-static size_t *visit_list(const sage_set_t *s, size_t *nvisit)
-{
-	size_t n = s->n, nu = 0;
-	size_t *u = xmallocarray(n ? n : 1, sizeof *u);
-	for (size_t i = 0; i < n; i++)
-		if (s->g[i].nconf >= 2)
-			u[nu++] = i;
-	if (!opt.oversample || nu == 0) {
-		*nvisit = nu;
-		return u;
-	}
-	/* collections in order of first appearance, each with its graphs */
-	const char **coll = xmallocarray(nu, sizeof *coll);
-	size_t *cnt = xcalloc(nu, sizeof *cnt), nc = 0, most = 0;
-	size_t *of = xmallocarray(nu, sizeof *of);   /* graph -> collection */
-	for (size_t i = 0; i < nu; i++) {
-		const char *c = s->g[u[i]].coll ? s->g[u[i]].coll : "";
-		size_t j = 0;
-		while (j < nc && strcmp(coll[j], c) != 0)
-			j++;
-		if (j == nc)
-			coll[nc++] = c;
-		of[i] = j;
-		if (++cnt[j] > most)
-			most = cnt[j];
-	}
-	size_t *v = xmallocarray(nc * most, sizeof *v), k = 0;
-	for (size_t j = 0; j < nc; j++) {
-		size_t *mine = xmallocarray(cnt[j], sizeof *mine), nm = 0;
-		for (size_t i = 0; i < nu; i++)
-			if (of[i] == j)
-				mine[nm++] = u[i];
-		for (size_t i = 0; i < most; i++)
-			v[k++] = mine[i % nm] + (i / nm) * n;
-		if (!opt.quiet)
-			fprintf(stderr, "%s: --oversample: %s: %zu graphs, %zu visits per epoch\n",
-				argv0, coll[j][0] ? coll[j] : "(no collection)", nm, most);
-		free(mine);
-	}
-	free(coll);
-	free(cnt);
-	free(of);
-	free(u);
-	*nvisit = k;
-	return v;
-}
-
-/* A copy of g's adjacency without the edges that a coin of probability p
- * drops (DropEdge), into *a; the random stream r. */
-static void drop_edges(nn_adj_t *a, const sage_graph_t *g, double p, rng_t *r)
-{
-	size_t m = g->adj.m, k = 0;
-	int32_t *e = xmallocarray(2 * m + 2, sizeof *e);
-	for (int32_t u = 0; u < g->n; u++)
-		for (int32_t i = g->adj.in_ptr[u]; i < g->adj.in_ptr[u + 1]; i++)
-			if (rng_uniform(r) >= p) {
-				e[2 * k] = u;
-				e[2 * k + 1] = g->adj.in_idx[i];
-				k++;
-			}
-	if (nn_adj_build(a, (size_t)g->n, e, k) != 0)
-		die(EX_DATA, "internal: DropEdge made a bad edge");
-	free(e);
-}
-
-/* ---- one optimiser step ---- */
-
-/* What a step needs besides the model: the visits of an epoch, their
- * shuffled order in the current epoch, and the batch buffers. */
-typedef struct {
-	const sage_set_t *train;
-	const size_t *usable;       /* the visits of an epoch, before shuffling */
-	size_t nvisit;
-	size_t *order;              /* the visits of epoch order_epoch, shuffled */
-	long order_epoch;           /* -1: none yet */
-	size_t *pick;               /* (largest config count) */
-	uint8_t *sym;               /* (B, nodes, slots) layout symbols */
-	float *tf;                  /* (B, SAGE_NTILE) tile features */
-	float *scores, *ds;         /* (B) scores and their gradient */
-	double *y;                  /* (B) targets */
-	double w_hinge, w_listmle;  /* the ranking loss's mix */
-} batcher_t;
-
-/* The forward and backward passes of step `step` (0-based): the graphs at
- * the step's place in the shuffled order of its epoch (step / spe), each
- * with configs sampled from a stream of its own.  Leaves the step's
- * gradients in m->grads and returns its loss; *nconfigs grows by the
- * configs scored. */
-static double step_grads(sage_model_t *m, sage_work_t *w, batcher_t *bt, long step,
-			 size_t *nconfigs)
-{
-	const sage_set_t *train = bt->train;
-	long epoch = step / plan.spe, s = step % plan.spe;
-	if (bt->order_epoch != epoch) {
-		rng_t ro;
-		rng_derive(&ro, opt.seed, RS_ORDER, (uint64_t)epoch, 0);
-		memcpy(bt->order, bt->usable, bt->nvisit * sizeof *bt->order);   /* a fixed start */
-		rng_shuffle(&ro, bt->order, bt->nvisit, sizeof *bt->order);
-		bt->order_epoch = epoch;
-	}
-	size_t B = (size_t)opt.cpg, gps = (size_t)opt.gps;
-	size_t g0 = (size_t)s * gps, g1 = g0 + gps < bt->nvisit ? g0 + gps : bt->nvisit;
-	double inv = 1.0 / (double)(g1 - g0), step_loss = 0.0;
-	sage_zero_grad(m);
-	for (size_t k = g0; k < g1; k++) {
-		size_t visit = bt->order[k], gi = visit % train->n;
-		const sage_graph_t *g = &train->g[gi];
-		size_t n = g->nconf, nb = n < B ? n : B;
-		rng_t rs;
-		rng_derive(&rs, opt.seed, RS_SAMPLE, (uint64_t)epoch, visit);
-		for (size_t i = 0; i < n; i++)
-			bt->pick[i] = i;
-		for (size_t i = 0; i < nb; i++) {   /* partial Fisher-Yates */
-			size_t j = i + (size_t)rng_int(&rs, 0, (int64_t)(n - i - 1));
-			size_t t = bt->pick[i];
-			bt->pick[i] = bt->pick[j];
-			bt->pick[j] = t;
-		}
-		sage_batch_t b = { nb, NULL, NULL };
-		size_t w3 = (size_t)g->nc * SAGE_NCODE;
-		for (size_t i = 0; i < nb; i++) {
-			if (train->kind == SAGE_LAYOUT)
-				sage_symbols(bt->sym + i * w3 * 6, g->codes + bt->pick[i] * w3, w3);
-			else
-				memcpy(bt->tf + i * SAGE_NTILE, g->tfeat + bt->pick[i] * SAGE_NTILE,
-				       SAGE_NTILE * sizeof *bt->tf);
-			bt->y[i] = g->target[bt->pick[i]];
-		}
-		b.sym = bt->sym;
-		b.tfeat = bt->tf;
-		sage_graph_t gd;   /* g with DropEdge's adjacency */
-		if (opt.drop_edge > 0) {
-			rng_t rd;
-			rng_derive(&rd, opt.seed, RS_DROP, (uint64_t)epoch, visit);
-			gd = *g;
-			drop_edges(&gd.adj, g, opt.drop_edge, &rd);
-			g = &gd;
-		}
-		sage_forward(m, w, g, &b, bt->scores, 1);
-		memset(bt->ds, 0, nb * sizeof *bt->ds);
-		if (opt.loss == LOSS_DIFFMAT)
-			step_loss += inv * nn_diffmat_loss(bt->ds, bt->scores, bt->y, nb, opt.margin, inv);
-		else
-			step_loss += inv * nn_rank_loss(bt->ds, bt->scores, bt->y, nb, opt.margin,
-							bt->w_hinge * inv, bt->w_listmle * inv);
-		if (opt.mape > 0)
-			step_loss += inv * opt.mape *
-				     nn_mape_loss(bt->ds, bt->scores, bt->y, nb, opt.mape * inv);
-		sage_backward(m, w, g, &b, bt->ds);
-		if (opt.drop_edge > 0)
-			nn_adj_free(&gd.adj);
-		*nconfigs += nb;
-	}
-	return step_loss;
-}
-
 /* ---- the time budget ---- */
 
 /* The plan a --seconds run saved in its checkpoint: 1 and *total, *every
@@ -723,20 +556,18 @@ static int checkpoint_plan(long *total, long *every)
  * no --valid, MAX_AUTO_ROUNDS rounds, for the log and the checkpoints).  Returns the steps; *every
  * (when 0) becomes the steps per round.  replan() revises the steps after
  * each round. */
-static long plan_seconds(sage_model_t *m, sage_work_t *w, batcher_t *bt, const sage_set_t *valid,
-			 double t0, long *every)
+static long plan_seconds(trainer_t *tr, const sage_set_t *valid, double t0, long *every)
 {
 	long k = plan.spe < CALIB_MIN ? CALIB_MIN : plan.spe > CALIB_MAX ? CALIB_MAX : plan.spe;
-	size_t nconf = 0;
-	(void)step_grads(m, w, bt, 0, &nconf);   /* untimed: the first allocations */
+	(void)train_grads(tr, 0);   /* untimed: the first allocations */
 	double tc = now();
 	for (long i = 1; i <= k; i++)
-		(void)step_grads(m, w, bt, i, &nconf);
-	sage_zero_grad(m);
+		(void)train_grads(tr, i);
+	sage_zero_grad(tr->m);
 	double t_step = (now() - tc) / (double)k, t_eval = 0.0;
 	if (valid) {
 		double te = now();
-		(void)evaluate(m, w, valid);
+		(void)evaluate(tr->m, tr->w, valid);
 		t_eval = now() - te;
 	}
 	double left = 0.98 * (opt.seconds - (now() - t0));   /* 2%: saving, the last log */
@@ -766,14 +597,14 @@ static long plan_seconds(sage_model_t *m, sage_work_t *w, batcher_t *bt, const s
  * their validation seconds), so that the budget is spent: the first plan
  * comes from a few cold steps and is often 10-30% off.  The steps already
  * run stay; the learning-rate schedule stretches or shrinks to the new end. */
-static void replan(state_t *st, double t0, long steps, double train_s, long rounds,
-		   double eval_s)
+static void replan(trainer_t *tr, state_t *st, double t0, long steps, double train_s,
+		   long rounds, double eval_s)
 {
 	if (steps <= 0 || rounds <= 0)
 		return;
 	double t_step = train_s / (double)steps, t_eval = eval_s / (double)rounds;
 	double left = 0.98 * opt.seconds - (now() - t0);
-	long total = st->step;
+	long total = tr->step;
 	if (left > 0 && t_step > 0) {
 		/* n more steps: n t_step, and a validation for each round begun */
 		double n = left / (t_step + t_eval / (double)plan.every);
@@ -785,7 +616,7 @@ static void replan(state_t *st, double t0, long steps, double train_s, long roun
 	long nr = (total + plan.every - 1) / plan.every;
 	if (nr <= st->round) {   /* no round left to run the new steps in: stop */
 		nr = st->round;
-		total = st->step;
+		total = tr->step;
 	}
 	if (total == plan.total && nr == plan.nrounds)
 		return;
@@ -798,7 +629,7 @@ static void replan(state_t *st, double t0, long steps, double train_s, long roun
 		fprintf(stderr, "%s: --seconds %g: at %.3f s a step, %.2f s a validation: "
 			"%ld steps in all, not %ld\n", argv0, opt.seconds, t_step, t_eval, total,
 			plan.total);
-	plan.total = total;
+	plan.total = tr->o.total = total;
 	plan.nrounds = nr;
 }
 
@@ -833,7 +664,10 @@ static void check_outputs(void)
 		stream_refuse_tty(1, opt.force_tty, "--force-tty");
 }
 
-int main(int argc, char **argv)
+/* ---- the command line ---- */
+
+/* Parse the options into opt; returns the input path ("-": stdin). */
+static const char *parse_args(int argc, char **argv)
 {
 	enum { O_VALID_CONFIGS = 256, O_CHECKPOINT, O_RESUME, O_LOG, O_HIDDEN, O_LAYERS,
 	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_TILE_JOIN, O_GPS, O_LOSS, O_MIX,
@@ -895,17 +729,13 @@ int main(int argc, char **argv)
 	const char *path = "-";
 	int c;
 
-	nn_exec_env(argv);   /* may execute the program again, see nn.h */
-	setprogname_argv(argv);
 	sage_hp_default(&opt.hp, SAGE_LAYOUT);
 	opt.epochs = 10;
 	opt.cpg = 64;
 	opt.gps = 0;
 	opt.warmup = -1;
 	opt.mem_mb = 4096;
-	opt.loss = LOSS_MIXED;
-	opt.mix = 0.5;
-	opt.margin = 0.1;
+	opt.loss = (train_loss_t){ .kind = TRAIN_LOSS_MIXED, .margin = 0.1, .mix = 0.5 };
 	opt.lr = 3e-3;
 	opt.lr_min = 1e-5;
 	opt.wd = 1e-4;
@@ -938,7 +768,7 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			close_stdout();
-			return EX_OK;
+			exit(EX_OK);
 		case 'o': opt.out = optarg; break;
 		case 'q': opt.quiet = 1; break;
 		case 's': opt.seed = (uint64_t)parse_ll("--seed", optarg, 0, INT64_MAX); break;
@@ -970,7 +800,7 @@ int main(int argc, char **argv)
 			opt.hp.pe_k = (int)k;
 			break;
 		}
-		case O_MAPE: opt.mape = parse_double("--mape", optarg, 0, 1e6); break;
+		case O_MAPE: opt.loss.mape = parse_double("--mape", optarg, 0, 1e6); break;
 		case O_DROP_EDGE: opt.drop_edge = parse_double("--drop-edge", optarg, 0, 0.99); break;
 		case O_SWA: opt.swa = parse_ll("--swa", optarg, 0, 1000000); break;
 		case O_OVERSAMPLE: opt.oversample = 1; break;
@@ -1001,14 +831,12 @@ int main(int argc, char **argv)
 			break;
 		case O_GPS: opt.gps = parse_ll("--graphs-per-step", optarg, 1, 100000); break;
 		case O_LOSS:
-			for (opt.loss = 0; opt.loss < NLOSS; opt.loss++)
-				if (strcmp(optarg, loss_names[opt.loss]) == 0)
-					break;
-			if (opt.loss == NLOSS)
+			opt.loss.kind = train_loss_parse(optarg);
+			if (opt.loss.kind < 0)
 				usage_error("%s: want hinge, listmle, mixed or diffmat", "--loss");
 			break;
-		case O_MIX: opt.mix = parse_double("--mix", optarg, 0, 1); break;
-		case O_MARGIN: opt.margin = parse_double("--margin", optarg, 0, 1e6); break;
+		case O_MIX: opt.loss.mix = parse_double("--mix", optarg, 0, 1); break;
+		case O_MARGIN: opt.loss.margin = parse_double("--margin", optarg, 0, 1e6); break;
 		case O_LR: opt.lr = parse_double("--lr", optarg, 0, 10); break;
 		case O_LR_MIN: opt.lr_min = parse_double("--lr-min", optarg, 0, 10); break;
 		case O_WARMUP: opt.warmup = parse_ll("--warmup", optarg, 0, INT64_MAX); break;
@@ -1019,7 +847,7 @@ int main(int argc, char **argv)
 		case O_PATIENCE: opt.patience = parse_ll("--patience", optarg, 0, 1000000); break;
 		default:
 			fprintf(stderr, "%s", usage_line);
-			return EX_USAGE;
+			exit(EX_USAGE);
 		}
 	}
 	if (!opt.out)
@@ -1043,66 +871,76 @@ int main(int argc, char **argv)
 			    "last rounds, which a stopped run never reaches)");
 	if (optind < argc)
 		path = argv[optind];
-	check_outputs();
 	opt.hp.batch = (int)opt.cpg;
-	opt.threads = nn_set_threads(opt.threads);
+	return path;
+}
 
-	/* ---- data ---- */
-	double t0 = now();
-	sage_set_t train, valid;
-	sage_set_read(&train, path, -1, 0, opt.seed);
-	if (train.n == 0)
+/* ---- the data and the model ---- */
+
+/* Read the training stream at path (less --exclude's graphs) and --valid,
+ * into train and valid; make the model (from --init, or new with the
+ * training set's feature statistics) and standardise both sets with its
+ * statistics.  Returns the model with its initial weights: --init's, or
+ * the seed's. */
+static sage_model_t *read_data(const char *path, sage_set_t *train, sage_set_t *valid,
+			       double t0)
+{
+	sage_set_read(train, path, -1, 0, opt.seed);
+	if (train->n == 0)
 		die(EX_DATA, "%s: no graphs in the training stream", strcmp(path, "-") ? path : "stdin");
-	size_t nexcluded = exclude_graphs(&train);
-	if (train.n == 0)
+	size_t nexcluded = exclude_graphs(train);
+	if (train->n == 0)
 		die(EX_DATA, "--exclude dropped every training graph");
-	opt.hp.kind = train.kind;
+	opt.hp.kind = train->kind;
 	if (opt.gps == 0)   /* small tile kernels: several per step */
-		opt.gps = train.kind == SAGE_TILE ? 8 : 1;
+		opt.gps = train->kind == SAGE_TILE ? 8 : 1;
 	sage_model_t *init = NULL;
 	if (opt.init) {
 		init = sage_load(opt.init, NULL, NULL);
-		if (init->hp.kind != train.kind)
+		if (init->hp.kind != train->kind)
 			die(EX_USAGE, "%s: a %s model; the training graphs are %s graphs", opt.init,
 			    init->hp.kind == SAGE_TILE ? "tile" : "layout",
-			    train.kind == SAGE_TILE ? "tile" : "layout");
+			    train->kind == SAGE_TILE ? "tile" : "layout");
 		opt.hp = init->hp;
 		opt.hp.batch = (int)opt.cpg;
 	}
-	if (opt.hp.tile_late && train.kind != SAGE_TILE)
+	if (opt.hp.tile_late && train->kind != SAGE_TILE)
 		die(EX_USAGE, "--tile-join: the training graphs are layout graphs; it is for tile models");
 	const char *err = NULL;
 	sage_model_t *m = sage_new(&opt.hp, &err);
 	if (!m)
 		die(EX_USAGE, "%s", err);
 	if (init) {   /* its statistics, so that its weights mean what they meant */
+		memcpy(m->params, init->params, m->nparams * sizeof *m->params);
 		memcpy(m->feat_mean, init->feat_mean, sizeof m->feat_mean);
 		memcpy(m->feat_std, init->feat_std, sizeof m->feat_std);
 		memcpy(m->tile_mean, init->tile_mean, sizeof m->tile_mean);
 		memcpy(m->tile_std, init->tile_std, sizeof m->tile_std);
+		sage_free(init);
 	} else {
-		sage_set_fit_stats(&train, m);
+		sage_init(m, opt.seed);
+		sage_set_fit_stats(train, m);
 	}
-	sage_set_standardize(&train, m);
+	sage_set_standardize(train, m);
 	if (opt.valid) {
-		sage_set_read(&valid, opt.valid, train.kind, (size_t)opt.valid_configs, opt.seed);
-		sage_set_standardize(&valid, m);
+		sage_set_read(valid, opt.valid, train->kind, (size_t)opt.valid_configs, opt.seed);
+		sage_set_standardize(valid, m);
 	}
 	if (opt.hp.pe_k) {
 		double tp = now();
-		for (size_t i = 0; i < train.n; i++)
-			sage_graph_set_pe(&train.g[i], opt.hp.pe_k);
-		for (size_t i = 0; opt.valid && i < valid.n; i++)
-			sage_graph_set_pe(&valid.g[i], opt.hp.pe_k);
+		for (size_t i = 0; i < train->n; i++)
+			sage_graph_set_pe(&train->g[i], opt.hp.pe_k);
+		for (size_t i = 0; opt.valid && i < valid->n; i++)
+			sage_graph_set_pe(&valid->g[i], opt.hp.pe_k);
 		if (!opt.quiet)
 			fprintf(stderr, "%s: random-walk encoding (%d steps) in %.1f s\n", argv0,
 				opt.hp.pe_k, now() - tp);
 	}
 	{	/* said even with --quiet: the scores that follow mean little */
 		size_t ranked = 0, ng = 0;
-		for (size_t i = 0; i < train.n; i++)
-			if (train.g[i].nconf >= 2) {
-				ranked += train.g[i].nconf;
+		for (size_t i = 0; i < train->n; i++)
+			if (train->g[i].nconf >= 2) {
+				ranked += train->g[i].nconf;
 				ng++;
 			}
 		if (ranked > 0 && ranked < SMALL_TRAIN_CONFIGS)   /* 0: said below, untrained */
@@ -1112,12 +950,12 @@ int main(int argc, char **argv)
 	}
 	if (!opt.quiet) {
 		fprintf(stderr, "%s: train: %zu %s graphs, %zu configs, %.1f MiB in memory "
-			"(packed; %.1f MiB as floats)", argv0, train.n,
-			train.kind == SAGE_TILE ? "tile" : "layout", train.nconf,
-			(double)sage_set_bytes(&train) / 1048576.0,
-			(double)sage_set_float_bytes(&train) / 1048576.0);
+			"(packed; %.1f MiB as floats)", argv0, train->n,
+			train->kind == SAGE_TILE ? "tile" : "layout", train->nconf,
+			(double)sage_set_bytes(train) / 1048576.0,
+			(double)sage_set_float_bytes(train) / 1048576.0);
 		if (opt.valid)
-			fprintf(stderr, "; valid: %zu graphs, %zu configs", valid.n, valid.nconf);
+			fprintf(stderr, "; valid: %zu graphs, %zu configs", valid->n, valid->nconf);
 		fprintf(stderr, "; read in %.1f s\n", now() - t0);
 		if (nexcluded)
 			fprintf(stderr, "%s: --exclude dropped %zu training graphs\n", argv0, nexcluded);
@@ -1125,68 +963,23 @@ int main(int argc, char **argv)
 			sage_arch_name(m->hp.arch), m->nparams, opt.threads,
 			opt.init ? ", from " : "", opt.init ? opt.init : "");
 	}
+	return m;
+}
 
-	/* ---- schedule ---- */
-	size_t ntrain = 0;          /* visits per epoch */
-	size_t *usable = visit_list(&train, &ntrain);
-	/* Nothing to rank (every graph has one distinct config, as the real
-	 * openai_v0_rnn file after --dedup): the model keeps its initial
-	 * weights, so that a pipeline can still predict and submit, and says so. */
-	int untrained = ntrain == 0;
-	if (untrained)
-		fprintf(stderr, "%s: warning: no training graph has two or more configs to rank: "
-			"nothing to learn; the model keeps its initial weights (its rankings are arbitrary)\n",
-			argv0);
-	plan.spe = (long)((ntrain + (size_t)opt.gps - 1) / (size_t)opt.gps);
-	nn_adamw_t adam = { opt.lr, 0.9, 0.999, 1e-8, opt.wd };
+/* ---- the plan ---- */
 
-	state_t st;
-	memset(&st, 0, sizeof st);
-	st.best = NAN;
-	st.m = xcalloc(m->nparams, sizeof *st.m);
-	st.v = xcalloc(m->nparams, sizeof *st.v);
-	st.best_params = xcalloc(m->nparams, sizeof *st.best_params);
-	st.swa = xcalloc(m->nparams, sizeof *st.swa);
-	sage_init(m, opt.seed);
-	if (init) {
-		memcpy(m->params, init->params, m->nparams * sizeof *m->params);
-		sage_free(init);
-		init = NULL;
-	}
-
-	/* ---- buffers ---- */
-	size_t B = (size_t)opt.cpg, maxnc = 0, maxc = 0;
-	for (size_t i = 0; i < train.n; i++) {
-		if ((size_t)train.g[i].nc > maxnc)
-			maxnc = (size_t)train.g[i].nc;
-		if (train.g[i].nconf > maxc)
-			maxc = train.g[i].nconf;
-	}
-	sage_work_t *w = sage_work_new((size_t)opt.mem_mb);
-	batcher_t bt = {
-		.train = &train, .usable = usable, .nvisit = ntrain,
-		.order = xmallocarray(ntrain ? ntrain : 1, sizeof *bt.order), .order_epoch = -1,
-		.pick = xmallocarray(maxc ? maxc : 1, sizeof *bt.pick),
-		.sym = xmallocarray(B * maxnc * SAGE_NSLOT + 1, 1),
-		.tf = xmallocarray(B * SAGE_NTILE, sizeof *bt.tf),
-		.scores = xmallocarray(B, sizeof *bt.scores),
-		.ds = xmallocarray(B, sizeof *bt.ds),
-		.y = xmallocarray(B, sizeof *bt.y),
-		.w_hinge = opt.loss == LOSS_HINGE ? 1.0 : opt.loss == LOSS_MIXED ? opt.mix : 0.0,
-		.w_listmle = opt.loss == LOSS_LISTMLE ? 1.0 : opt.loss == LOSS_MIXED ? 1.0 - opt.mix : 0.0,
-	};
-	const char *metric = train.kind == SAGE_TILE ? "top-5 score" : "kendall";
-
-	/* ---- the plan: steps and rounds ---- */
+/* Plan the steps and the rounds (plan, and the trainer's schedule). */
+static void make_plan(trainer_t *tr, const sage_set_t *valid, double t0)
+{
 	long every = opt.valid_every;
-	if (untrained) {
+	if (tr->nvisit == 0) {   /* untrained */
 		plan.total = 0;
 	} else if (opt.steps) {
 		plan.total = opt.steps;
 	} else if (opt.seconds > 0) {
 		/* a resumed run keeps the plan it made; a new one times itself */
 		if (!(opt.resume && checkpoint_plan(&plan.total, &every)))
-			plan.total = plan_seconds(m, w, &bt, opt.valid ? &valid : NULL, t0, &every);
+			plan.total = plan_seconds(tr, valid, t0, &every);
 	} else {
 		plan.total = plan.spe * opt.epochs;
 	}
@@ -1199,7 +992,7 @@ int main(int argc, char **argv)
 		every = plan.total;
 	plan.every = every > 0 ? every : 1;
 	plan.nrounds = plan.total ? (plan.total + plan.every - 1) / plan.every : 0;
-	if (opt.swa > plan.nrounds && !untrained) {
+	if (opt.swa > plan.nrounds && tr->nvisit) {
 		if (!opt.seconds)
 			die(EX_USAGE, "--swa %ld: there are only %ld rounds (--valid-every %ld of %ld "
 			    "steps)", opt.swa, plan.nrounds, plan.every, plan.total);
@@ -1209,86 +1002,202 @@ int main(int argc, char **argv)
 	}
 	if (opt.warmup < 0)
 		opt.warmup = plan.total / 20;
+	tr->o.total = plan.total;
+	tr->o.warmup = opt.warmup;
+}
+
+/* ---- after each round ---- */
+
+/* The progress line of round r (h: its history row). */
+static void report_round(const state_t *st, const double *h, int by_epoch, const char *metric)
+{
+	if (by_epoch)
+		fprintf(stderr, "%s: epoch %ld/%ld  loss %.4f", argv0, epoch_of((long)h[H_STEP]),
+			epoch_of(plan.total), h[H_LOSS]);
+	else
+		fprintf(stderr, "%s: round %ld/%ld  step %ld/%ld (epoch %ld)  loss %.4f",
+			argv0, st->round, plan.nrounds, (long)h[H_STEP], plan.total,
+			epoch_of((long)h[H_STEP]), h[H_LOSS]);
+	if (opt.valid)
+		fprintf(stderr, "  valid %s %.4f (best %.4f @%s%ld)", metric, h[H_VALID],
+			st->best, by_epoch ? "" : "round ", st->best_round);
+	fprintf(stderr, "  %.1f s  %.0f configs/s\n", h[H_SECONDS], h[H_CPS]);
+}
+
+/* Keep the weights of the round just ended when they are the best so far
+ * (without --valid: the last), and add them to the SWA sum when it is one
+ * of the last --swa rounds. */
+static void keep_weights(const sage_model_t *m, state_t *st, double score)
+{
+	long r = st->round - 1;
+	if (opt.swa && r >= plan.nrounds - opt.swa) {
+		for (size_t i = 0; i < m->nparams; i++)
+			st->swa[i] += m->params[i];
+		st->nswa++;
+	}
+	if (!opt.valid || (!isnan(score) && (isnan(st->best) || score > st->best))) {
+		st->best = opt.valid ? score : NAN;
+		st->best_round = st->round;
+		memcpy(st->best_params, m->params, m->nparams * sizeof *m->params);
+	}
+}
+
+/* ---- the model file ---- */
+
+/* Write the kept weights (the best round's, or the SWA average) to --out,
+ * with a `training` record of what ran. */
+static void save_model(const trainer_t *tr, state_t *st, const sage_set_t *valid, long stopped,
+		       int by_epoch, int argc, char **argv, double t0)
+{
+	sage_model_t *m = tr->m;
+	sage_work_t *w = tr->w;
+	const sage_set_t *train = tr->set;
+	const char *metric = train->kind == SAGE_TILE ? "top-5 score" : "kendall";
+	int untrained = tr->nvisit == 0;
+	if (st->best_round == 0)   /* resumed after the last round without a best */
+		memcpy(st->best_params, m->params, m->nparams * sizeof *m->params);
+	double swa_score = NAN;
+	long best_epoch = st->best_round ? epoch_of(round_end(st, st->best_round)) : 0;
+	if (opt.swa) {   /* the average of the last rounds replaces the best */
+		for (size_t i = 0; i < m->nparams; i++)
+			st->best_params[i] = (float)(st->swa[i] / (double)st->nswa);
+		if (opt.valid) {
+			memcpy(m->params, st->best_params, m->nparams * sizeof *m->params);
+			swa_score = evaluate(m, w, valid);
+		}
+		if (!opt.quiet) {
+			fprintf(stderr, "%s: SWA over the last %ld %s", argv0, st->nswa,
+				by_epoch ? "epochs" : "rounds");
+			if (opt.valid)
+				fprintf(stderr, ": valid %s %.4f (best single %s %.4f @%ld)", metric,
+					swa_score, by_epoch ? "epoch" : "round", st->best, st->best_round);
+			fprintf(stderr, "\n");
+		}
+	}
+	record_t *info = rec_new("training");
+	rec_set_str(info, "arch", sage_arch_name(m->hp.arch));
+	rec_set_int(info, "epochs", epoch_of(plan.total));
+	rec_set_int(info, "best_epoch", best_epoch);
+	if (untrained)
+		rec_set_bool(info, "untrained", 1);
+	rec_set_str(info, "metric", train->kind == SAGE_TILE ? "top5_score" : "kendall");
+	if (opt.valid)
+		rec_set_float(info, "valid", opt.swa ? swa_score : st->best);
+	if (opt.swa) {
+		rec_set_int(info, "swa_epochs", st->nswa);
+		if (opt.valid)
+			rec_set_float(info, "best_epoch_valid", st->best);
+	}
+	if (opt.init)
+		rec_set_str(info, "init", opt.init);
+	rec_set_int(info, "steps", plan.total);
+	rec_set_int(info, "valid_every", plan.every);
+	rec_set_int(info, "best_round", st->best_round);
+	if (opt.patience) {
+		rec_set_int(info, "patience", opt.patience);
+		rec_set_int(info, "stopped_after_round", stopped);   /* 0: ran to the end */
+	}
+	rec_set_int(info, "best_step", st->best_round ? round_end(st, st->best_round) : 0);
+	if (opt.seconds > 0)
+		rec_set_float(info, "seconds_budget", opt.seconds);
+	rec_set_int(info, "train_graphs", (int64_t)train->n);
+	rec_set_int(info, "train_configs", (int64_t)train->nconf);
+	rec_set_int(info, "seed", (int64_t)opt.seed);
+	rec_set_int(info, "threads", opt.threads);
+	/* how the training data was prepared: sage-predict compares (lib/history.h) */
+	rec_set_raw(info, "data_history", train->history, train->history_len);
+	sage_save(opt.out, m, st->best_params, &info, 1, argv0, argc, argv);
+	rec_free(info);
+	if (!opt.quiet)
+		fprintf(stderr, "%s: wrote %s (%s %ld%s%s); activations %.1f MiB; total %.1f s\n",
+			argv0, opt.out, opt.swa ? "SWA of the last rounds:" : by_epoch ? "epoch" : "round",
+			opt.swa ? st->nswa : by_epoch ? best_epoch : st->best_round,
+			opt.valid && !opt.swa ? ", best valid " : "",
+			opt.valid && !opt.swa ? metric : "", (double)sage_work_bytes(w) / 1048576.0,
+			now() - t0);
+}
+
+/* ---- main: read, plan, then rounds of training steps and a validation ---- */
+
+int main(int argc, char **argv)
+{
+	nn_exec_env(argv);   /* may execute the program again, see nn.h */
+	setprogname_argv(argv);
+	const char *path = parse_args(argc, argv);
+	check_outputs();
+	opt.threads = nn_set_threads(opt.threads);
+
+	double t0 = now();
+	sage_set_t train, valid;
+	sage_model_t *m = read_data(path, &train, &valid, t0);
+	const sage_set_t *vs = opt.valid ? &valid : NULL;
+	sage_work_t *w = sage_work_new((size_t)opt.mem_mb);
+	trainer_t tr;
+	train_init(&tr, m, w, &train, &(train_opts_t){
+		.seed = opt.seed, .configs_per_graph = (size_t)opt.cpg,
+		.graphs_per_step = (size_t)opt.gps, .loss = opt.loss, .drop_edge = opt.drop_edge,
+		.oversample = opt.oversample, .adam = { opt.lr, 0.9, 0.999, 1e-8, opt.wd },
+		.lr_min = opt.lr_min, .clip = opt.clip, .quiet = opt.quiet });
+	/* Nothing to rank (every graph has one distinct config, as the real
+	 * openai_v0_rnn file after --dedup): the model keeps its initial
+	 * weights, so that a pipeline can still predict and submit, and says so. */
+	if (tr.nvisit == 0)
+		fprintf(stderr, "%s: warning: no training graph has two or more configs to rank: "
+			"nothing to learn; the model keeps its initial weights (its rankings are arbitrary)\n",
+			argv0);
+	plan.spe = tr.steps_per_epoch;
+	make_plan(&tr, vs, t0);
+
+	state_t st = { .best = NAN };
+	st.best_params = xcalloc(m->nparams, sizeof *st.best_params);
+	st.swa = xcalloc(m->nparams, sizeof *st.swa);
 	st.hist = xcalloc((size_t)(plan.nrounds ? plan.nrounds : 1) * NHIST, sizeof *st.hist);
 	/* rounds that are epochs say so, as they always did */
 	int by_epoch = !opt.seconds && plan.every == plan.spe && plan.total % plan.spe == 0;
-	long run_steps = 0, run_rounds = 0;   /* this process's, for replan() */
-	double run_train = 0.0, run_eval = 0.0;   /* run_eval: all but the steps */
-	long stopped = 0;   /* --patience: the round it stopped after */
-	if (opt.resume && load_checkpoint(m, &st, &train, opt.valid ? &valid : NULL)) {
+	const char *metric = train.kind == SAGE_TILE ? "top-5 score" : "kendall";
+	if (opt.resume && load_checkpoint(&tr, &st, vs)) {
 		if (!opt.quiet)
 			fprintf(stderr, "%s: resuming from %s after %s %ld (step %ld)\n", argv0,
-				opt.checkpoint, by_epoch ? "epoch" : "round", st.round, st.step);
+				opt.checkpoint, by_epoch ? "epoch" : "round", st.round, tr.step);
 	} else if (opt.resume && !opt.quiet) {
 		fprintf(stderr, "%s: %s does not exist yet: starting afresh\n", argv0, opt.checkpoint);
 	}
 	write_log(&st, st.round);
 
+	long run_steps = 0, run_rounds = 0;   /* this process's, for replan() */
+	double run_train = 0.0, run_eval = 0.0;   /* run_eval: all but the steps */
+	long stopped = 0;   /* --patience: the round it stopped after */
 	for (long r = st.round; r < plan.nrounds; r++) {
-		double te = now(), loss_sum = 0.0, lr = opt.lr;
-		size_t nconfigs = 0;
+		double te = now();
+		size_t nconf0 = tr.nconfigs;
 		long end = (r + 1) * plan.every < plan.total ? (r + 1) * plan.every : plan.total;
-		long nsteps = end - st.step;
-		while (st.step < end) {
-			double step_loss = step_grads(m, w, &bt, st.step, &nconfigs);
-			if (opt.clip > 0)
-				nn_grad_clip(m->grads, m->nparams, opt.clip);
-			lr = nn_lr_cosine(st.step, plan.total, opt.warmup, opt.lr, opt.lr_min);
-			adam.lr = lr;
-			st.step++;
-			for (size_t t = 0; t < m->ntab; t++) {
-				const sage_ptab_t *pt = &m->tab[t];
-				nn_adamw_update(m->params + pt->off, m->grads + pt->off, st.m + pt->off,
-						st.v + pt->off, pt->size, &adam, pt->decay ? opt.wd : 0.0,
-						st.step);
-			}
-			loss_sum += step_loss;
-		}
+		long nsteps = end - tr.step;
+		double loss = train_round(&tr, end);
 		double ttrain = now() - te;
 		double score = opt.valid ? evaluate(m, w, &valid) : NAN;
 		double *h = st.hist + r * NHIST;
-		h[H_LOSS] = loss_sum / (double)nsteps;
+		h[H_LOSS] = loss;
 		h[H_VALID] = score;
 		h[H_SECONDS] = now() - te;
 		h[H_TRAIN] = ttrain;
-		h[H_CPS] = ttrain > 0 ? (double)nconfigs / ttrain : 0.0;
-		h[H_LR] = lr;
-		h[H_STEP] = (double)st.step;
+		h[H_CPS] = ttrain > 0 ? (double)(tr.nconfigs - nconf0) / ttrain : 0.0;
+		h[H_LR] = tr.lr;
+		h[H_STEP] = (double)tr.step;
 		st.round = r + 1;
 		if (opt.seconds > 0) {
 			run_steps += nsteps;
 			run_train += ttrain;
 			run_rounds++;
 			run_eval += h[H_SECONDS] - ttrain;
-			replan(&st, t0, run_steps, run_train, run_rounds, run_eval);
+			replan(&tr, &st, t0, run_steps, run_train, run_rounds, run_eval);
 			h = st.hist + r * NHIST;   /* it may have moved */
 		}
-		if (opt.swa && r >= plan.nrounds - opt.swa) {
-			for (size_t i = 0; i < m->nparams; i++)
-				st.swa[i] += m->params[i];
-			st.nswa++;
-		}
-		if (!opt.valid || (!isnan(score) && (isnan(st.best) || score > st.best))) {
-			st.best = opt.valid ? score : NAN;
-			st.best_round = r + 1;
-			memcpy(st.best_params, m->params, m->nparams * sizeof *m->params);
-		}
-		if (!opt.quiet) {
-			if (by_epoch)
-				fprintf(stderr, "%s: epoch %ld/%ld  loss %.4f", argv0, epoch_of(st.step),
-					epoch_of(plan.total), h[H_LOSS]);
-			else
-				fprintf(stderr, "%s: round %ld/%ld  step %ld/%ld (epoch %ld)  loss %.4f",
-					argv0, st.round, plan.nrounds, st.step, plan.total,
-					epoch_of(st.step), h[H_LOSS]);
-			if (opt.valid)
-				fprintf(stderr, "  valid %s %.4f (best %.4f @%s%ld)", metric, score,
-					st.best, by_epoch ? "" : "round ", st.best_round);
-			fprintf(stderr, "  %.1f s  %.0f configs/s\n", h[H_SECONDS], h[H_CPS]);
-		}
+		keep_weights(m, &st, score);
+		if (!opt.quiet)
+			report_round(&st, h, by_epoch, metric);
 		double tk = now();
 		if (opt.checkpoint)
-			save_checkpoint(m, &st, &train, opt.valid ? &valid : NULL, argc, argv);
+			save_checkpoint(&tr, &st, vs, argc, argv);
 		write_log(&st, st.round);
 		run_eval += now() - tk;   /* the next replan() counts the saving too */
 		if (patience_spent(&st)) {
@@ -1298,7 +1207,7 @@ int main(int argc, char **argv)
 					"rounds old (round %ld): stopping after round %ld of %ld\n",
 					argv0, opt.patience, st.round - st.best_round, st.best_round,
 					st.round, plan.nrounds);
-			plan.total = st.step;   /* the record says what ran */
+			plan.total = tr.step;   /* the record says what ran */
 			plan.nrounds = st.round;
 			break;
 		}
@@ -1309,80 +1218,9 @@ int main(int argc, char **argv)
 			exit(EX_OK);
 		}
 	}
+	save_model(&tr, &st, vs, stopped, by_epoch, argc, argv, t0);
 
-	/* ---- the model ---- */
-	if (st.best_round == 0)   /* resumed after the last round without a best */
-		memcpy(st.best_params, m->params, m->nparams * sizeof *m->params);
-	double swa_score = NAN;
-	long best_epoch = st.best_round ? epoch_of(round_end(&st, st.best_round)) : 0;
-	if (opt.swa) {   /* the average of the last rounds replaces the best */
-		for (size_t i = 0; i < m->nparams; i++)
-			st.best_params[i] = (float)(st.swa[i] / (double)st.nswa);
-		if (opt.valid) {
-			memcpy(m->params, st.best_params, m->nparams * sizeof *m->params);
-			swa_score = evaluate(m, w, &valid);
-		}
-		if (!opt.quiet) {
-			fprintf(stderr, "%s: SWA over the last %ld %s", argv0, st.nswa,
-				by_epoch ? "epochs" : "rounds");
-			if (opt.valid)
-				fprintf(stderr, ": valid %s %.4f (best single %s %.4f @%ld)", metric,
-					swa_score, by_epoch ? "epoch" : "round", st.best, st.best_round);
-			fprintf(stderr, "\n");
-		}
-	}
-	record_t *info = rec_new("training");
-	rec_set_str(info, "arch", sage_arch_name(m->hp.arch));
-	rec_set_int(info, "epochs", epoch_of(plan.total));
-	rec_set_int(info, "best_epoch", best_epoch);
-	if (untrained)
-		rec_set_bool(info, "untrained", 1);
-	rec_set_str(info, "metric", train.kind == SAGE_TILE ? "top5_score" : "kendall");
-	if (opt.valid)
-		rec_set_float(info, "valid", opt.swa ? swa_score : st.best);
-	if (opt.swa) {
-		rec_set_int(info, "swa_epochs", st.nswa);
-		if (opt.valid)
-			rec_set_float(info, "best_epoch_valid", st.best);
-	}
-	if (opt.init)
-		rec_set_str(info, "init", opt.init);
-	rec_set_int(info, "steps", plan.total);
-	rec_set_int(info, "valid_every", plan.every);
-	rec_set_int(info, "best_round", st.best_round);
-	if (opt.patience) {
-		rec_set_int(info, "patience", opt.patience);
-		rec_set_int(info, "stopped_after_round", stopped);   /* 0: ran to the end */
-	}
-	rec_set_int(info, "best_step", st.best_round ? round_end(&st, st.best_round) : 0);
-	if (opt.seconds > 0)
-		rec_set_float(info, "seconds_budget", opt.seconds);
-	rec_set_int(info, "train_graphs", (int64_t)train.n);
-	rec_set_int(info, "train_configs", (int64_t)train.nconf);
-	rec_set_int(info, "seed", (int64_t)opt.seed);
-	rec_set_int(info, "threads", opt.threads);
-	/* how the training data was prepared: sage-predict compares (lib/history.h) */
-	rec_set_raw(info, "data_history", train.history, train.history_len);
-	sage_save(opt.out, m, st.best_params, &info, 1, argv0, argc, argv);
-	rec_free(info);
-	if (!opt.quiet)
-		fprintf(stderr, "%s: wrote %s (%s %ld%s%s); activations %.1f MiB; total %.1f s\n",
-			argv0, opt.out, opt.swa ? "SWA of the last rounds:" : by_epoch ? "epoch" : "round",
-			opt.swa ? st.nswa : by_epoch ? best_epoch : st.best_round,
-			opt.valid && !opt.swa ? ", best valid " : "",
-			opt.valid && !opt.swa ? metric : "", (double)sage_work_bytes(w) / 1048576.0,
-			now() - t0);
-
-	free(usable);
-	free(bt.order);
-	free(bt.pick);
-	free(bt.sym);
-	free(bt.tf);
-	free(bt.scores);
-	free(bt.ds);
-	free(bt.y);
-	free(st.m);
-	free(st.v);
+	train_free(&tr);
 	free(st.best_params);
 	free(st.hist);
 	free(st.swa);

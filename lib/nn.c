@@ -1611,17 +1611,6 @@ double nn_listmle_loss(float *ds, const float *s, const double *y, size_t n,
 	return loss;
 }
 
-double nn_rank_loss(float *ds, const float *s, const double *y, size_t n,
-		    double margin, double w_hinge, double w_listmle)
-{
-	double l = 0.0;
-	if (w_hinge != 0.0)
-		l += w_hinge * nn_hinge_loss(ds, s, y, n, margin, w_hinge);
-	if (w_listmle != 0.0)
-		l += w_listmle * nn_listmle_loss(ds, s, y, n, w_listmle);
-	return l;
-}
-
 /* ------------------------------------------------------------------ */
 /* optimisation */
 

@@ -265,9 +265,6 @@ double nn_diffmat_loss(float *ds, const float *s, const double *y, size_t n,
  * constant: d_i = (s_i - mean s) - (log y_i - mean log y), clamped to 30;
  * loss = mean_i |exp(d_i) - 1|. */
 double nn_mape_loss(float *ds, const float *s, const double *y, size_t n, double weight);
-/* w_hinge * hinge + w_listmle * listmle (a zero weight skips that loss). */
-double nn_rank_loss(float *ds, const float *s, const double *y, size_t n,
-		    double margin, double w_hinge, double w_listmle);
 
 /* ---- optimisation ---- */
 

@@ -23,6 +23,10 @@ the idiomatic fast form on CPU.
       More MODEL STREAM B OUT.json groups may follow: one process, torch
       imported once.  With --float32 the same in float32: how far float32
       rounding alone moves each value (compare_grads.py --f32).
+  sage_torch.py loss MODEL STREAM [--loss K --mix W --margin M --mape W]
+      float64: the training loss of MODEL over every config of every graph
+      of STREAM, the mean over the graphs (sage-train's logged loss of a
+      step that takes them all; tests/cli/sage-train.bats).
   sage_torch.py train --out-json FILE [options] TRAIN.mp [--valid VALID.mp]
       trains the GraphSAGE model (--arch sage, no positional encoding:
       the other archs are checked by `grads` only) in float32 the way
@@ -402,6 +406,23 @@ def listmle(s, y):
     return (lse - f).sum() / len(s)
 
 
+def diffmat(s, y, margin):
+    """mean over pairs y_i < y_j of relu(margin (log y_j - log y_i) - (s_j - s_i))."""
+    m = (y.unsqueeze(1) < y.unsqueeze(0))
+    if not bool(m.any()):
+        return s.sum() * 0
+    ly = torch.log(torch.clamp(y, min=sys.float_info.min))
+    d = margin * (ly.unsqueeze(0) - ly.unsqueeze(1)) - (s.unsqueeze(0) - s.unsqueeze(1))
+    return torch.relu(d)[m].sum() / m.sum()
+
+
+def mape(s, y):
+    """mean |exp(d) - 1|, d = (s - mean s) - (log y - mean log y), clamped to 30."""
+    ly = torch.log(torch.clamp(y, min=sys.float_info.min))
+    d = torch.clamp((s - s.mean()) - (ly - ly.mean()), max=30.0)
+    return torch.abs(torch.exp(d) - 1).mean()
+
+
 def rank_loss(s, y, margin, wh, wl):
     out = s.sum() * 0
     if wh:
@@ -454,6 +475,34 @@ def grads(model, stream, B, out, margin, mix, dtype=torch.float64):
                  grads={n: m.w(n).grad.reshape(-1).tolist() for n in m.names})
     with open(out, "w") as f:
         json.dump(out_d, f)
+
+
+def cmd_loss(a):
+    """The training loss of MODEL on every config of every graph of STREAM
+    (graphs with two or more configs), the mean over the graphs: what
+    sage-train logs for a step over all of them."""
+    hp, st, params = load_model(a.model)
+    gs = load_set(a.stream)
+    standardize(gs, st)
+    m = Sage(hp, torch.float64)
+    with torch.no_grad():
+        for n in m.names:
+            m.w(n).copy_(torch.tensor(params[n], dtype=torch.float64).reshape(m.w(n).shape))
+    wh = 1.0 if a.loss == "hinge" else a.mix if a.loss == "mixed" else 0.0
+    wl = 1.0 if a.loss == "listmle" else 1 - a.mix if a.loss == "mixed" else 0.0
+    vals = []
+    with torch.no_grad():
+        for g in gs:
+            n = len(g["target"])
+            if n < 2:
+                continue
+            s = m(Graph(g, torch.float64, m.hp), batch_input(g, np.arange(n), torch.float64))
+            y = torch.tensor(g["target"], dtype=torch.float64)
+            v = diffmat(s, y, a.margin) if a.loss == "diffmat" else rank_loss(s, y, a.margin, wh, wl)
+            if a.mape > 0:
+                v = v + a.mape * mape(s, y)
+            vals.append(float(v))
+    print("%.9g" % (sum(vals) / len(vals)))
 
 
 def cmd_grads(a):
@@ -578,6 +627,13 @@ def main():
     g.add_argument("--float32", action="store_true",
                    help="compute in float32, as the C model does: the yardstick for how much "
                         "float32 rounding alone moves each gradient (compare_grads.py --f32)")
+    lo = sub.add_parser("loss")
+    lo.add_argument("model")
+    lo.add_argument("stream")
+    lo.add_argument("--loss", default="mixed", choices=["hinge", "listmle", "mixed", "diffmat"])
+    lo.add_argument("--mix", type=float, default=0.5)
+    lo.add_argument("--margin", type=float, default=0.1)
+    lo.add_argument("--mape", type=float, default=0.0)
     t = sub.add_parser("train")
     t.add_argument("train")
     t.add_argument("--valid")
@@ -607,6 +663,8 @@ def main():
     a = ap.parse_args()
     if a.cmd == "grads":
         cmd_grads(a)
+    elif a.cmd == "loss":
+        cmd_loss(a)
     else:
         cmd_train(a)
 

@@ -8,6 +8,7 @@
  * cross-check (tests/torch/) compares the same gradients at 1e-4. */
 #include "ut.h"
 #include "sage.h"
+#include "train.h"
 #include "err.h"
 
 #include <stdint.h>
@@ -605,7 +606,8 @@ static int dump_grads(const char *model, const char *stream, long B, const char 
 	sage_work_t *w = sage_work_new(0);
 	sage_zero_grad(m);
 	sage_forward(m, w, g, &b, scores, 1);
-	double loss = nn_rank_loss(ds, scores, g->target, nb, 0.1, 0.5, 0.5);
+	const train_loss_t mixed = { TRAIN_LOSS_MIXED, 0.1, 0.5, 0.0 };
+	double loss = train_loss(&mixed, ds, scores, g->target, nb, 1.0);
 	sage_backward(m, w, g, &b, ds);
 	FILE *fp = fopen(out, "w");
 	if (!fp)
