@@ -9,6 +9,7 @@
 #include "progress.h"
 #include "rng.h"
 #include "stream.h"
+#include "strset.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -282,17 +283,10 @@ static int64_t *pick(int64_t n, int64_t k, const char *id, int64_t *out_k)
 		rng_t r;
 		int64_t *all = xmallocarray((size_t)n, sizeof *all);
 		/* per-graph stream: the sample of a file does not depend on the others */
-		uint64_t h = 1469598103934665603ULL;
-		for (const char *p = id; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-		rng_derive(&r, opt.seed, h, 0, 0);
+		rng_derive(&r, opt.seed, str_hash(id), 0, 0);
 		for (int64_t i = 0; i < n; i++)
 			all[i] = i;
-		for (int64_t i = 0; i < k; i++) {
-			int64_t j = rng_int(&r, i, n - 1), t = all[i];
-			all[i] = all[j];
-			all[j] = t;
-		}
+		rng_sample(&r, all, (size_t)n, (size_t)k, sizeof *all);
 		idx = xrealloc(all, (size_t)k * sizeof *all);
 		qsort(idx, (size_t)k, sizeof *idx, cmp_i64);
 		*out_k = k;

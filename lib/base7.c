@@ -25,19 +25,28 @@ int64_t b7_pack(uint32_t *codes, const float *vals, size_t nblocks)
 	return -1;
 }
 
-int64_t b7_unpack(float *vals, const uint32_t *codes, size_t ncodes)
+int64_t b7_symbols(uint8_t *sym, const uint32_t *codes, size_t ncodes)
 {
-	size_t b;
-	int s;
-	for (b = 0; b < ncodes; b++) {
+	for (size_t b = 0; b < ncodes; b++) {
 		uint32_t c = codes[b];
-		float *v = vals + b * B7_SLOTS;
 		if (c >= B7_NCODES)
 			return (int64_t)b;
-		for (s = 0; s < B7_SLOTS; s++) {
-			v[s] = (float)((int)(c % 7) - 1);
+		for (int s = 0; s < B7_SLOTS; s++) {
+			sym[b * B7_SLOTS + s] = (uint8_t)(c % 7);
 			c /= 7;
 		}
+	}
+	return -1;
+}
+
+int64_t b7_unpack(float *vals, const uint32_t *codes, size_t ncodes)
+{
+	for (size_t b = 0; b < ncodes; b++) {
+		uint8_t sym[B7_SLOTS];
+		if (b7_symbols(sym, codes + b, 1) >= 0)
+			return (int64_t)b;
+		for (int s = 0; s < B7_SLOTS; s++)
+			vals[b * B7_SLOTS + s] = (float)((int)sym[s] - 1);
 	}
 	return -1;
 }

@@ -25,6 +25,11 @@ int64_t b7_pack(uint32_t *codes, const float *vals, size_t nblocks);
  * the first code >= 7^6. */
 int64_t b7_unpack(float *vals, const uint32_t *codes, size_t ncodes);
 
+/* The digits of ncodes codes, 6 * ncodes symbols 0..6 (value + 1, slot 0
+ * first): the model's embedding indices (lib/sage.c).  Returns -1, or the
+ * index of the first code >= 7^6. */
+int64_t b7_symbols(uint8_t *sym, const uint32_t *codes, size_t ncodes);
+
 /* A 64-bit hash of a row of codes (for finding duplicate rows). */
 uint64_t b7_hash(const uint32_t *row, size_t width);
 

@@ -29,6 +29,17 @@
 
 #include "nn.h"
 
+/* x . y over n floats, summed in index order (float, no reassociation: the
+ * same sum on every CPU path). */
+static inline __attribute__((always_inline)) float dot_f(const float *restrict x,
+							 const float *restrict y, size_t n)
+{
+	float s = 0.0f;
+	for (size_t i = 0; i < n; i++)
+		s += x[i] * y[i];
+	return s;
+}
+
 /* ---- GIN (Xu et al. 2019) over both edge directions ----
  *
  * g[b,u] = (1 + eps) h[b,u] + sum_{v in in(u)} h[b,v] + sum_{w in out(u)} h[b,w]

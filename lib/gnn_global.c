@@ -13,14 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Below this many multiply-adds a loop runs on one thread (as in nn.c). */
-#define PAR_MIN_WORK ((size_t)1 << 15)
-
-static int team(size_t work)
-{
-	return work < PAR_MIN_WORK ? 1 : nn_threads();
-}
-
 /* ------------------------------------------------------------------ */
 /* linear attention
  *
@@ -112,7 +104,7 @@ NN_CLONES static void head_outer_sum(float *out, const float *x, size_t sx, cons
 				     size_t D)
 {
 	size_t nib = (D + OUTER_ROWS - 1) / OUTER_ROWS, units = B * K * nib, BL = blk(D);
-	int nt = team(B * N * K * D * D);
+	int nt = nn_team(B * N * K * D * D);
 	#pragma omp parallel num_threads(nt) if (nt > 1 && !omp_in_parallel())
 	{
 		double *acc = xmallocarray(OUTER_ROWS * (D + 1), sizeof *acc);
@@ -161,14 +153,6 @@ INLINE void vecmat(float *restrict y, const float *restrict x, const float *rest
 		for (size_t j = 0; j < D; j++)
 			y[j] += xi * Mi[j];
 	}
-}
-
-INLINE float dot_f(const float *restrict x, const float *restrict y, size_t D)
-{
-	float s = 0.0f;
-	for (size_t i = 0; i < D; i++)
-		s += x[i] * y[i];
-	return s;
 }
 
 /* The per-head row kernels below are inlined with D constant for the
@@ -242,7 +226,7 @@ NN_CLONES static void linattn_core(float *scratch, const float *h, const float *
 	float *o = qkv + R * H3;                /* (R, H) */
 	float *Sz = o + R * H + R * K;          /* (B, K, BLK) */
 	nn_linear_forward(qkv, h, Wqkv, bqkv, R, H, H3);
-	int nt = team(R * H * 16);
+	int nt = nn_team(R * H * 16);
 	#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && !omp_in_parallel())
 	for (size_t r = 0; r < R; r++) {
 		float *row = qkv + r * H3;
@@ -256,7 +240,7 @@ NN_CLONES static void linattn_core(float *scratch, const float *h, const float *
 	head_outer_sum(Sz, qkv + H, H3, qkv + 2 * H, H3, NULL, B, N, K, D);
 	if (!want_o)
 		return;
-	nt = team(R * H * D);
+	nt = nn_team(R * H * D);
 	#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && !omp_in_parallel())
 	for (size_t r = 0; r < R; r++) {
 		size_t b = r / N;
@@ -283,7 +267,7 @@ NN_CLONES static void linattn_back_rows(float *g, float *cb, const float *qkv,
 					size_t K)
 {
 	size_t D = H / K, R = B * N, H3 = 3 * H, BL = blk(D);
-	int nt = team(R * H * D);
+	int nt = nn_team(R * H * D);
 	#pragma omp parallel num_threads(nt) if (nt > 1 && !omp_in_parallel())
 	{
 		float *t = xmallocarray(D, sizeof *t);
@@ -304,7 +288,7 @@ NN_CLONES static void linattn_back_qkv(float *qkv, const float *g, const float *
 				       size_t N, size_t H, size_t K)
 {
 	size_t D = H / K, R = B * N, H3 = 3 * H, BL = blk(D);
-	int nt = team(R * H * D * 3);
+	int nt = nn_team(R * H * D * 3);
 	#pragma omp parallel num_threads(nt) if (nt > 1 && !omp_in_parallel())
 	{
 		float *t = xmallocarray(3 * D, sizeof *t);
@@ -519,7 +503,7 @@ NN_CLONES static void appnp_run(float *dst, int acc, float *scratch, const float
 	}
 	float beta = 1.0f - alpha;
 	size_t rows = B * N;
-	int nt = team(B * (N + 2 * a->m) * H * (size_t)K);
+	int nt = nn_team(B * (N + 2 * a->m) * H * (size_t)K);
 	#pragma omp parallel num_threads(nt) if (nt > 1 && !omp_in_parallel())
 	for (int t = 0; t < K; t++) {
 		const float *src = t == 0 ? x : buf[(t - 1) & 1];

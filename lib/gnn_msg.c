@@ -20,9 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Below this many multiply-adds a loop runs on one thread (as sage.c). */
-#define PAR_MIN ((size_t)1 << 15)
-
 /* Columns per task of a column sum (GAT's dbias). */
 #define COL_BLOCK 16
 
@@ -48,7 +45,7 @@ NN_CLONES static void gin_sum(float *out, int add, float s, const float *in,
 {
 	size_t N = a->n;
 	#pragma omp parallel for collapse(2) schedule(static) \
-		if (B * (N + 2 * a->m) * H > PAR_MIN && !omp_in_parallel())
+		if (B * (N + 2 * a->m) * H > NN_PAR_MIN_WORK && !omp_in_parallel())
 	for (size_t b = 0; b < B; b++)
 		for (size_t u = 0; u < N; u++) {
 			const float *ib = in + b * N * H, *x = ib + u * H;
@@ -82,7 +79,7 @@ NN_CLONES static void gin_sum(float *out, int add, float s, const float *in,
 NN_CLONES static double dot_rows(const float *x, const float *y, size_t M, size_t H)
 {
 	double *part = xcalloc(M ? M : 1, sizeof *part);
-	#pragma omp parallel for schedule(static) if (M * H > PAR_MIN && !omp_in_parallel())
+	#pragma omp parallel for schedule(static) if (M * H > NN_PAR_MIN_WORK && !omp_in_parallel())
 	for (size_t i = 0; i < M; i++) {
 		const float *xr = x + i * H, *yr = y + i * H;
 		double acc = 0.0;
@@ -277,7 +274,7 @@ NN_CLONES static void gat_scores(float *S, const float *Z, const float *A, size_
 				 size_t H, size_t K)
 {
 	size_t D = H / K;
-	#pragma omp parallel for schedule(static) if (M * 4 * H > PAR_MIN && !omp_in_parallel())
+	#pragma omp parallel for schedule(static) if (M * 4 * H > NN_PAR_MIN_WORK && !omp_in_parallel())
 	for (size_t i = 0; i < M; i++) {
 		const float *z = Z + i * H;
 		float *s = S + i * 4 * K;
@@ -336,7 +333,7 @@ NN_CLONES static void gat_attend(float *y, float *T, const float *Z, const float
 {
 	size_t N = a->n, D = H / K;
 	#pragma omp parallel for collapse(2) schedule(static) \
-		if (B * (N + 2 * a->m) * H > PAR_MIN && !omp_in_parallel())
+		if (B * (N + 2 * a->m) * H > NN_PAR_MIN_WORK && !omp_in_parallel())
 	for (size_t b = 0; b < B; b++)
 		for (size_t u = 0; u < N; u++) {
 			const float *Zb = Z + b * N * H, *Sb = S + b * N * 4 * K;
@@ -376,14 +373,6 @@ void nn_gat_forward(float *y, float *scratch, const float *h, const float *W,
 	gat_attend(y, T, Z, S, bias, a, B, H, K);
 }
 
-static inline float dot_f(const float *x, const float *y, size_t n)
-{
-	float s = 0.0f;
-	for (size_t i = 0; i < n; i++)
-		s += x[i] * y[i];
-	return s;
-}
-
 /* One entry v of L(u) in step 1: c, s1 = sum alpha dalpha l, s2 = sum
  * alpha l (K each). */
 static inline void gat_back_entry1(float *c, float *s1, float *s2, const float *lse,
@@ -409,7 +398,7 @@ NN_CLONES static void gat_back_rows(float *dS, float *T, const float *Z, const f
 {
 	size_t N = a->n, D = H / K;
 	#pragma omp parallel for collapse(2) schedule(static) \
-		if (B * (N + 2 * a->m) * H > PAR_MIN && !omp_in_parallel())
+		if (B * (N + 2 * a->m) * H > NN_PAR_MIN_WORK && !omp_in_parallel())
 	for (size_t b = 0; b < B; b++)
 		for (size_t u = 0; u < N; u++) {
 			const float *Zb = Z + b * N * H, *Sb = S + b * N * 4 * K;
@@ -476,7 +465,7 @@ NN_CLONES static void gat_back_gather(float *dZ, float *dS, const float *Z, cons
 {
 	size_t N = a->n, D = H / K;
 	#pragma omp parallel for collapse(2) schedule(static) \
-		if (B * (N + 2 * a->m) * H > PAR_MIN && !omp_in_parallel())
+		if (B * (N + 2 * a->m) * H > NN_PAR_MIN_WORK && !omp_in_parallel())
 	for (size_t b = 0; b < B; b++)
 		for (size_t v = 0; v < N; v++) {
 			const float *Sb = S + b * N * 4 * K, *Tb = T + b * N * 2 * K;
@@ -517,7 +506,7 @@ NN_CLONES static void gat_back_gather(float *dZ, float *dS, const float *Z, cons
 NN_CLONES static void col_sums(float *dbias, const float *dy, size_t M, size_t H)
 {
 	size_t nb = (H + COL_BLOCK - 1) / COL_BLOCK;
-	#pragma omp parallel for schedule(static) if (M * H > PAR_MIN && !omp_in_parallel())
+	#pragma omp parallel for schedule(static) if (M * H > NN_PAR_MIN_WORK && !omp_in_parallel())
 	for (size_t t = 0; t < nb; t++) {
 		size_t h0 = t * COL_BLOCK, w = H - h0 < COL_BLOCK ? H - h0 : COL_BLOCK;
 		double acc[COL_BLOCK] = { 0 };

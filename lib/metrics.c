@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "strset.h"
 
 const char *const metrics_names[M__N] = {
 	"kendall", "spearman", "opa", "top1", "top5", "top10", "score"
@@ -220,13 +221,6 @@ double metrics_kendall(const double *x, const double *y, size_t n)
 {
 	metrics_pairs_t c;
 	metrics_pair_counts(x, y, n, &c);
-	return metrics_kendall_from(&c);
-}
-
-double metrics_kendall_naive(const double *x, const double *y, size_t n)
-{
-	metrics_pairs_t c;
-	metrics_pair_counts_naive(x, y, n, &c);
 	return metrics_kendall_from(&c);
 }
 
@@ -533,16 +527,6 @@ struct idmap {
 static char tomb_[1];
 #define TOMB tomb_
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 idmap_t *idmap_new(void)
 {
 	idmap_t *m = xcalloc(1, sizeof *m);
@@ -566,7 +550,7 @@ void idmap_free(idmap_t *m)
 
 static size_t idmap_find(const idmap_t *m, const char *key)
 {
-	size_t i = (size_t)fnv1a(key) & (m->cap - 1);
+	size_t i = (size_t)str_hash(key) & (m->cap - 1);
 	while (m->keys[i]) {
 		if (m->keys[i] != TOMB && strcmp(m->keys[i], key) == 0)
 			return i;
@@ -592,7 +576,7 @@ static void idmap_grow(idmap_t *m)
 	m->used = m->count;
 	for (size_t i = 0; i < ocap; i++)
 		if (ok[i] && ok[i] != TOMB) {
-			size_t j = (size_t)fnv1a(ok[i]) & (m->cap - 1);
+			size_t j = (size_t)str_hash(ok[i]) & (m->cap - 1);
 			while (m->keys[j])
 				j = (j + 1) & (m->cap - 1);
 			m->keys[j] = ok[i];
@@ -612,7 +596,7 @@ void *idmap_put(idmap_t *m, const char *key, void *val)
 	}
 	if ((m->used + 1) * 4 > m->cap * 3)
 		idmap_grow(m);
-	i = (size_t)fnv1a(key) & (m->cap - 1);
+	i = (size_t)str_hash(key) & (m->cap - 1);
 	while (m->keys[i] && m->keys[i] != TOMB)
 		i = (i + 1) & (m->cap - 1);
 	if (!m->keys[i])

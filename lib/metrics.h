@@ -69,7 +69,6 @@ double metrics_kendall_from(const metrics_pairs_t *c); /* tau-b, NaN if undefine
 double metrics_opa_from(const metrics_pairs_t *c);     /* NaN if P == Ty */
 
 double metrics_kendall(const double *x, const double *y, size_t n);
-double metrics_kendall_naive(const double *x, const double *y, size_t n);
 double metrics_opa(const double *x, const double *y, size_t n);
 
 /* ---- ranks, Spearman ---- */

@@ -14,10 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Below this many multiply-adds a kernel runs on one thread: the fork costs
- * more than it saves. */
-#define PAR_MIN_WORK ((size_t)1 << 15)
-
 static int nthreads = 1;
 static int gemm_mode = NN_GEMM_AUTO;   /* see nn_gemm_mode */
 
@@ -64,15 +60,14 @@ int nn_threads(void)
 	return nthreads;
 }
 
-static int team(size_t work)
+int nn_team(size_t work)
 {
-	return work < PAR_MIN_WORK ? 1 : nthreads;
+	return work < NN_PAR_MIN_WORK ? 1 : nthreads;
 }
 
-/* team() for a loop over `rows` independent rows: no more threads than rows. */
-static int team_rows(size_t work, size_t rows)
+int nn_team_rows(size_t work, size_t rows)
 {
-	int nt = team(work);
+	int nt = nn_team(work);
 	if ((size_t)nt > rows)
 		nt = rows ? (int)rows : 1;
 	return nt;
@@ -310,7 +305,7 @@ void nn_linear_forward(float *out, const float *in, const float *W,
 			memcpy(bp, b, O * sizeof *bp);
 		}
 	}
-	#pragma omp parallel num_threads(team(M * K * O))
+	#pragma omp parallel num_threads(nn_team(M * K * O))
 	{
 		size_t r0, r1;
 		slab(M, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
@@ -345,7 +340,7 @@ static void linear_backward(float *din, float din_beta, float *dW, float *db,
 {
 	if (M == 0 || O == 0)
 		return;
-	int nt = team(M * K * O);
+	int nt = nn_team(M * K * O);
 	if (din && K > 0) {
 		size_t Kp = round_nr(K);
 		int own = own_for(M, O, K);
@@ -423,7 +418,7 @@ static void linear_backward(float *din, float din_beta, float *dW, float *db,
 		}
 	}
 	if (db) {
-		#pragma omp parallel num_threads(team(M * O))
+		#pragma omp parallel num_threads(nn_team(M * O))
 		{
 			size_t o0, o1;
 			slab(O, omp_get_thread_num(), omp_get_num_threads(), &o0, &o1);
@@ -484,7 +479,7 @@ void nn_linear_backward_naive(double *din, double *dW, double *db,
 NN_CLONES void nn_embedding_forward(float *out, const uint8_t *idx, const float *table,
 			  size_t M, size_t D)
 {
-	#pragma omp parallel for schedule(static) num_threads(team(M * D))
+	#pragma omp parallel for schedule(static) num_threads(nn_team(M * D))
 	for (size_t m = 0; m < M; m++)
 		memcpy(out + m * D, table + (size_t)idx[m] * D, D * sizeof *out);
 }
@@ -494,7 +489,7 @@ NN_CLONES void nn_embedding_backward(float *dtable, const float *dout, const uin
 {
 	/* Each thread owns a range of table rows and scans every index: no
 	 * two threads write the same row, and each row sums in index order. */
-	#pragma omp parallel num_threads(team_rows(M * D, rows))
+	#pragma omp parallel num_threads(nn_team_rows(M * D, rows))
 	{
 		size_t r0, r1;
 		slab(rows, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
@@ -527,31 +522,6 @@ void nn_embedding_backward_naive(double *dtable, const double *dout,
 			dtable[(size_t)idx[m] * D + k] += dout[m * D + k];
 }
 
-int nn_base7_decode(uint8_t *sym, const uint32_t *codes, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint32_t c = codes[i];
-		if (c >= 117649u)   /* 7^6 */
-			return -1;
-		for (int s = 0; s < 6; s++) {
-			sym[i * 6 + s] = (uint8_t)(c % 7u);
-			c /= 7u;
-		}
-	}
-	return 0;
-}
-
-int nn_layout_symbols(uint8_t *sym, const float *vals, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		float v = vals[i];
-		if (!(v >= -1.0f && v <= 5.0f) || v != floorf(v))
-			return -1;
-		sym[i] = (uint8_t)(int)(v + 1.0f);
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* instance norm */
 
@@ -565,7 +535,7 @@ NN_CLONES void nn_instnorm_forward(float *out, float *mean, float *rstd, const f
 			 size_t B, size_t N, size_t H)
 {
 	size_t nblk = (H + NORM_CB - 1) / NORM_CB;
-	#pragma omp parallel for schedule(static) num_threads(team_rows(B * N * H, B * nblk))
+	#pragma omp parallel for schedule(static) num_threads(nn_team_rows(B * N * H, B * nblk))
 	for (size_t t = 0; t < B * nblk; t++) {
 		size_t b = t / nblk, c0 = (t % nblk) * NORM_CB;
 		size_t w = H - c0 < NORM_CB ? H - c0 : NORM_CB;
@@ -611,7 +581,7 @@ NN_CLONES void nn_instnorm_backward(float *din, float *dgamma, float *dbeta,
 	/* Per-config partial sums of dgamma/dbeta, summed over b in order. */
 	double *pg = xcalloc(B * H, sizeof *pg), *pb = xcalloc(B * H, sizeof *pb);
 	size_t nblk = (H + NORM_CB - 1) / NORM_CB;
-	#pragma omp parallel for schedule(static) num_threads(team_rows(B * N * H, B * nblk))
+	#pragma omp parallel for schedule(static) num_threads(nn_team_rows(B * N * H, B * nblk))
 	for (size_t t = 0; t < B * nblk; t++) {
 		size_t b = t / nblk, c0 = (t % nblk) * NORM_CB;
 		size_t w = H - c0 < NORM_CB ? H - c0 : NORM_CB;
@@ -785,7 +755,7 @@ NN_CLONES void nn_sage_aggregate_forward(float *y, const float *Z, const float *
 			       const nn_adj_t *a, size_t B, size_t H)
 {
 	size_t N = a->n, H3 = 3 * H;
-	#pragma omp parallel for collapse(2) schedule(static) num_threads(team(B * (N + a->m) * H))
+	#pragma omp parallel for collapse(2) schedule(static) num_threads(nn_team(B * (N + a->m) * H))
 	for (size_t b = 0; b < B; b++)
 		for (size_t u = 0; u < N; u++) {
 			const float *Zb = Z + b * N * H3;
@@ -818,7 +788,7 @@ NN_CLONES void nn_sage_aggregate_backward(float *dZ, float *dbias, const float *
 	/* dZ_in[v] = sum over consumers u of v of dy[u] / indeg(u), and
 	 * dZ_out[w] = sum over producers u of w of dy[u] / outdeg(u): gathers
 	 * through the other direction's CSR, so no two rows collide. */
-	#pragma omp parallel for collapse(2) schedule(static) num_threads(team(B * (N + a->m) * H))
+	#pragma omp parallel for collapse(2) schedule(static) num_threads(nn_team(B * (N + a->m) * H))
 	for (size_t b = 0; b < B; b++)
 		for (size_t v = 0; v < N; v++) {
 			const float *dyb = dy + b * N * H;
@@ -848,7 +818,7 @@ NN_CLONES void nn_sage_aggregate_backward(float *dZ, float *dbias, const float *
 	if (dbias) {
 		/* dbias = sum over all rows of dy: per-config partials first. */
 		double *part = xcalloc(B * H, sizeof *part);
-		#pragma omp parallel for schedule(static) num_threads(team(B * N * H))
+		#pragma omp parallel for schedule(static) num_threads(nn_team(B * N * H))
 		for (size_t b = 0; b < B; b++) {
 			double *p = part + b * H;
 			for (size_t u = 0; u < N; u++) {
@@ -970,14 +940,14 @@ static inline double gelu_grad_d(double x)
 
 NN_CLONES void nn_gelu_forward(float *out, const float *in, size_t n)
 {
-	#pragma omp parallel for simd schedule(static) num_threads(team(n * 16))
+	#pragma omp parallel for simd schedule(static) num_threads(nn_team(n * 16))
 	for (size_t i = 0; i < n; i++)
 		out[i] = gelu_f(in[i]);
 }
 
 NN_CLONES void nn_gelu_backward(float *din, const float *dout, const float *in, size_t n)
 {
-	#pragma omp parallel for simd schedule(static) num_threads(team(n * 16))
+	#pragma omp parallel for simd schedule(static) num_threads(nn_team(n * 16))
 	for (size_t i = 0; i < n; i++)
 		din[i] += dout[i] * gelu_grad_f(in[i]);
 }
@@ -999,12 +969,12 @@ NN_CLONES void nn_residual_gelu_forward(float *out, float *grad, const float *x,
 			      const float *y, size_t n)
 {
 	if (!grad) {
-		#pragma omp parallel for simd schedule(static) num_threads(team(n * 16))
+		#pragma omp parallel for simd schedule(static) num_threads(nn_team(n * 16))
 		for (size_t i = 0; i < n; i++)
 			out[i] = gelu_f(x[i] + y[i]);
 		return;
 	}
-	#pragma omp parallel for simd schedule(static) num_threads(team(n * 16))
+	#pragma omp parallel for simd schedule(static) num_threads(nn_team(n * 16))
 	for (size_t i = 0; i < n; i++) {
 		float p = x[i] + y[i];
 		float u = (float)GELU_C * (p + (float)GELU_A * p * p * p);
@@ -1020,7 +990,7 @@ NN_CLONES void nn_residual_gelu_backward(float *dx, float *dy, const float *dout
 {
 	/* one branch-free loop per case, so that each vectorises */
 	if (dx && dy) {
-		#pragma omp parallel for simd schedule(static) num_threads(team(n * 4))
+		#pragma omp parallel for simd schedule(static) num_threads(nn_team(n * 4))
 		for (size_t i = 0; i < n; i++) {
 			float d = dout[i] * grad[i];
 			dx[i] += d;
@@ -1028,7 +998,7 @@ NN_CLONES void nn_residual_gelu_backward(float *dx, float *dy, const float *dout
 		}
 	} else if (dx || dy) {
 		float *dd = dx ? dx : dy;
-		#pragma omp parallel for simd schedule(static) num_threads(team(n * 4))
+		#pragma omp parallel for simd schedule(static) num_threads(nn_team(n * 4))
 		for (size_t i = 0; i < n; i++)
 			dd[i] += dout[i] * grad[i];
 	}
@@ -1063,7 +1033,7 @@ NN_CLONES void nn_pool_forward(float *out, int32_t *argmax, const float *in,
 {
 	/* tasks of (config, 16 channels), as the instance norm */
 	size_t P = use_max ? 2 * H : H, nblk = (H + NORM_CB - 1) / NORM_CB;
-	#pragma omp parallel for schedule(static) num_threads(team_rows(B * N * H, B * nblk))
+	#pragma omp parallel for schedule(static) num_threads(nn_team_rows(B * N * H, B * nblk))
 	for (size_t t = 0; t < B * nblk; t++) {
 		size_t b = t / nblk, c0 = (t % nblk) * NORM_CB;
 		size_t w = H - c0 < NORM_CB ? H - c0 : NORM_CB;
@@ -1105,7 +1075,7 @@ NN_CLONES void nn_pool_backward(float *din, const float *dout, const int32_t *ar
 {
 	size_t P = use_max ? 2 * H : H;
 	float invn = N ? 1.0f / (float)N : 0.0f;
-	#pragma omp parallel for schedule(static) num_threads(team(B * N * H))
+	#pragma omp parallel for schedule(static) num_threads(nn_team(B * N * H))
 	for (size_t b = 0; b < B; b++) {
 		float *dx = din + b * N * H;
 		const float *d = dout + b * P;
@@ -1178,7 +1148,7 @@ NN_CLONES void nn_se_forward(float *out, float *sq, float *a, float *s, const fl
 	for (size_t i = 0; i < B * H; i++)
 		s[i] = sigmoid_f(s[i]);
 	free(z);
-	#pragma omp parallel for collapse(2) schedule(static) num_threads(team(B * N * H))
+	#pragma omp parallel for collapse(2) schedule(static) num_threads(nn_team(B * N * H))
 	for (size_t b = 0; b < B; b++)
 		for (size_t n = 0; n < N; n++) {
 			const float *x = in + (b * N + n) * H, *sb = s + b * H;
@@ -1199,7 +1169,7 @@ NN_CLONES void nn_se_backward(float *din, float *dW1, float *db1, float *dW2, fl
 	float *z = xmallocarray(B * R, sizeof *z);  /* (B, R) */
 	float *dz = xcalloc(B * R, sizeof *dz);
 	float *da = xcalloc(B * R, sizeof *da);
-	#pragma omp parallel num_threads(team(B * N * H))
+	#pragma omp parallel num_threads(nn_team(B * N * H))
 	{
 		double *acc = xmalloc(H * sizeof *acc);
 		#pragma omp for schedule(static)
@@ -1227,7 +1197,7 @@ NN_CLONES void nn_se_backward(float *din, float *dW1, float *db1, float *dW2, fl
 	nn_linear_backward(dsq, dW1, db1, da, sq, W1, B, H, R);
 	if (din) {
 		float invn = N ? 1.0f / (float)N : 0.0f;
-		#pragma omp parallel for collapse(2) schedule(static) num_threads(team(B * N * H))
+		#pragma omp parallel for collapse(2) schedule(static) num_threads(nn_team(B * N * H))
 		for (size_t b = 0; b < B; b++)
 			for (size_t n = 0; n < N; n++) {
 				const float *d = dout + (b * N + n) * H;
@@ -1309,7 +1279,7 @@ NN_CLONES void nn_xattn_forward(float *out, float *qkv, float *att, const float 
 	size_t D3 = 3 * D;
 	float scale = 1.0f / sqrtf((float)D);
 	nn_linear_forward(qkv, in, W, b, B, D, D3);   /* (B, 3D) */
-	#pragma omp parallel for schedule(static) num_threads(team(B * B * D))
+	#pragma omp parallel for schedule(static) num_threads(nn_team(B * B * D))
 	for (size_t i = 0; i < B; i++) {
 		const float *q = qkv + i * D3;
 		float *ar = att + i * B;
@@ -1349,7 +1319,7 @@ NN_CLONES void nn_xattn_backward(float *din, float *dW, float *db, const float *
 	float *dqkv = xcalloc(B * D3, sizeof *dqkv);   /* (B, 3D) */
 	float *dS = xmallocarray(B * B, sizeof *dS);   /* (B, B) score grads */
 	/* Rows of dS and dq: thread-local per query i. */
-	#pragma omp parallel for schedule(static) num_threads(team(B * B * D))
+	#pragma omp parallel for schedule(static) num_threads(nn_team(B * B * D))
 	for (size_t i = 0; i < B; i++) {
 		const float *go = dout + i * D, *ar = att + i * B;
 		float *ds = dS + i * B;
@@ -1372,7 +1342,7 @@ NN_CLONES void nn_xattn_backward(float *din, float *dW, float *db, const float *
 		}
 	}
 	/* dk[j] = sum_i dS[i,j] q[i];  dv[j] = sum_i att[i,j] dout[i]. */
-	#pragma omp parallel for schedule(static) num_threads(team(B * B * D))
+	#pragma omp parallel for schedule(static) num_threads(nn_team(B * B * D))
 	for (size_t j = 0; j < B; j++) {
 		float *dk = dqkv + j * D3 + D, *dv = dqkv + j * D3 + 2 * D;
 		for (size_t i = 0; i < B; i++) {
@@ -1624,7 +1594,7 @@ NN_CLONES void nn_adamw_update(float *p, const float *g, float *m, float *v, siz
 	float c1 = (float)(1.0 - o->beta1), c2 = (float)(1.0 - o->beta2);
 	float step = (float)(o->lr / bc1), rbc2 = (float)(1.0 / sqrt(bc2));
 	float eps = (float)o->eps;
-	#pragma omp parallel for simd schedule(static) num_threads(team(n * 8))
+	#pragma omp parallel for simd schedule(static) num_threads(nn_team(n * 8))
 	for (size_t i = 0; i < n; i++) {
 		m[i] = b1 * m[i] + c1 * g[i];
 		v[i] = b2 * v[i] + c2 * g[i] * g[i];

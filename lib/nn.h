@@ -54,6 +54,16 @@ void nn_exec_env(char **argv);
  * n <= 0: leave the OpenMP default.  Returns the number in effect. */
 int nn_set_threads(int n);
 int nn_threads(void);
+/* Below this many multiply-adds a loop runs on one thread: the fork costs
+ * more than it saves.  The one threshold of every kernel (nn, gnn_msg,
+ * gnn_global). */
+#define NN_PAR_MIN_WORK ((size_t)1 << 15)
+/* Threads for a loop of `work` multiply-adds: 1 below NN_PAR_MIN_WORK,
+ * else nn_threads(). */
+int nn_team(size_t work);
+/* nn_team for a loop over `rows` independent rows: no more threads than
+ * rows. */
+int nn_team_rows(size_t work, size_t rows);
 
 /* Who computes the dense products: NN_GEMM_AUTO (the default) uses the
  * register-tiled kernels of nn.c on CPUs with AVX-512 and cblas_sgemm
@@ -90,13 +100,6 @@ void nn_embedding_forward_naive(double *out, const uint8_t *idx,
 void nn_embedding_backward_naive(double *dtable, const double *dout,
 				 const uint8_t *idx, size_t M, size_t D);
 
-/* Layout config symbols: a base-7 code packs 6 slots, digit = value + 1,
- * slot 0 least significant.  sym (n * 6) <- codes (n), each digit 0..6.
- * Returns -1 if a code is >= 7^6, else 0. */
-int nn_base7_decode(uint8_t *sym, const uint32_t *codes, size_t n);
-/* sym (n) <- raw layout values -1..5 as symbols 0..6; -1 on a value out of
- * range or not an integer. */
-int nn_layout_symbols(uint8_t *sym, const float *vals, size_t n);
 
 /* ---- instance norm over the nodes of each config ---- */
 

@@ -112,6 +112,19 @@ size_t rng_choice_w(rng_t *r, const double *w, size_t n)
 	return 0;
 }
 
+void rng_sample(rng_t *r, void *base, size_t n, size_t k, size_t size)
+{
+	unsigned char *b = base;
+	for (size_t i = 0; i < k; i++) {
+		size_t j = i + (size_t)rng_int(r, 0, (int64_t)(n - 1 - i));
+		for (size_t c = 0; c < size; c++) {
+			unsigned char t = b[i * size + c];
+			b[i * size + c] = b[j * size + c];
+			b[j * size + c] = t;
+		}
+	}
+}
+
 void rng_shuffle(rng_t *r, void *base, size_t n, size_t size)
 {
 	unsigned char *b = base;

@@ -30,6 +30,10 @@ int64_t rng_int(rng_t *r, int64_t lo, int64_t hi);
 int rng_bernoulli(rng_t *r, double p);
 /* Index drawn with probability proportional to w[i] (w >= 0, sum > 0). */
 size_t rng_choice_w(rng_t *r, const double *w, size_t n);
+/* The first k steps of a Fisher-Yates shuffle from the front (k <= n):
+ * for i < k, swap element i with one drawn uniformly from i..n-1.  The
+ * first k elements are then a uniform sample of the n, in random order. */
+void rng_sample(rng_t *r, void *base, size_t n, size_t k, size_t size);
 /* Fisher-Yates shuffle of n elements of the given size. */
 void rng_shuffle(rng_t *r, void *base, size_t n, size_t size);
 /* Log-uniform in [lo, hi] (lo, hi > 0), rounded to an integer. */

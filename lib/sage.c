@@ -582,12 +582,7 @@ static void graph_subsample(sage_graph_t *g, size_t k, uint64_t seed, size_t gi)
 		idx[i] = i;
 	rng_t r;
 	rng_derive(&r, seed, 0x7a11d, gi, 0);
-	for (size_t i = 0; i < k; i++) {
-		size_t j = i + (size_t)rng_int(&r, 0, (int64_t)(n - i - 1));
-		size_t t = idx[i];
-		idx[i] = idx[j];
-		idx[j] = t;
-	}
+	rng_sample(&r, idx, n, k, sizeof *idx);
 	/* sort the chosen k (insertion sort is fine: k is small) */
 	for (size_t i = 1; i < k; i++)
 		for (size_t j = i; j > 0 && idx[j - 1] > idx[j]; j--) {
@@ -732,7 +727,7 @@ void sage_set_standardize(sage_set_t *s, const sage_model_t *m)
 
 void sage_symbols(uint8_t *sym, const uint32_t *codes, size_t n)
 {
-	if (nn_base7_decode(sym, codes, n) != 0)
+	if (b7_symbols(sym, codes, n) >= 0)
 		die(EX_DATA, "internal: a base-7 code out of range");
 }
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t hash(const char *s)
+uint64_t str_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
 	while (*s)
@@ -17,15 +17,10 @@ static uint64_t hash(const char *s)
 /* The slot holding s, or the empty slot where it would go. */
 static size_t find(const strset_t *st, const char *s)
 {
-	size_t i = (size_t)hash(s) & (st->cap - 1);
+	size_t i = (size_t)str_hash(s) & (st->cap - 1);
 	while (st->slot[i] && strcmp(st->slot[i], s) != 0)
 		i = (i + 1) & (st->cap - 1);
 	return i;
-}
-
-int strset_has(const strset_t *st, const char *s)
-{
-	return st->cap && st->slot[find(st, s)] != NULL;
 }
 
 int strset_add(strset_t *st, const char *s)

@@ -1078,12 +1078,7 @@ static void mark_configurable(tg_graph_t *g, rng_t *r)
 		want = 1;
 	if (want > nc)
 		want = nc;
-	/* a uniform subset: the first WANT of a partial Fisher-Yates shuffle */
-	for (size_t i = 0; i < want; i++) {
-		size_t j = i + (size_t)rng_int(r, 0, (int64_t)(nc - 1 - i));
-		int32_t t = g->cfg[i];
-		g->cfg[i] = g->cfg[j], g->cfg[j] = t;
-	}
+	rng_sample(r, g->cfg, nc, want, sizeof *g->cfg);   /* a uniform subset */
 	qsort(g->cfg, want, sizeof *g->cfg, cmp_i32);
 	g->ncfg = want;
 	for (size_t i = 0; i < want; i++)

@@ -180,8 +180,8 @@ static void shuffle_epoch(trainer_t *t, long epoch)
 }
 
 /* Sample min(B, configs) configs of graph g for visit `visit` of epoch
- * `epoch` into the batch buffers (their runtimes into t->y): a partial
- * Fisher-Yates shuffle from a stream of the visit's own. */
+ * `epoch` into the batch buffers (their runtimes into t->y), from a random
+ * stream of the visit's own. */
 static sage_batch_t sample_configs(trainer_t *t, const sage_graph_t *g, long epoch,
 				   size_t visit)
 {
@@ -190,12 +190,7 @@ static sage_batch_t sample_configs(trainer_t *t, const sage_graph_t *g, long epo
 	rng_derive(&r, t->o.seed, RS_SAMPLE, (uint64_t)epoch, visit);
 	for (size_t i = 0; i < n; i++)
 		t->pick[i] = i;
-	for (size_t i = 0; i < nb; i++) {
-		size_t j = i + (size_t)rng_int(&r, 0, (int64_t)(n - i - 1));
-		size_t x = t->pick[i];
-		t->pick[i] = t->pick[j];
-		t->pick[j] = x;
-	}
+	rng_sample(&r, t->pick, n, nb, sizeof *t->pick);
 	size_t w3 = (size_t)g->nc * SAGE_NCODE;
 	for (size_t i = 0; i < nb; i++) {
 		if (t->set->kind == SAGE_LAYOUT)

@@ -57,6 +57,7 @@ digest tile-swa t --swa 2 --lr 0.01 --weight-decay 0.01 --clip 0.5
 digest layout-patience l --patience 1 --steps 40 --valid-every 4
 digest tile-oversample t --oversample --warmup 3 --lr-min 0.001
 digest layout-steps l --steps 7 --valid-every 2 --seed 5
+digest layout-valid-configs l --valid-configs 5 --seed 3
 NN_GEMM=blas digest layout-blas l --threads 2
 NN_GEMM=blas digest tile-blas t --threads 2 --arch gat
 M=()   # the architecture comes from the --init model

@@ -142,8 +142,31 @@ static void test_group_rows(void)
 		}
 }
 
+/* b7_symbols: the digits, slot 0 first; b7_unpack is those minus 1. */
+static void test_symbols(void)
+{
+	/* values -1..4 in slots 0..5 -> digits 0..5 */
+	uint32_t code = 0, p = 1;
+	for (int s = 0; s < 6; s++, p *= 7)
+		code += (uint32_t)s * p;
+	uint32_t codes[2] = { code, 117648u };
+	uint8_t sym[12];
+	float v[12];
+	UT_EQ_INT(b7_symbols(sym, codes, 2), -1);
+	UT_EQ_INT(b7_unpack(v, codes, 2), -1);
+	for (int s = 0; s < 6; s++) {
+		UT_EQ_INT(sym[s], s);
+		UT_EQ_INT(sym[6 + s], 6);
+		UT_CHECK(v[s] == (float)(s - 1) && v[6 + s] == 5.0f);
+	}
+	uint32_t bad[3] = { 0, 117649u, 1 };
+	UT_EQ_INT(b7_symbols(sym, bad, 3), 1);
+	UT_EQ_INT(b7_unpack(v, bad, 3), 1);
+}
+
 int main(void)
 {
+	UT_RUN(test_symbols);
 	UT_RUN(test_known_codes);
 	UT_RUN(test_every_code_round_trips);
 	UT_RUN(test_random_values_bit_exact);

@@ -138,31 +138,6 @@ static void test_embedding(void)
 	run_embedding(5000, 16, 128, 0);
 }
 
-static void test_symbols(void)
-{
-	/* values -1..4 in slots 0..5 -> digits 0..5 */
-	uint32_t code = 0, p = 1;
-	for (int s = 0; s < 6; s++, p *= 7)
-		code += (uint32_t)s * p;
-	uint32_t codes[2] = { code, 117648u };
-	uint8_t sym[12];
-	UT_EQ_INT(nn_base7_decode(sym, codes, 2), 0);
-	for (int s = 0; s < 6; s++) {
-		UT_EQ_INT(sym[s], s);
-		UT_EQ_INT(sym[6 + s], 6);
-	}
-	uint32_t bad = 117649u;
-	UT_EQ_INT(nn_base7_decode(sym, &bad, 1), -1);
-	float vals[4] = { -1, 0, 5, 2 };
-	UT_EQ_INT(nn_layout_symbols(sym, vals, 4), 0);
-	UT_EQ_INT(sym[0], 0);
-	UT_EQ_INT(sym[2], 6);
-	UT_EQ_INT(sym[3], 3);
-	float badv[2] = { 6, 0.5f };
-	UT_EQ_INT(nn_layout_symbols(sym, badv, 1), -1);
-	UT_EQ_INT(nn_layout_symbols(sym, badv + 1, 1), -1);
-}
-
 /* ---- instance norm ---- */
 
 typedef struct {
@@ -668,7 +643,6 @@ int main(void)
 	nn_set_threads(2);
 	UT_RUN(test_linear);
 	UT_RUN(test_embedding);
-	UT_RUN(test_symbols);
 	UT_RUN(test_instnorm);
 	UT_RUN(test_adj);
 	UT_RUN(test_sage);

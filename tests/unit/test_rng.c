@@ -83,10 +83,56 @@ static void test_shuffle(void)
 	UT_CHECK(moved > 25);
 }
 
+/* rng_sample: the first k steps of a Fisher-Yates shuffle from the front
+ * (the draws of the loops it replaced, so samples stay what they were);
+ * the first k are distinct; over many seeds every element is drawn about
+ * equally often; k = 0 draws nothing. */
+static void test_sample(void)
+{
+	enum { N = 20, K = 5 };
+	int64_t a[N], b[N];
+	rng_t r, q;
+	for (int i = 0; i < N; i++)
+		a[i] = b[i] = i;
+	rng_seed(&r, 3);
+	rng_seed(&q, 3);
+	rng_sample(&r, a, N, K, sizeof a[0]);
+	for (int64_t i = 0; i < K; i++) {   /* the loop of npz2mp before */
+		int64_t j = rng_int(&q, i, N - 1), t = b[i];
+		b[i] = b[j];
+		b[j] = t;
+	}
+	for (int i = 0; i < N; i++)
+		UT_EQ_INT(a[i], b[i]);
+	UT_EQ_INT(rng_u64(&r), rng_u64(&q));   /* the same number of draws */
+	int seen[N] = { 0 };
+	for (int i = 0; i < N; i++)
+		seen[a[i]]++;
+	for (int i = 0; i < N; i++)
+		UT_EQ_INT(seen[i], 1);
+	int hits[N] = { 0 };
+	for (uint64_t s = 0; s < 4000; s++) {
+		int32_t c[N];
+		for (int i = 0; i < N; i++)
+			c[i] = i;
+		rng_seed(&r, s);
+		rng_sample(&r, c, N, K, sizeof c[0]);
+		for (int i = 0; i < K; i++)
+			hits[c[i]]++;
+	}
+	for (int i = 0; i < N; i++)   /* expected 1000 each; sd about 27 */
+		UT_CHECK(hits[i] > 880 && hits[i] < 1120);
+	rng_seed(&r, 5);
+	rng_seed(&q, 5);
+	rng_sample(&r, a, N, 0, sizeof a[0]);
+	UT_EQ_INT(rng_u64(&r), rng_u64(&q));
+}
+
 int main(void)
 {
 	UT_RUN(test_reproducible);
 	UT_RUN(test_ranges);
 	UT_RUN(test_shuffle);
+	UT_RUN(test_sample);
 	return ut_done("test_rng");
 }
