@@ -472,7 +472,71 @@ static void held_flush(held_t *h, swriter_t *sw)
 	memset(h, 0, sizeof *h);
 }
 
-/* ---- the loop ---- */
+/* ---- the loop (stream_filter's hooks) ---- */
+
+/* The state between records: the current graph, and the graph held for
+ * --dedup / --drop-constant until its last configs chunk. */
+typedef struct {
+	held_t held;
+	char *gid;             /* the current graph's id */
+	int have_graph, layout, holding;
+	int64_t nc;
+} loop_t;
+
+static int on_record(record_t *r, swriter_t *sw, void *ctx)
+{
+	loop_t *L = ctx;
+	if (rec_is(r, "configs")) {
+		const char *id = rec_str(r, "id");
+		if (!L->have_graph)
+			rec_die(r, "configs record before any graph");
+		if (id && L->gid && strcmp(id, L->gid) != 0)
+			rec_die(r, "configs of '%s' after graph '%s'", id, L->gid);
+		if (!L->layout)   /* tile: pass through */
+			return SF_WRITE;
+		int64_t count = chunk_count(r);
+		if (L->holding) {
+			held_add(&L->held, r, count);   /* keeps r */
+			return SF_KEPT;
+		}
+		if (opt.decode)
+			decode_chunk(r, L->nc, count);
+		else
+			encode_chunk(r, L->nc, count);
+		return SF_WRITE;
+	}
+	/* any other record ends the held graph */
+	if (L->holding) {
+		held_flush(&L->held, sw);
+		L->holding = 0;
+	}
+	if (rec_is(r, "graph")) {
+		graph_rec_t gr;
+		const char *id = rec_str(r, "id");
+		graph_rec_check(r, &gr);
+		free(L->gid);
+		L->gid = id ? xstrdup(id) : NULL;
+		L->have_graph = 1;
+		L->layout = gr.node_config_ids != NULL;
+		L->nc = gr.nc;
+		if (L->layout && (opt.dedup || opt.drop_const)) {
+			held_start(&L->held, r, L->nc);   /* keeps r */
+			L->holding = 1;
+			return SF_KEPT;
+		}
+	}
+	return SF_WRITE;
+}
+
+/* The end of the input ends the held graph too. */
+static void on_end(swriter_t *sw, void *ctx)
+{
+	loop_t *L = ctx;
+	if (L->holding) {
+		held_flush(&L->held, sw);
+		L->holding = 0;
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -488,13 +552,6 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = "-";
-	sreader_t *sr;
-	swriter_t *sw;
-	record_t *r;
-	held_t held;
-	char *gid = NULL;      /* the current graph's id */
-	int have_graph = 0, layout = 0, holding = 0;
-	int64_t nc = 0;
 	int c;
 
 	setprogname_argv(argv);
@@ -535,70 +592,10 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		path = argv[optind];
 
-	memset(&held, 0, sizeof held);
 	stream_refuse_tty(1, opt.force_tty, "--force-tty");
-	sr = sr_open(path);
-	sw = sw_open_fd(1, "stdout");
-	r = sr_next(sr);  /* the reader makes sure it is a header */
-	header_append(r, argv0, argc, argv);
-	sw_write(sw, r);
-	rec_free(r);
-	while ((r = sr_next(sr))) {
-		if (rec_is(r, "configs")) {
-			const char *id = rec_str(r, "id");
-			int64_t count;
-			if (!have_graph)
-				rec_die(r, "configs record before any graph");
-			if (id && gid && strcmp(id, gid) != 0)
-				rec_die(r, "configs of '%s' after graph '%s'", id, gid);
-			if (!layout) {  /* tile: pass through */
-				sw_write(sw, r);
-				rec_free(r);
-				continue;
-			}
-			count = chunk_count(r);
-			if (holding) {
-				held_add(&held, r, count);  /* keeps r */
-				continue;
-			}
-			if (opt.decode)
-				decode_chunk(r, nc, count);
-			else
-				encode_chunk(r, nc, count);
-			sw_write(sw, r);
-			rec_free(r);
-			continue;
-		}
-		/* any other record ends the held graph */
-		if (holding) {
-			held_flush(&held, sw);
-			holding = 0;
-		}
-		if (rec_is(r, "end")) {
-			rec_free(r);
-			continue;
-		}
-		if (rec_is(r, "graph")) {
-			graph_rec_t gr;
-			const char *id = rec_str(r, "id");
-			graph_rec_check(r, &gr);
-			free(gid);
-			gid = id ? xstrdup(id) : NULL;
-			have_graph = 1;
-			layout = gr.node_config_ids != NULL;
-			nc = gr.nc;
-			if (layout && (opt.dedup || opt.drop_const)) {
-				held_start(&held, r, nc);  /* keeps r */
-				holding = 1;
-				continue;
-			}
-		}
-		sw_write(sw, r);
-		rec_free(r);
-	}
-	free(gid);
-	sw_end(sw);
-	sw_close(sw);
-	sr_close(sr);
+	loop_t L = { 0 };
+	stream_filter(path, argc, argv, &(stream_hooks_t){ .record = on_record, .end = on_end,
+							   .ctx = &L });
+	free(L.gid);
 	return EX_OK;
 }

@@ -74,12 +74,13 @@ static void prune(record_t *r)
 }
 
 /* stream_filter's callback: prune graph records, pass the rest. */
-static int filter_record(record_t *r, void *ctx)
+static int filter_record(record_t *r, swriter_t *sw, void *ctx)
 {
+	(void)sw;
 	(void)ctx;
 	if (rec_is(r, "graph"))
 		prune(r);
-	return 1;
+	return SF_WRITE;
 }
 
 int main(int argc, char **argv)
@@ -129,6 +130,6 @@ int main(int argc, char **argv)
 		path = argv[optind];
 
 	stream_refuse_tty(1, opt.force, "-f");
-	stream_filter(path, argc, argv, filter_record, NULL);
+	stream_filter(path, argc, argv, &(stream_hooks_t){ .record = filter_record });
 	return EX_OK;
 }

@@ -215,6 +215,57 @@ static void show_progress(progress_t *p, unsigned long long graphs, unsigned lon
 	progress_show(p, line);
 }
 
+/* ---- the loop (stream_filter's hooks) ---- */
+
+typedef struct {
+	const char *model_path;
+	sage_model_t *m;
+	sage_work_t *w;
+	record_t **extra;        /* the model's records besides its weights */
+	size_t nextra;
+	int force;
+	cur_t cur;
+	progress_t prog;
+	unsigned long long ngraphs, nconfigs;   /* done, for prog */
+} predict_t;
+
+/* The input's header: was it prepared as the model's training data was? */
+static void on_begin(record_t *hdr, const char *input, void *ctx)
+{
+	predict_t *P = ctx;
+	check_preparation(P->model_path, P->m, P->extra, P->nextra, hdr, input, P->force);
+}
+
+/* Graphs and configs are scored; a graph's pred is written when the next
+ * graph (or the end) comes; the input's records are not passed on. */
+static int on_record(record_t *r, swriter_t *sw, void *ctx)
+{
+	predict_t *P = ctx;
+	cur_t *c = &P->cur;
+	if (rec_is(r, "graph")) {
+		if (c->have) {
+			P->ngraphs++;
+			P->nconfigs += c->nidx;
+		}
+		finish_graph(P->m, P->w, c, sw);
+		start_graph(P->m, c, r);
+	} else if (rec_is(r, "configs")) {
+		if (!c->have)
+			rec_die(r, "configs record before any graph");
+		add_chunk(P->m, P->w, c, r);
+	}
+	if (progress_due(&P->prog))
+		show_progress(&P->prog, P->ngraphs, P->nconfigs + c->nidx);
+	return SF_DROP;
+}
+
+static void on_end(swriter_t *sw, void *ctx)
+{
+	predict_t *P = ctx;
+	finish_graph(P->m, P->w, &P->cur, sw);
+	progress_end(&P->prog);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -257,58 +308,28 @@ int main(int argc, char **argv)
 	stream_refuse_tty(1, force, "--force");
 	nn_set_threads(threads);
 
-	record_t **extra;
-	size_t nextra;
-	sage_model_t *m = sage_load(model, &extra, &nextra);
-	sage_work_t *w = sage_work_new(0);   /* inference keeps no activations */
-	cur_t cur;
-	memset(&cur, 0, sizeof cur);
-	cur.B = batch ? (size_t)batch : (size_t)m->hp.batch;
-	cur.tf = xmallocarray(cur.B * SAGE_NTILE, sizeof *cur.tf);
-	cur.rcap = 1024;
-	cur.scores = xmallocarray(cur.rcap, sizeof *cur.scores);
-	cur.off = xmallocarray(cur.rcap + 1, sizeof *cur.off);
+	predict_t P = { .model_path = model, .force = force };
+	P.m = sage_load(model, &P.extra, &P.nextra);
+	P.w = sage_work_new(0);   /* inference keeps no activations */
+	cur_t *cur = &P.cur;
+	cur->B = batch ? (size_t)batch : (size_t)P.m->hp.batch;
+	cur->tf = xmallocarray(cur->B * SAGE_NTILE, sizeof *cur->tf);
+	cur->rcap = 1024;
+	cur->scores = xmallocarray(cur->rcap, sizeof *cur->scores);
+	cur->off = xmallocarray(cur->rcap + 1, sizeof *cur->off);
+	progress_init(&P.prog, 2, 0);   /* no -q: the line is only ever on a terminal */
 
-	sreader_t *sr = sr_open(path);
-	swriter_t *sw = sw_open_fd(1, "stdout");
-	record_t *r = sr_next(sr);  /* the reader makes sure it is a header */
-	check_preparation(model, m, extra, nextra, r, sr_name(sr), force);
-	for (size_t i = 0; i < nextra; i++)
-		rec_free(extra[i]);
-	free(extra);
-	header_append(r, argv0, argc, argv);
-	sw_write(sw, r);
-	rec_free(r);
-	progress_t prog;
-	unsigned long long ngraphs = 0, nconfigs = 0;   /* done, for prog */
-	progress_init(&prog, 2, 0);   /* no -q: the line is only ever on a terminal */
-	while ((r = sr_next(sr))) {
-		if (rec_is(r, "graph")) {
-			if (cur.have) {
-				ngraphs++;
-				nconfigs += cur.nidx;
-			}
-			finish_graph(m, w, &cur, sw);
-			start_graph(m, &cur, r);
-		} else if (rec_is(r, "configs")) {
-			if (!cur.have)
-				rec_die(r, "configs record before any graph");
-			add_chunk(m, w, &cur, r);
-		}
-		rec_free(r);
-		if (progress_due(&prog))
-			show_progress(&prog, ngraphs, nconfigs + cur.nidx);
-	}
-	finish_graph(m, w, &cur, sw);
-	progress_end(&prog);
-	sr_close(sr);
-	sw_end(sw);
-	sw_close(sw);
-	free(cur.tf);
-	free(cur.scores);
-	free(cur.off);
-	free(cur.idx);
-	sage_work_free(w);
-	sage_free(m);
+	stream_filter(path, argc, argv, &(stream_hooks_t){ .begin = on_begin,
+		.record = on_record, .end = on_end, .ctx = &P });
+
+	for (size_t i = 0; i < P.nextra; i++)
+		rec_free(P.extra[i]);
+	free(P.extra);
+	free(cur->tf);
+	free(cur->scores);
+	free(cur->off);
+	free(cur->idx);
+	sage_work_free(P.w);
+	sage_free(P.m);
 	return EX_OK;
 }

@@ -1512,20 +1512,26 @@ void sw_close(swriter_t *sw)
 
 /* ---- the common loop ---- */
 
-void stream_filter(const char *path, int argc, char **argv, rec_fn fn, void *ctx)
+void stream_filter(const char *path, int argc, char **argv, const stream_hooks_t *h)
 {
 	sreader_t *sr = sr_open(path);
 	swriter_t *sw = sw_open_fd(1, "stdout");
 	record_t *r = sr_next(sr);  /* the reader makes sure it is a header */
 
+	if (h->begin)
+		h->begin(r, sr_name(sr), h->ctx);
 	header_append(r, argv0, argc, argv);
 	sw_write(sw, r);
 	rec_free(r);
 	while ((r = sr_next(sr))) {
-		if (!rec_is(r, "end") && fn(r, ctx))
+		int what = rec_is(r, "end") ? SF_DROP : h->record ? h->record(r, sw, h->ctx) : SF_WRITE;
+		if (what == SF_WRITE)
 			sw_write(sw, r);
-		rec_free(r);
+		if (what != SF_KEPT)
+			rec_free(r);
 	}
+	if (h->end)
+		h->end(sw, h->ctx);
 	sw_end(sw);
 	sw_close(sw);
 	sr_close(sr);

@@ -182,13 +182,33 @@ void stream_refuse_tty(int fd, int force, const char *force_opt);
 
 /* ---- the common loop of a one-in, one-out filter ---- */
 
-/* Read the stream at path ("-": stdin), write to stdout: the header with this
- * program appended to its history, then every record but header and end
- * after fn(record, ctx) has seen (and perhaps changed) it, then the end
- * record.  Records for which fn returns 0 are dropped.  Dies on bad input
- * before writing an end. */
-typedef int (*rec_fn)(record_t *r, void *ctx);
-void stream_filter(const char *path, int argc, char **argv, rec_fn fn, void *ctx);
+/* What a filter's record hook did with a record. */
+enum {
+	SF_DROP,    /* drop it (stream_filter frees it) */
+	SF_WRITE,   /* write it (then stream_filter frees it) */
+	SF_KEPT     /* the hook kept it: it writes and frees it later */
+};
+
+/* A filter's hooks; any may be NULL (no record hook: every record passes). */
+typedef struct {
+	/* The input's header, before this program joins its history (to check
+	 * it); input: the input's name for messages. */
+	void (*begin)(record_t *hdr, const char *input, void *ctx);
+	/* Every record but header and end, changed in place or not: SF_*.  It
+	 * may write records of its own to sw first. */
+	int (*record)(record_t *r, swriter_t *sw, void *ctx);
+	/* At the end of the input, before the end record: write what is held. */
+	void (*end)(swriter_t *sw, void *ctx);
+	void *ctx;
+} stream_hooks_t;
+
+/* The loop of every one-in, one-out filter: read the stream at path ("-":
+ * stdin), write to stdout: the header with this program appended to its
+ * history (after h->begin has seen it), then what h->record makes of every
+ * record but header and end, then what h->end writes, then the end record
+ * with the counts.  Dies on bad input before writing an end: a filter never
+ * ends a stream it did not finish. */
+void stream_filter(const char *path, int argc, char **argv, const stream_hooks_t *h);
 
 /* Pack one record into a malloc'd buffer (for tests and fuzzers). */
 void *rec_pack(const record_t *r, size_t *len);
