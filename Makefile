@@ -6,7 +6,7 @@ PREFIX  ?= /usr/local
 CC      ?= cc
 OPT     ?= -O2
 CFLAGS_BASE = -std=c11 $(OPT) -g -Wall -Wextra -Wshadow -Wstrict-prototypes \
-	-Wno-unused-parameter -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -fopenmp -Ilib
+	-Wno-unused-parameter -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -fopenmp -ffp-contract=off -Ilib
 ifeq ($(CI),true)
 CFLAGS_BASE += -Werror
 endif

@@ -84,21 +84,34 @@ static void slab(size_t n, int t, int nt, size_t *r0, size_t *r1)
 /* small GEMMs
  *
  * Every product of the model has a weight matrix of at most a few hundred
- * rows and columns on one side and nodes x configs rows on the other.  On
- * CPUs with AVX-512 these kernels do them in registers: the weight matrix,
- * packed once per call (K x N, N padded to 32), stays in L1/L2 while an
- * 8 x 32 tile of the output accumulates in 16 vector registers over K.
- * They ran at 2x the speed of OpenBLAS's sgemm as this machine's
+ * rows and columns on one side and nodes x configs rows on the other.  The
+ * kernels below do them in registers: the weight matrix, packed once per
+ * call (K x N, N padded to 32), stays in L1/L2 while an 8 x 32 tile of the
+ * output accumulates in 16 vector registers over K.  On this project's
+ * AVX-512 machine they ran at 2x the speed of OpenBLAS's sgemm as its
  * environment configures it (OPENBLAS_CORETYPE=Haswell, its AVX2 kernel) and
  * above its AVX-512 kernel on these shapes (250 against 110-185 GFLOP/s on
- * one core).  Elsewhere, or with nn_gemm_mode(NN_GEMM_BLAS), cblas_sgemm
- * does the work.  Both sum along K in order, one output element per
- * thread, so results depend only on the thread count. */
+ * one core).
+ *
+ * One summation order on every CPU.  Each output element is
+ *     acc = bias (or 0);  for k ascending: acc = acc + a_k * b_k;  [+ C]
+ * with every product and sum rounded to float (no fused multiply-add: the
+ * build has -ffp-contract=off), and A^T B sums its rows in chunks of
+ * ATB_CHUNK, each chunk's sum added to C.  The vector width only decides
+ * how many elements go at once, never the order within one, so the clones
+ * for x86-64-v4 (AVX-512), x86-64-v3 (AVX2) and baseline x86-64 (SSE2) and
+ * the plain loops that do the products too small to pack give the same
+ * bits (gemm_atb and plain_atb on the same product: the same bits, as the
+ * model digests showed when the weight gradients of few rows moved from one
+ * to the other): the same seed and threads train the same model on any CPU
+ * (tests/cli/determinism.bats builds each path and compares).  OpenBLAS,
+ * whose kernels and blocking depend on the CPU, does the products only on
+ * request (nn_gemm_mode(NN_GEMM_BLAS), NN_GEMM=blas): faster on CPUs
+ * without AVX-512, but its models are the CPU's own. */
 
 #define MR 8    /* output rows per register tile */
 #define NR 32   /* output columns per register tile: two 16-float vectors */
-
-static int have_avx512 = -1;
+#define ATB_CHUNK 256   /* rows of A^T B summed before they are added to C */
 
 int nn_gemm_mode(int mode)
 {
@@ -110,49 +123,32 @@ int nn_gemm_mode(int mode)
 
 static int own_gemm(void)
 {
-	if (gemm_mode == NN_GEMM_BLAS)
-		return 0;
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && \
-	!defined(NN_NO_CLONES)
-	if (have_avx512 < 0) {
-		__builtin_cpu_init();
-		have_avx512 = __builtin_cpu_supports("avx512f") &&
-			      __builtin_cpu_supports("avx512dq") &&
-			      __builtin_cpu_supports("avx512bw") &&
-			      __builtin_cpu_supports("avx512vl") &&
-			      __builtin_cpu_supports("avx512cd");
-	}
-	return have_avx512;
-#else
-	return 0;
-#endif
+	return gemm_mode != NN_GEMM_BLAS;
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && \
-	!defined(NN_NO_CLONES)
-#define HAVE_OWN_GEMM 1
-#define AVX512 __attribute__((target("arch=x86-64-v4")))
 
 typedef float v16 __attribute__((vector_size(64)));
 
-static inline AVX512 v16 v16_load(const float *p)
+/* v16_load is always inlined into the kernels, so the ABI of returning a
+ * 64-byte vector (which differs with and without AVX-512) never applies:
+ * GCC's note about it is off for the rest of the file (GCC emits it at the
+ * file's end, where a pop would have turned it back on). */
+#pragma GCC diagnostic ignored "-Wpsabi"
+static inline __attribute__((always_inline)) v16 v16_load(const float *p)
 {
 	v16 v;
 	memcpy(&v, p, sizeof v);
 	return v;
 }
 
-static inline AVX512 void v16_store(float *p, v16 v)
-{
-	memcpy(p, &v, sizeof v);
-}
+/* (a macro: a vector passed by value draws GCC's note on the ABI) */
+#define v16_store(p, v) memcpy((p), &(v), sizeof(v16))
 
 /* C (M x N, row stride ldc) = [C +] [bias +] A (M x K, stride lda) . Bp,
  * Bp (K x Np) row-major with Np a multiple of NR, zero beyond N; bias_p
  * (Np) zero-padded or NULL. */
-static AVX512 void gemm_ab(float *C, size_t ldc, int add_c, const float *bias_p,
-			   const float *A, size_t lda, const float *Bp, size_t Np,
-			   size_t M, size_t K, size_t N)
+NN_CLONES static void gemm_ab(float *C, size_t ldc, int add_c, const float *bias_p,
+			      const float *A, size_t lda, const float *Bp, size_t Np,
+			      size_t M, size_t K, size_t N)
 {
 	for (size_t m = 0; m < M; m += MR) {
 		size_t mr = M - m < MR ? M - m : MR;
@@ -210,13 +206,13 @@ static AVX512 void gemm_ab(float *C, size_t ldc, int add_c, const float *bias_p,
 }
 
 /* C (N1 x N2, row stride ldc) += A^T . B over M rows: A (M x N1, stride
- * lda), B (M x N2, stride ldb).  Rows are taken 256 at a time, so that the
- * A and B rows of a pass stay in cache while every tile of C goes over
- * them. */
-static AVX512 void gemm_atb(float *C, size_t ldc, const float *A, size_t lda,
-			    const float *B, size_t ldb, size_t M, size_t N1, size_t N2)
+ * lda), B (M x N2, stride ldb).  Rows are taken ATB_CHUNK at a time, so
+ * that the A and B rows of a pass stay in cache while every tile of C goes
+ * over them. */
+NN_CLONES static void gemm_atb(float *C, size_t ldc, const float *A, size_t lda,
+			       const float *B, size_t ldb, size_t M, size_t N1, size_t N2)
 {
-	const size_t MC = 256;
+	const size_t MC = ATB_CHUNK;
 	for (size_t m0 = 0; m0 < M; m0 += MC) {
 		size_t m1 = M - m0 < MC ? M : m0 + MC;
 		for (size_t i0 = 0; i0 < N1; i0 += MR) {
@@ -261,9 +257,45 @@ static AVX512 void gemm_atb(float *C, size_t ldc, const float *A, size_t lda,
 		}
 	}
 }
-#else
-#define HAVE_OWN_GEMM 0
-#endif
+
+/* The products too small to pack, in the same order as the kernels above:
+ * C (M x N) = [C +] [bias +] A (M x K, stride lda) . W^T, W (N x K)
+ * row-major (trans_w 1) or W (K x N) (trans_w 0, the backward's din). */
+NN_CLONES static void plain_ab(float *C, size_t ldc, int add_c, const float *bias,
+			       const float *A, size_t lda, const float *W, int trans_w, size_t M,
+			       size_t K, size_t N)
+{
+	for (size_t m = 0; m < M; m++)
+		for (size_t n = 0; n < N; n++) {
+			float acc = bias ? bias[n] : 0.0f;
+			for (size_t k = 0; k < K; k++)
+				acc += A[m * lda + k] * (trans_w ? W[n * K + k] : W[k * N + n]);
+			C[m * ldc + n] = add_c ? acc + C[m * ldc + n] : acc;
+		}
+}
+
+/* C (N1 x N2, stride ldc) += A^T . B over M rows (A stride lda, B stride
+ * ldb), in chunks of ATB_CHUNK rows as gemm_atb. */
+NN_CLONES static void plain_atb(float *C, size_t ldc, const float *A, size_t lda,
+				const float *B, size_t ldb, size_t M, size_t N1, size_t N2)
+{
+	float *acc = xmallocarray(N2 ? N2 : 1, sizeof *acc);
+	for (size_t m0 = 0; m0 < M; m0 += ATB_CHUNK) {
+		size_t m1 = M - m0 < ATB_CHUNK ? M : m0 + ATB_CHUNK;
+		for (size_t i = 0; i < N1; i++) {
+			memset(acc, 0, N2 * sizeof *acc);
+			for (size_t m = m0; m < m1; m++) {
+				float a = A[m * lda + i];
+				const float *b = B + m * ldb;
+				for (size_t j = 0; j < N2; j++)
+					acc[j] += a * b[j];
+			}
+			for (size_t j = 0; j < N2; j++)
+				C[i * ldc + j] += acc[j];
+		}
+	}
+	free(acc);
+}
 
 /* Pack a weight matrix for gemm_ab: Bp (R x Np) = W (R x Cn) or, with
  * transpose, W^T where W is (Cn x R); columns beyond Cn zero. */
@@ -281,10 +313,12 @@ static size_t round_nr(size_t n)
 	return (n + NR - 1) / NR * NR;
 }
 
-/* Use the own kernels for products this big (the packing pays off). */
+/* Use the register-tiled kernels for products this big (the packing pays
+ * off); smaller ones go through plain_ab / plain_atb (or OpenBLAS, on
+ * request). */
 static int own_for(size_t M, size_t K, size_t O)
 {
-	return HAVE_OWN_GEMM && M >= 2 * MR && K >= 8 && O >= 8 && M * K * O >= 65536 && own_gemm();
+	return M >= 2 * MR && K >= 8 && O >= 8 && M * K * O >= 65536 && own_gemm();
 }
 
 /* ------------------------------------------------------------------ */
@@ -310,9 +344,9 @@ void nn_linear_forward(float *out, const float *in, const float *W,
 		size_t r0, r1;
 		slab(M, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
 		if (r1 > r0 && own) {
-#if HAVE_OWN_GEMM
 			gemm_ab(out + r0 * O, O, 0, bp, in + r0 * K, K, Wt, Op, r1 - r0, K, O);
-#endif
+		} else if (r1 > r0 && own_gemm()) {
+			plain_ab(out + r0 * O, O, 0, b, in + r0 * K, K, W, 1, r1 - r0, K, O);
 		} else if (r1 > r0) {
 			float beta = 0.0f;
 			if (b) {
@@ -350,10 +384,11 @@ static void linear_backward(float *din, float din_beta, float *dW, float *db,
 			size_t r0, r1;
 			slab(M, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
 			if (r1 > r0 && own) {
-#if HAVE_OWN_GEMM
 				gemm_ab(din + r0 * K, K, din_beta != 0.0f, NULL, dout + r0 * O, O, Wp,
 					Kp, r1 - r0, O, K);
-#endif
+			} else if (r1 > r0 && own_gemm()) {
+				plain_ab(din + r0 * K, K, din_beta != 0.0f, NULL, dout + r0 * O, O, W, 0,
+					 r1 - r0, O, K);
 			} else if (r1 > r0) {
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
 					    (int)(r1 - r0), (int)K, (int)O, 1.0f,
@@ -378,10 +413,11 @@ static void linear_backward(float *din, float din_beta, float *dW, float *db,
 			#pragma omp single
 			used = n;
 			if (own) {
-#if HAVE_OWN_GEMM
 				gemm_atb(part + (size_t)t * O * K, K, dout + r0 * O, O, in + r0 * K, K,
 					 r1 - r0, O, K);
-#endif
+			} else if (own_gemm()) {
+				plain_atb(part + (size_t)t * O * K, K, dout + r0 * O, O, in + r0 * K, K,
+					  r1 - r0, O, K);
 			} else {
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
 					    (int)O, (int)K, (int)(r1 - r0), 1.0f,
@@ -405,7 +441,11 @@ static void linear_backward(float *din, float din_beta, float *dW, float *db,
 			size_t c0, c1;
 			slab(by_rows ? O : K, omp_get_thread_num(), omp_get_num_threads(),
 			     &c0, &c1);
-			if (c1 > c0 && by_rows)
+			if (c1 > c0 && own_gemm() && by_rows)
+				gemm_atb(dW + c0 * K, K, dout + c0, O, in, K, M, c1 - c0, K);
+			else if (c1 > c0 && own_gemm())
+				gemm_atb(dW + c0, K, dout, O, in + c0, K, M, O, c1 - c0);
+			else if (c1 > c0 && by_rows)
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
 					    (int)(c1 - c0), (int)K, (int)M, 1.0f,
 					    dout + c0, (int)O, in, (int)K, 1.0f,
