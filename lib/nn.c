@@ -50,8 +50,10 @@ int nn_set_threads(int n)
 	openblas_set_num_threads(1);
 	omp_set_max_active_levels(1);
 	const char *g = getenv("NN_GEMM");
-	if (g && strcmp(g, "blas") == 0)
-		gemm_mode = NN_GEMM_BLAS;
+	static const char *const modes[] = { "auto", "blas", "sse", "avx2", "avx512" };
+	for (int i = 0; g && i < (int)(sizeof modes / sizeof *modes); i++)
+		if (strcmp(g, modes[i]) == 0)
+			gemm_mode = i;
 	return nthreads;
 }
 
@@ -85,9 +87,10 @@ static void slab(size_t n, int t, int nt, size_t *r0, size_t *r1)
  *
  * Every product of the model has a weight matrix of at most a few hundred
  * rows and columns on one side and nodes x configs rows on the other.  The
- * kernels below do them in registers: the weight matrix, packed once per
- * call (K x N, N padded to 32), stays in L1/L2 while an 8 x 32 tile of the
- * output accumulates in 16 vector registers over K.  On this project's
+ * kernels of nn_gemm.h do them in registers: the weight matrix, packed once
+ * per call (K x N, N padded to 32), stays in L1/L2 while a tile of the
+ * output accumulates in vector registers over K (AVX-512: 8 x 32 in 16
+ * registers; AVX2 and SSE: 6 x 16 and 6 x 8 in 12).  On this project's
  * AVX-512 machine they ran at 2x the speed of OpenBLAS's sgemm as its
  * environment configures it (OPENBLAS_CORETYPE=Haswell, its AVX2 kernel) and
  * above its AVX-512 kernel on these shapes (250 against 110-185 GFLOP/s on
@@ -97,20 +100,18 @@ static void slab(size_t n, int t, int nt, size_t *r0, size_t *r1)
  *     acc = bias (or 0);  for k ascending: acc = acc + a_k * b_k;  [+ C]
  * with every product and sum rounded to float (no fused multiply-add: the
  * build has -ffp-contract=off), and A^T B sums its rows in chunks of
- * ATB_CHUNK, each chunk's sum added to C.  The vector width only decides
- * how many elements go at once, never the order within one, so the clones
- * for x86-64-v4 (AVX-512), x86-64-v3 (AVX2) and baseline x86-64 (SSE2) and
- * the plain loops that do the products too small to pack give the same
- * bits (gemm_atb and plain_atb on the same product: the same bits, as the
- * model digests showed when the weight gradients of few rows moved from one
- * to the other): the same seed and threads train the same model on any CPU
- * (tests/cli/determinism.bats builds each path and compares).  OpenBLAS,
- * whose kernels and blocking depend on the CPU, does the products only on
- * request (nn_gemm_mode(NN_GEMM_BLAS), NN_GEMM=blas): faster on CPUs
- * without AVX-512, but its models are the CPU's own. */
+ * ATB_CHUNK, each chunk's sum added to C.  The vector width and the tile
+ * only decide how many elements go at once, never the order within one, so
+ * the AVX-512, AVX2 and SSE kernels and the plain loops that do the
+ * products too small to pack give the same bits (test_nn's
+ * test_gemm_isas): the same seed and threads train the same model on any
+ * CPU (tests/cli/determinism.bats forces each path and compares).
+ * OpenBLAS, whose kernels and blocking depend on the CPU, does the products
+ * only on request (nn_gemm_mode(NN_GEMM_BLAS), NN_GEMM=blas), and its
+ * models are the CPU's own. */
 
-#define MR 8    /* output rows per register tile */
-#define NR 32   /* output columns per register tile: two 16-float vectors */
+#define MR 8    /* the widest kernel's rows per tile (the threshold of own_for) */
+#define NR 32   /* packed widths are multiples of this (every kernel's tile divides it) */
 #define ATB_CHUNK 256   /* rows of A^T B summed before they are added to C */
 
 int nn_gemm_mode(int mode)
@@ -126,152 +127,119 @@ static int own_gemm(void)
 	return gemm_mode != NN_GEMM_BLAS;
 }
 
-typedef float v16 __attribute__((vector_size(64)));
+static int gemm_isa(void);
 
-/* v16_load is always inlined into the kernels, so the ABI of returning a
- * 64-byte vector (which differs with and without AVX-512) never applies:
- * GCC's note about it is off for the rest of the file (GCC emits it at the
- * file's end, where a pop would have turned it back on). */
-#pragma GCC diagnostic ignored "-Wpsabi"
-static inline __attribute__((always_inline)) v16 v16_load(const float *p)
+/* The kernels, once per instruction set (nn_gemm.h): AVX-512 with 8 x 32
+ * tiles (16 of its 32 vector registers accumulate), AVX2 and SSE with 6 x 16
+ * and 6 x 8 (12 of 16).  GCC and clang only (vector extensions); on other
+ * machines the SSE instantiation is plain portable vectors. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define GEMM_ISA avx512
+#define GEMM_TARGET __attribute__((target("arch=x86-64-v4")))
+#define GEMM_VBYTES 64
+#define GEMM_MR 8
+#include "nn_gemm.h"
+#define GEMM_ISA avx2
+#define GEMM_TARGET __attribute__((target("arch=x86-64-v3")))
+#define GEMM_VBYTES 32
+#define GEMM_MR 6
+#include "nn_gemm.h"
+#endif
+#define GEMM_ISA sse
+#define GEMM_TARGET
+#define GEMM_VBYTES 16
+#define GEMM_MR 6
+#include "nn_gemm.h"
+
+/* The kernels' instruction set: NN_GEMM's, or the widest the CPU has. */
+static int gemm_isa(void)
 {
-	v16 v;
-	memcpy(&v, p, sizeof v);
-	return v;
+	static int have = -1;   /* the CPU's widest, found once */
+	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+	if (h < 0) {
+		h = NN_GEMM_SSE;
+#if defined(__x86_64__) && defined(__GNUC__)
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+		    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+		    __builtin_cpu_supports("avx512cd"))
+			h = NN_GEMM_AVX512;
+		else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+			h = NN_GEMM_AVX2;
+#endif
+		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
+	}
+	return gemm_mode >= NN_GEMM_SSE && gemm_mode <= h ? gemm_mode : h;
 }
 
-/* (a macro: a vector passed by value draws GCC's note on the ABI) */
-#define v16_store(p, v) memcpy((p), &(v), sizeof(v16))
-
-/* C (M x N, row stride ldc) = [C +] [bias +] A (M x K, stride lda) . Bp,
- * Bp (K x Np) row-major with Np a multiple of NR, zero beyond N; bias_p
- * (Np) zero-padded or NULL. */
-NN_CLONES static void gemm_ab(float *C, size_t ldc, int add_c, const float *bias_p,
-			      const float *A, size_t lda, const float *Bp, size_t Np,
-			      size_t M, size_t K, size_t N)
+static void gemm_ab(float *C, size_t ldc, int add_c, const float *bias_p, const float *A,
+		    size_t lda, const float *Bp, size_t Np, size_t M, size_t K, size_t N)
 {
-	for (size_t m = 0; m < M; m += MR) {
-		size_t mr = M - m < MR ? M - m : MR;
-		const float *a = A + m * lda;
-		for (size_t n0 = 0; n0 < N; n0 += NR) {
-			size_t nr = N - n0 < NR ? N - n0 : NR;
-			v16 acc[MR][2];
-			v16 z0 = bias_p ? v16_load(bias_p + n0) : (v16){ 0 };
-			v16 z1 = bias_p ? v16_load(bias_p + n0 + 16) : (v16){ 0 };
-			#pragma GCC unroll 8
-			for (int r = 0; r < MR; r++) {
-				acc[r][0] = z0;
-				acc[r][1] = z1;
-			}
-			const float *bp = Bp + n0;
-			if (mr == MR) {
-				for (size_t k = 0; k < K; k++) {
-					v16 b0 = v16_load(bp + k * Np), b1 = v16_load(bp + k * Np + 16);
-					#pragma GCC unroll 8
-					for (int r = 0; r < MR; r++) {
-						float s = a[(size_t)r * lda + k];
-						acc[r][0] += s * b0;
-						acc[r][1] += s * b1;
-					}
-				}
-			} else {
-				for (size_t k = 0; k < K; k++) {
-					v16 b0 = v16_load(bp + k * Np), b1 = v16_load(bp + k * Np + 16);
-					for (size_t r = 0; r < mr; r++) {
-						float s = a[r * lda + k];
-						acc[r][0] += s * b0;
-						acc[r][1] += s * b1;
-					}
-				}
-			}
-			for (size_t r = 0; r < mr; r++) {
-				float *c = C + (m + r) * ldc + n0;
-				if (nr == NR) {
-					if (add_c) {
-						acc[r][0] += v16_load(c);
-						acc[r][1] += v16_load(c + 16);
-					}
-					v16_store(c, acc[r][0]);
-					v16_store(c + 16, acc[r][1]);
-				} else {
-					float t[NR];
-					v16_store(t, acc[r][0]);
-					v16_store(t + 16, acc[r][1]);
-					for (size_t j = 0; j < nr; j++)
-						c[j] = add_c ? c[j] + t[j] : t[j];
-				}
-			}
-		}
+	switch (gemm_isa()) {
+#if defined(__x86_64__) && defined(__GNUC__)
+	case NN_GEMM_AVX512:
+		gemm_ab_avx512(C, ldc, add_c, bias_p, A, lda, Bp, Np, M, K, N);
+		return;
+	case NN_GEMM_AVX2:
+		gemm_ab_avx2(C, ldc, add_c, bias_p, A, lda, Bp, Np, M, K, N);
+		return;
+#endif
+	default:
+		gemm_ab_sse(C, ldc, add_c, bias_p, A, lda, Bp, Np, M, K, N);
 	}
 }
 
-/* C (N1 x N2, row stride ldc) += A^T . B over M rows: A (M x N1, stride
- * lda), B (M x N2, stride ldb).  Rows are taken ATB_CHUNK at a time, so
- * that the A and B rows of a pass stay in cache while every tile of C goes
- * over them. */
-NN_CLONES static void gemm_atb(float *C, size_t ldc, const float *A, size_t lda,
-			       const float *B, size_t ldb, size_t M, size_t N1, size_t N2)
+static void gemm_atb(float *C, size_t ldc, const float *A, size_t lda, const float *B,
+		     size_t ldb, size_t M, size_t N1, size_t N2)
 {
-	const size_t MC = ATB_CHUNK;
-	for (size_t m0 = 0; m0 < M; m0 += MC) {
-		size_t m1 = M - m0 < MC ? M : m0 + MC;
-		for (size_t i0 = 0; i0 < N1; i0 += MR) {
-			size_t ir = N1 - i0 < MR ? N1 - i0 : MR;
-			for (size_t j0 = 0; j0 < N2; j0 += NR) {
-				size_t jr = N2 - j0 < NR ? N2 - j0 : NR;
-				v16 acc[MR][2];
-				#pragma GCC unroll 8
-				for (int r = 0; r < MR; r++)
-					acc[r][0] = acc[r][1] = (v16){ 0 };
-				if (ir == MR && jr == NR) {
-					for (size_t m = m0; m < m1; m++) {
-						const float *b = B + m * ldb + j0, *a = A + m * lda + i0;
-						v16 b0 = v16_load(b), b1 = v16_load(b + 16);
-						#pragma GCC unroll 8
-						for (int r = 0; r < MR; r++) {
-							acc[r][0] += a[r] * b0;
-							acc[r][1] += a[r] * b1;
-						}
-					}
-				} else {
-					for (size_t m = m0; m < m1; m++) {
-						float t[NR] = { 0 };
-						memcpy(t, B + m * ldb + j0, jr * sizeof *t);
-						const float *a = A + m * lda + i0;
-						v16 b0 = v16_load(t), b1 = v16_load(t + 16);
-						for (size_t r = 0; r < ir; r++) {
-							acc[r][0] += a[r] * b0;
-							acc[r][1] += a[r] * b1;
-						}
-					}
-				}
-				for (size_t r = 0; r < ir; r++) {
-					float t[NR];
-					v16_store(t, acc[r][0]);
-					v16_store(t + 16, acc[r][1]);
-					float *c = C + (i0 + r) * ldc + j0;
-					for (size_t j = 0; j < jr; j++)
-						c[j] += t[j];
-				}
-			}
-		}
+	switch (gemm_isa()) {
+#if defined(__x86_64__) && defined(__GNUC__)
+	case NN_GEMM_AVX512:
+		gemm_atb_avx512(C, ldc, A, lda, B, ldb, M, N1, N2);
+		return;
+	case NN_GEMM_AVX2:
+		gemm_atb_avx2(C, ldc, A, lda, B, ldb, M, N1, N2);
+		return;
+#endif
+	default:
+		gemm_atb_sse(C, ldc, A, lda, B, ldb, M, N1, N2);
 	}
 }
 
 /* The products too small to pack, in the same order as the kernels above:
  * C (M x N) = [C +] [bias +] A (M x K, stride lda) . W^T, W (N x K)
- * row-major (trans_w 1) or W (K x N) (trans_w 0, the backward's din). */
+ * row-major (trans_w 1) or W (K x N) (trans_w 0, the backward's din).  The
+ * inner loop runs along a row of C (it vectorises; each element still sums
+ * over k in order), so W is read as (K x N) rows, transposed first when it
+ * is (N x K). */
 NN_CLONES static void plain_ab(float *C, size_t ldc, int add_c, const float *bias,
 			       const float *A, size_t lda, const float *W, int trans_w, size_t M,
 			       size_t K, size_t N)
 {
-	for (size_t m = 0; m < M; m++)
-		for (size_t n = 0; n < N; n++) {
-			float acc = bias ? bias[n] : 0.0f;
+	float *Wt = NULL, *acc = xmallocarray(N ? N : 1, sizeof *acc);
+	const float *B = W;
+	if (trans_w && K > 0) {
+		Wt = xmallocarray(K * N, sizeof *Wt);
+		for (size_t n = 0; n < N; n++)
 			for (size_t k = 0; k < K; k++)
-				acc += A[m * lda + k] * (trans_w ? W[n * K + k] : W[k * N + n]);
-			C[m * ldc + n] = add_c ? acc + C[m * ldc + n] : acc;
+				Wt[k * N + n] = W[n * K + k];
+		B = Wt;
+	}
+	for (size_t m = 0; m < M; m++) {
+		for (size_t n = 0; n < N; n++)
+			acc[n] = bias ? bias[n] : 0.0f;
+		for (size_t k = 0; k < K; k++) {
+			float a = A[m * lda + k];
+			const float *b = B + k * N;
+			for (size_t n = 0; n < N; n++)
+				acc[n] += a * b[n];
 		}
+		float *c = C + m * ldc;
+		for (size_t n = 0; n < N; n++)
+			c[n] = add_c ? acc[n] + c[n] : acc[n];
+	}
+	free(Wt);
+	free(acc);
 }
 
 /* C (N1 x N2, stride ldc) += A^T . B over M rows (A stride lda, B stride

@@ -65,12 +65,16 @@ int nn_team(size_t work);
  * rows. */
 int nn_team_rows(size_t work, size_t rows);
 
-/* Who computes the dense products: NN_GEMM_AUTO (the default) uses the
- * register-tiled kernels of nn.c on CPUs with AVX-512 and cblas_sgemm
- * elsewhere; NN_GEMM_BLAS always cblas_sgemm (also chosen by nn_set_threads
- * when the environment has NN_GEMM=blas).  Returns the previous mode
- * (mode < 0: only asks). */
-enum { NN_GEMM_AUTO = 0, NN_GEMM_BLAS = 1 };
+/* Who computes the dense products.  NN_GEMM_AUTO (the default): the
+ * register-tiled kernels of nn.c for the widest instruction set the CPU
+ * has; NN_GEMM_SSE, _AVX2, _AVX512: that set's kernels (or the widest the
+ * CPU has, when it lacks that one), for tests and benchmarks: every choice
+ * gives the same bits.  NN_GEMM_BLAS: cblas_sgemm (OpenBLAS), whose results
+ * depend on the CPU.  nn_set_threads sets the mode from the environment's
+ * NN_GEMM=auto|blas|sse|avx2|avx512 (before the first product: the kernels'
+ * set is chosen once).  Returns the previous mode (mode < 0: only asks). */
+enum { NN_GEMM_AUTO = 0, NN_GEMM_BLAS = 1, NN_GEMM_SSE = 2, NN_GEMM_AVX2 = 3,
+       NN_GEMM_AVX512 = 4 };
 int nn_gemm_mode(int mode);
 
 /* ---- linear: out = in W^T + b ---- */

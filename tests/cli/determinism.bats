@@ -1,12 +1,14 @@
 #!/usr/bin/env bats
 # The same seed and threads train the same model on any x86-64 CPU: the
 # kernels have one summation order whatever the instruction set (lib/nn.c,
-# "One summation order on every CPU").  Each code path is forced by a build
-# of its own (-DNN_NO_CLONES -march=...: baseline x86-64 with SSE2, x86-64-v3
-# with AVX2 and FMA, x86-64-v4 with AVX-512 where this CPU runs it), and
-# every arch, both kinds and one and two threads must give the model bytes
-# of the default build (target_clones, the loader's pick for this CPU).
-# OpenBLAS (NN_GEMM=blas) is CPU-specific by design and is not compared.
+# "One summation order on every CPU").  Every code path is forced in turn:
+# the dense products' kernels by NN_GEMM=sse|avx2|avx512, the other kernels'
+# clones by a build of their own (-DNN_NO_CLONES -march=...: baseline
+# x86-64, x86-64-v3 with AVX2 and FMA, x86-64-v4 with AVX-512 where this CPU
+# runs it).  Every arch, both kinds and one and two threads must give the
+# model bytes of the default build (target_clones and the widest GEMM
+# kernels, the loader's pick for this CPU).  OpenBLAS (NN_GEMM=blas) is
+# CPU-specific by design and is not compared.
 
 load helper
 
@@ -40,10 +42,20 @@ digests() {
 	done
 }
 
+@test "determinism: the SSE, AVX2 and AVX-512 GEMM kernels train the default's models, bit for bit" {
+	local want g
+	want=$(digests "$BIN")
+	[ "$(printf '%s\n' "$want" | sort -u -k4 | wc -l)" -gt 20 ]   # the models do differ
+	for g in sse avx2 avx512; do
+		run diff <(printf '%s\n' "$want") <(NN_GEMM=$g digests "$BIN")
+		echo "NN_GEMM=$g: $output" >&3
+		assert_success
+	done
+}
+
 @test "determinism: baseline x86-64, AVX2 and AVX-512 builds train the default build's models, bit for bit" {
 	local want v n=0
 	want=$(digests "$BIN")
-	[ "$(printf '%s\n' "$want" | sort -u -k4 | wc -l)" -gt 20 ]   # the models do differ
 	for v in x86-64 x86-64-v3 x86-64-v4; do
 		case $v in
 		x86-64-v3) grep -qw avx2 /proc/cpuinfo || { echo "# no AVX2: $v skipped" >&3; continue; } ;;

@@ -95,6 +95,61 @@ static void test_linear(void)
 	run_linear(500, 64, 8, 0);     /* dW split by columns */
 }
 
+/* One summation order on every CPU: the linear forward and backward give
+ * the same bits with the SSE, AVX2 and AVX-512 kernels (each forced in
+ * turn; a set the CPU lacks falls back to the widest it has, which is then
+ * compared with itself), over shapes with edge tiles in every direction,
+ * with and without bias, writing and accumulating din, and on two threads. */
+static void test_gemm_isas(void)
+{
+	static const size_t shape[][3] = {
+		{ 37, 19, 45 }, { 64, 140, 64 }, { 700, 33, 50 }, { 500, 64, 8 },
+		{ 67, 40, 50 }, { 300, 96, 33 }, { 16, 8, 512 }, { 2000, 72, 64 },
+	};
+	static const int isa[3] = { NN_GEMM_SSE, NN_GEMM_AVX2, NN_GEMM_AVX512 };
+	int old = nn_gemm_mode(-1), th = nn_threads();
+	for (size_t t = 0; t < sizeof shape / sizeof *shape; t++) {
+		size_t M = shape[t][0], K = shape[t][1], O = shape[t][2];
+		double *d_in = drand_new(M * K, 1), *d_W = drand_new(O * K, 1), *d_b = drand_new(O, 1),
+		       *d_dout = drand_new(M * O, 1);
+		float *in = tof(d_in, M * K), *W = tof(d_W, O * K), *b = tof(d_b, O),
+		      *dout = tof(d_dout, M * O);
+		free(d_in); free(d_W); free(d_b); free(d_dout);
+		float *ref[4] = { NULL }, *got[4];
+		for (int threads = 1; threads <= 2; threads++) {
+			nn_set_threads(threads);
+			for (int i = 0; i < 3; i++) {
+				nn_gemm_mode(isa[i]);
+				float *out = fzero(M * O), *din = fzero(M * K), *dW = fzero(O * K),
+				      *db = fzero(O);
+				for (size_t k = 0; k < M * K; k++)
+					din[k] = 0.5f;   /* accumulated into */
+				nn_linear_forward(out, in, W, t % 2 ? b : NULL, M, K, O);
+				nn_linear_backward(din, dW, db, dout, in, W, M, K, O);
+				got[0] = out, got[1] = din, got[2] = dW, got[3] = db;
+				size_t n[4] = { M * O, M * K, O * K, O };
+				for (int j = 0; j < 4; j++) {
+					if (i == 0) {
+						free(ref[j]);
+						ref[j] = got[j];
+					} else {
+						if (!UT_CHECK(memcmp(ref[j], got[j], n[j] * sizeof(float)) == 0))
+							fprintf(stderr, "  %zu x %zu x %zu, %d threads, isa %d, "
+								"output %d differs from SSE\n", M, K, O,
+								threads, isa[i], j);
+						free(got[j]);
+					}
+				}
+			}
+		}
+		for (int j = 0; j < 4; j++)
+			free(ref[j]);
+		free(in); free(W); free(b); free(dout);
+	}
+	nn_gemm_mode(old);
+	nn_set_threads(th);
+}
+
 /* ---- embedding ---- */
 
 typedef struct {
@@ -654,8 +709,8 @@ int main(void)
 	UT_RUN(test_adamw);
 	UT_RUN(test_clip_schedule);
 	UT_RUN(test_deterministic);
-	/* the same products through cblas_sgemm (the default elsewhere than
-	 * on AVX-512 CPUs) */
+	UT_RUN(test_gemm_isas);
+	/* the same products through cblas_sgemm (NN_GEMM=blas) */
 	nn_gemm_mode(NN_GEMM_BLAS);
 	UT_RUN(test_linear);
 	UT_RUN(test_sage);
