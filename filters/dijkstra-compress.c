@@ -33,33 +33,25 @@ static struct {
 	int force;    /* -f: a binary stream to a terminal too */
 } opt = {W_UNIT};
 
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: dijkstra-compress [-f] [-w unit|bytes] [FILE]\n"
-		"Keep the configurable nodes of each graph and the nodes on their shortest\n"
-		"paths from the graph's inputs and to its outputs; replace each chain of\n"
-		"removed nodes between kept nodes by one edge whose length (original\n"
-		"edges) goes to edge_feat (m, 1).  Graphs without configurable nodes\n"
-		"pass through.\n"
-		"\n"
-		"  -w, --weight W   edge weight for the shortest paths: unit (default: 1 per\n"
-		"                   edge, or the edge_feat length of an earlier run) or\n"
-		"                   bytes (the size of the consumed tensor, at least 1)\n"
-		"  -f, --force      write the stream even to a terminal\n"
-		"  -h, --help       this help\n"
-		"  -V, --version    print the version\n"
-		"\n"
-		"FILE is a stream (default or '-': stdin); the stream goes to stdout.\n"
-		"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n");
-}
+static const char usage_line[] =
+	"usage: dijkstra-compress [-f] [-w unit|bytes] [FILE]\n";
 
-static _Noreturn void usage_error(const char *msg)
-{
-	fprintf(stderr, "%s: %s\n", argv0, msg);
-	fprintf(stderr, "usage: dijkstra-compress [-f] [-w unit|bytes] [FILE]\n");
-	exit(EX_USAGE);
-}
+static const char help_text[] =
+	"Keep the configurable nodes of each graph and the nodes on their shortest\n"
+	"paths from the graph's inputs and to its outputs; replace each chain of\n"
+	"removed nodes between kept nodes by one edge whose length (original\n"
+	"edges) goes to edge_feat (m, 1).  Graphs without configurable nodes\n"
+	"pass through.\n"
+	"\n"
+	"  -w, --weight W   edge weight for the shortest paths: unit (default: 1 per\n"
+	"                   edge, or the edge_feat length of an earlier run) or\n"
+	"                   bytes (the size of the consumed tensor, at least 1)\n"
+	"  -f, --force      write the stream even to a terminal\n"
+	"  -h, --help       this help\n"
+	"  -V, --version    print the version\n"
+	"\n"
+	"FILE is a stream (default or '-': stdin); the stream goes to stdout.\n"
+	"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n";
 
 /* Bytes per element from the one-hot element type (node_feat 2..20). */
 static const double elem_bytes[19] = {
@@ -348,13 +340,11 @@ int main(int argc, char **argv)
 	int c;
 
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	while ((c = getopt_long(argc, argv, "fhVw:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': opt.force = 1; break;
-		case 'h':
-			usage(stdout);
-			close_stdout();
-			return EX_OK;
+		case 'h': usage_help(help_text);
 		case 'V':
 			print_version();
 		case 'w':
@@ -366,8 +356,7 @@ int main(int argc, char **argv)
 				usage_error("--weight: want unit or bytes");
 			break;
 		default:
-			fprintf(stderr, "usage: dijkstra-compress [-f] [-w unit|bytes] [FILE]\n");
-			return EX_USAGE;
+			usage_error(NULL);
 		}
 	}
 	if (argc - optind > 1)

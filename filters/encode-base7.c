@@ -34,40 +34,29 @@ static struct {
 static const char usage_line[] =
 	"usage: encode-base7 [-d | [--dedup [-k min|first|mean] [-f]] [-c]] [FILE]\n";
 
-static void usage(FILE *fp)
-{
-	fprintf(fp, "%s", usage_line);
-	fprintf(fp,
-		"Pack each layout config's node_config_feat (values -1..5, blocks of 6) into\n"
-		"base-7 codes, node_config_code u32 (count, nc, 3); tile graphs pass through.\n"
-		"\n"
-		"  -d, --decode          the reverse: node_config_code back to node_config_feat\n"
-		"  -u, --dedup           drop configs whose packed rows repeat within a graph;\n"
-		"                        each kept row lists the original config indices it\n"
-		"                        stands for in dup_offsets / dup_index\n"
-		"  -k, --keep HOW        which runtime a kept row gets: min (default: the\n"
-		"                        fastest row of the group is kept), first (the first\n"
-		"                        row), mean (the first row, with the mean runtime)\n"
-		"  -f, --force           dedup configs without runtimes (a test split) too,\n"
-		"                        keeping the first row; refused without it\n"
-		"  -c, --drop-constant   drop configurable nodes whose config is the same in\n"
-		"                        every config of the graph\n"
-		"      --force-tty       write the stream even to a terminal\n"
-		"  -h, --help            this help\n"
-		"  -V, --version         print the version\n"
-		"\n"
-		"--dedup and --drop-constant hold one graph's configs in packed form\n"
-		"(12 bytes per configurable node per config, plus about 100 bytes per config).\n"
-		"FILE is a stream (default or '-': stdin); the stream goes to stdout.\n"
-		"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n");
-}
-
-static _Noreturn void usage_error(const char *msg)
-{
-	fprintf(stderr, "%s: %s\n", argv0, msg);
-	fprintf(stderr, "%s", usage_line);
-	exit(EX_USAGE);
-}
+static const char help_text[] =
+	"Pack each layout config's node_config_feat (values -1..5, blocks of 6) into\n"
+	"base-7 codes, node_config_code u32 (count, nc, 3); tile graphs pass through.\n"
+	"\n"
+	"  -d, --decode          the reverse: node_config_code back to node_config_feat\n"
+	"  -u, --dedup           drop configs whose packed rows repeat within a graph;\n"
+	"                        each kept row lists the original config indices it\n"
+	"                        stands for in dup_offsets / dup_index\n"
+	"  -k, --keep HOW        which runtime a kept row gets: min (default: the\n"
+	"                        fastest row of the group is kept), first (the first\n"
+	"                        row), mean (the first row, with the mean runtime)\n"
+	"  -f, --force           dedup configs without runtimes (a test split) too,\n"
+	"                        keeping the first row; refused without it\n"
+	"  -c, --drop-constant   drop configurable nodes whose config is the same in\n"
+	"                        every config of the graph\n"
+	"      --force-tty       write the stream even to a terminal\n"
+	"  -h, --help            this help\n"
+	"  -V, --version         print the version\n"
+	"\n"
+	"--dedup and --drop-constant hold one graph's configs in packed form\n"
+	"(12 bytes per configurable node per config, plus about 100 bytes per config).\n"
+	"FILE is a stream (default or '-': stdin); the stream goes to stdout.\n"
+	"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n";
 
 /* Replace field oldkey's value by tensor t under newkey, in place. */
 static void replace_tensor(record_t *r, const char *oldkey, const char *newkey,
@@ -555,16 +544,14 @@ int main(int argc, char **argv)
 	int c;
 
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	while ((c = getopt_long(argc, argv, "cdfhk:uV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opt.drop_const = 1; break;
 		case 'd': opt.decode = 1; break;
 		case 'f': opt.force = 1; break;
 		case 'T': opt.force_tty = 1; break;
-		case 'h':
-			usage(stdout);
-			close_stdout();
-			return EX_OK;
+		case 'h': usage_help(help_text);
 		case 'k':
 			opt.keep_set = 1;
 			if (strcmp(optarg, "min") == 0)
@@ -578,9 +565,7 @@ int main(int argc, char **argv)
 			break;
 		case 'u': opt.dedup = 1; break;
 		case 'V': print_version();
-		default:
-			fprintf(stderr, "%s", usage_line);
-			return EX_USAGE;
+		default: usage_error(NULL);
 		}
 	}
 	if (opt.decode && (opt.dedup || opt.drop_const))

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 static const char usage_line[] =
-	"usage: hlo2mp [-fq] [--chunk N] [--collection C] [--split S] [--pad -1|0] [FILE.pb...]";
+	"usage: hlo2mp [-fq] [--chunk N] [--collection C] [--split S] [--pad -1|0] [FILE.pb...]\n";
 
 static struct {
 	long long chunk;
@@ -28,35 +28,32 @@ static struct {
 	int force;    /* -f: a binary stream to a terminal too */
 } opt = {1024, NULL, "valid", 0, 0, 0};
 
-_Noreturn static void help(void)
-{
-	printf("%s\n\n"
-	       "Featurize XLA programs from their HLO tuning protobufs (TpuGraphs TuningData\n"
-	       "or ModuleTuningData messages) into a tpugraphs-mp record stream on stdout:\n"
-	       "a header, then per module a graph record (140 node features, opcodes, edges,\n"
-	       "configurable nodes) and its measured runs as configs chunks, then an end\n"
-	       "record.  Runs with an error, or without a runtime, are dropped and counted.\n"
-	       "With no FILE, or FILE -, reads standard input.\n\n"
-	       "  -c, --chunk N          configs per chunk record (default 1024)\n"
-	       "      --collection C     collection of the graphs (default: tile:xla for\n"
-	       "                         tile runs, layout:xla:random for layout runs)\n"
-	       "      --split S          train, valid or test (default valid: the runs carry\n"
-	       "                         real runtimes to score against)\n"
-	       "  -p, --pad V            value of the layout minor_to_major node features\n"
-	       "                         (134-139) past the tensor's rank: 0 as in the\n"
-	       "                         published dataset (default), or -1 so that padding\n"
-	       "                         cannot be read as dimension 0\n"
-	       "  -q, --quiet            no progress on stderr\n"
-	       "  -f, --force            write the stream even to a terminal\n"
-	       "  -h, --help             this help\n"
-	       "  -V, --version          print the version\n\n"
-	       "The graph id is COLLECTION:STEM (STEM: the file name without .pb), or\n"
-	       "COLLECTION:STEM:MODULE when a file holds several modules.\n"
-	       "Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n",
-	       usage_line);
-	close_stdout();
-	exit(EX_OK);
-}
+static const char help_text[] =
+	"\n"
+	"Featurize XLA programs from their HLO tuning protobufs (TpuGraphs TuningData\n"
+	"or ModuleTuningData messages) into a tpugraphs-mp record stream on stdout:\n"
+	"a header, then per module a graph record (140 node features, opcodes, edges,\n"
+	"configurable nodes) and its measured runs as configs chunks, then an end\n"
+	"record.  Runs with an error, or without a runtime, are dropped and counted.\n"
+	"With no FILE, or FILE -, reads standard input.\n"
+	"\n"
+	"  -c, --chunk N          configs per chunk record (default 1024)\n"
+	"      --collection C     collection of the graphs (default: tile:xla for\n"
+	"                         tile runs, layout:xla:random for layout runs)\n"
+	"      --split S          train, valid or test (default valid: the runs carry\n"
+	"                         real runtimes to score against)\n"
+	"  -p, --pad V            value of the layout minor_to_major node features\n"
+	"                         (134-139) past the tensor's rank: 0 as in the\n"
+	"                         published dataset (default), or -1 so that padding\n"
+	"                         cannot be read as dimension 0\n"
+	"  -q, --quiet            no progress on stderr\n"
+	"  -f, --force            write the stream even to a terminal\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          print the version\n"
+	"\n"
+	"The graph id is COLLECTION:STEM (STEM: the file name without .pb), or\n"
+	"COLLECTION:STEM:MODULE when a file holds several modules.\n"
+	"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n";
 
 /* Whole file (or stdin) into memory: the graph needs all of it anyway. */
 static uint8_t *slurp(const char *path, size_t *len)
@@ -262,31 +259,32 @@ int main(int argc, char **argv)
 	int ch, nstdin = 0;
 
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	while ((ch = getopt_long(argc, argv, "c:fhp:qV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': opt.chunk = parse_ll("--chunk", optarg, 1, 1LL << 30); break;
 		case 'C':
 			if (strncmp(optarg, "tile:", 5) && strncmp(optarg, "layout:", 7))
-				die(EX_USAGE, "--collection: '%s' is neither tile:... nor layout:...", optarg);
+				usage_error("--collection: '%s' is neither tile:... nor layout:...", optarg);
 			opt.collection = optarg;
 			break;
 		case 'S':
 			if (strcmp(optarg, "train") && strcmp(optarg, "valid") && strcmp(optarg, "test"))
-				die(EX_USAGE, "--split: '%s' is not train, valid or test", optarg);
+				usage_error("--split: '%s' is not train, valid or test", optarg);
 			opt.split = optarg;
 			break;
 		case 'p': opt.pad = (int)parse_ll("--pad", optarg, -1, 0); break;
 		case 'q': opt.quiet = 1; break;
 		case 'f': opt.force = 1; break;
-		case 'h': help();
+		case 'h': usage_help(help_text);
 		case 'V': print_version();
-		default: fprintf(stderr, "%s\n", usage_line); return EX_USAGE;
+		default: usage_error(NULL);
 		}
 	}
 	for (int i = optind; i < argc; i++)
 		nstdin += !strcmp(argv[i], "-");
 	if (nstdin > 1)
-		die(EX_USAGE, "standard input (-) given more than once");
+		usage_error("standard input (-) given more than once");
 
 	stream_refuse_tty(1, opt.force, "-f");
 	sw = sw_open_fd(1, "stdout");

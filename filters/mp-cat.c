@@ -14,23 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_line[] = "usage: mp-cat [-f] [--allow-duplicates] [FILE...]";
+static const char usage_line[] =
+	"usage: mp-cat [-f] [--allow-duplicates] [FILE...]\n";
 
-_Noreturn static void help(void)
-{
-	printf("%s\n\n"
-	       "Concatenate tpugraphs-mp streams (FILE, or stdin for none or '-') into one\n"
-	       "stream on stdout: the first input's header, every other record in order,\n"
-	       "one end.  Every input must be a complete stream.\n\n"
-	       "      --allow-duplicates  let a graph (or pred) id appear twice\n"
-	       "  -f, --force             write the stream even to a terminal\n"
-	       "  -h, --help              this help\n"
-	       "  -V, --version           print the version\n\n"
-	       "Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n",
-	       usage_line);
-	close_stdout();
-	exit(EX_OK);
-}
+static const char help_text[] =
+	"\n"
+	"Concatenate tpugraphs-mp streams (FILE, or stdin for none or '-') into one\n"
+	"stream on stdout: the first input's header, every other record in order,\n"
+	"one end.  Every input must be a complete stream.\n"
+	"\n"
+	"      --allow-duplicates  let a graph (or pred) id appear twice\n"
+	"  -f, --force             write the stream even to a terminal\n"
+	"  -h, --help              this help\n"
+	"  -V, --version           print the version\n"
+	"\n"
+	"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n";
 
 int main(int argc, char **argv)
 {
@@ -48,13 +46,14 @@ int main(int argc, char **argv)
 	strset_t graph_ids = {0}, pred_ids = {0};
 
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	while ((ch = getopt_long(argc, argv, "fhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D': allow_dup = 1; break;
 		case 'f': force = 1; break;
-		case 'h': help();
+		case 'h': usage_help(help_text);
 		case 'V': print_version();
-		default: fprintf(stderr, "%s\n", usage_line); return EX_USAGE;
+		default: usage_error(NULL);
 		}
 	}
 	in = optind < argc ? argv + optind : stdin_only;

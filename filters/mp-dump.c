@@ -22,38 +22,39 @@
 #include <string.h>
 #include <unistd.h>
 
-#define USAGE "usage: mp-dump [-acfhopV] [-t TYPE[,TYPE]...] [-i GLOB] [-n N] [FILE]..."
+static const char usage_line[] =
+	"usage: mp-dump [-acfhopV] [-t TYPE[,TYPE]...] [-i GLOB] [-n N] [FILE]...\n";
 
-static void help(void)
-{
-	printf("%s\n\n"
-	       "Print each record of a stream as one JSON object per line (\"t\" first).\n"
-	       "Reads the FILEs in turn, or stdin when there is none or FILE is -.\n\n"
-	       "  -t, --type TYPE[,TYPE]  only records of these types (header, graph, configs,\n"
-	       "                          pred, end, ...); repeatable\n"
-	       "  -i, --id GLOB           only records whose id matches the shell pattern GLOB\n"
-	       "                          (fnmatch; repeatable: any may match); records\n"
-	       "                          without an id (header, end) are left out\n"
-	       "  -n, --head N            stop after the first N matching records (the rest\n"
-	       "                          of the stream is not read, nor checked)\n"
-	       "  -f, --full              print tensors whole: {dtype, shape, data} with data\n"
-	       "                          nested by shape; bins in raw fields as base64\n"
-	       "  -c, --count             print a table of matching records by type, with\n"
-	       "                          their configs, instead of the records\n"
-	       "  -p, --pretty            indent the JSON (2 spaces; short arrays stay on a line)\n"
-	       "  -a, --ascii             escape every non-ASCII character as \\uXXXX\n"
-	       "  -o, --offsets           add \"_record\" (index in its stream) and \"_offset\"\n"
-	       "                          (byte offset) after \"t\"\n"
-	       "  -h, --help              show this help and exit\n"
-	       "  -V, --version           show the version and exit\n\n"
-	       "Tensors are summarised as {\"dtype\", \"shape\", \"min\", \"max\", \"mean\"}: min and\n"
-	       "max over the values that are not NaN, the mean over the finite ones, and\n"
-	       "\"nan\"/\"inf\" counts when there are any; null when there is nothing to take\n"
-	       "them over.  NaN and infinities are written as the strings \"NaN\",\n"
-	       "\"Infinity\", \"-Infinity\".  Bins print as {\"bin\": NBYTES}.\n\n"
-	       "Exit status: 0 ok, 1 bad or truncated stream, 2 bad usage, 3 I/O error.\n",
-	       USAGE);
-}
+static const char help_text[] =
+	"\n"
+	"Print each record of a stream as one JSON object per line (\"t\" first).\n"
+	"Reads the FILEs in turn, or stdin when there is none or FILE is -.\n"
+	"\n"
+	"  -t, --type TYPE[,TYPE]  only records of these types (header, graph, configs,\n"
+	"                          pred, end, ...); repeatable\n"
+	"  -i, --id GLOB           only records whose id matches the shell pattern GLOB\n"
+	"                          (fnmatch; repeatable: any may match); records\n"
+	"                          without an id (header, end) are left out\n"
+	"  -n, --head N            stop after the first N matching records (the rest\n"
+	"                          of the stream is not read, nor checked)\n"
+	"  -f, --full              print tensors whole: {dtype, shape, data} with data\n"
+	"                          nested by shape; bins in raw fields as base64\n"
+	"  -c, --count             print a table of matching records by type, with\n"
+	"                          their configs, instead of the records\n"
+	"  -p, --pretty            indent the JSON (2 spaces; short arrays stay on a line)\n"
+	"  -a, --ascii             escape every non-ASCII character as \\uXXXX\n"
+	"  -o, --offsets           add \"_record\" (index in its stream) and \"_offset\"\n"
+	"                          (byte offset) after \"t\"\n"
+	"  -h, --help              show this help and exit\n"
+	"  -V, --version           show the version and exit\n"
+	"\n"
+	"Tensors are summarised as {\"dtype\", \"shape\", \"min\", \"max\", \"mean\"}: min and\n"
+	"max over the values that are not NaN, the mean over the finite ones, and\n"
+	"\"nan\"/\"inf\" counts when there are any; null when there is nothing to take\n"
+	"them over.  NaN and infinities are written as the strings \"NaN\",\n"
+	"\"Infinity\", \"-Infinity\".  Bins print as {\"bin\": NBYTES}.\n"
+	"\n"
+	"Exit status: 0 ok, 1 bad or truncated stream, 2 bad usage, 3 I/O error.\n";
 
 struct opts {
 	int ascii, count, full, offsets, pretty;
@@ -64,19 +65,13 @@ struct opts {
 	size_t nids;
 };
 
-static _Noreturn void usage(void)
-{
-	fprintf(stderr, "%s\n", USAGE);
-	exit(EX_USAGE);
-}
-
 static void add_types(struct opts *o, const char *arg)
 {
 	const char *p = arg;
 	for (;;) {
 		size_t n = strcspn(p, ",");
 		if (n == 0 || n >= sizeof ((record_t *)0)->type)
-			die(EX_USAGE, "--type: bad record type in '%s' (want names like graph,configs)",
+			usage_error("--type: bad record type in '%s' (want names like graph,configs)",
 			    arg);
 		o->types = xreallocarray(o->types, o->ntypes + 1, sizeof *o->types);
 		o->types[o->ntypes] = xmalloc(n + 1);
@@ -672,6 +667,7 @@ int main(int argc, char **argv)
 	int nfiles;
 
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	setlocale(LC_CTYPE, "");   /* --id: '?' matches a character, not a byte */
 	opterr = 0;   /* our own messages, "mp-dump: ..." */
 	while ((ch = getopt_long(argc, argv, ":acfhi:n:opt:V", longopts, NULL)) != -1) {
@@ -679,7 +675,7 @@ int main(int argc, char **argv)
 		case 'a': o.ascii = 1; break;
 		case 'c': o.count = 1; break;
 		case 'f': o.full = 1; break;
-		case 'h': help(); close_stdout(); return EX_OK;
+		case 'h': usage_help(help_text);
 		case 'i':
 			o.ids = xreallocarray(o.ids, o.nids + 1, sizeof *o.ids);
 			o.ids[o.nids++] = optarg;
@@ -690,14 +686,11 @@ int main(int argc, char **argv)
 		case 't': add_types(&o, optarg); break;
 		case 'V': print_version();
 		case ':':
-			warnx("option '%s' needs an argument", argv[optind - 1]);
-			usage();
+			usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
 			if (optopt)
-				warnx("unknown option '-%c'", optopt);
-			else
-				warnx("unknown or ambiguous option '%s'", argv[optind - 1]);
-			usage();
+				usage_error("unknown option '-%c'", optopt);
+			usage_error("unknown or ambiguous option '%s'", argv[optind - 1]);
 		}
 	}
 	files = optind < argc ? argv + optind : stdin_only;

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 
 static const char usage_line[] =
-	"usage: npz2mp [-fq] [--chunk N] [--max-configs N] [--seed S] [--collection C] [--split S] PATH...";
+	"usage: npz2mp [-fq] [--chunk N] [--max-configs N] [--seed S] [--collection C] [--split S] PATH...\n";
 
 static struct {
 	long long chunk;
@@ -32,30 +32,27 @@ static struct {
 	int force;    /* -f: a binary stream to a terminal too */
 } opt = {1024, 0, 0, NULL, NULL, 0, 0};
 
-_Noreturn static void help(void)
-{
-	printf("%s\n\n"
-	       "Decode TpuGraphs .npz files (tile or layout) into a tpugraphs-mp record stream\n"
-	       "on stdout: a header, then per file a graph record and its configs in chunks,\n"
-	       "then an end record.  Directories are searched recursively for *.npz, sorted.\n\n"
-	       "  -c, --chunk N          configs per chunk record (default 1024)\n"
-	       "  -n, --max-configs N    sample N configs per file uniformly without\n"
-	       "                         replacement (default: all); config_index keeps\n"
-	       "                         their original indices\n"
-	       "  -s, --seed S           seed for --max-configs (default 0)\n"
-	       "      --collection C     collection, e.g. layout:xla:random (default: from the path)\n"
-	       "      --split S          train, valid or test (default: from the path)\n"
-	       "  -q, --quiet            no progress on stderr\n"
-	       "  -f, --force            write the stream even to a terminal\n"
-	       "  -h, --help             this help\n"
-	       "  -V, --version          print the version\n\n"
-	       "Paths look like .../npz/layout/xla/random/train/NAME.npz or\n"
-	       ".../npz/tile/xla/valid/NAME.npz; the graph id is COLLECTION:NAME.\n"
-	       "Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n",
-	       usage_line);
-	close_stdout();
-	exit(EX_OK);
-}
+static const char help_text[] =
+	"\n"
+	"Decode TpuGraphs .npz files (tile or layout) into a tpugraphs-mp record stream\n"
+	"on stdout: a header, then per file a graph record and its configs in chunks,\n"
+	"then an end record.  Directories are searched recursively for *.npz, sorted.\n"
+	"\n"
+	"  -c, --chunk N          configs per chunk record (default 1024)\n"
+	"  -n, --max-configs N    sample N configs per file uniformly without\n"
+	"                         replacement (default: all); config_index keeps\n"
+	"                         their original indices\n"
+	"  -s, --seed S           seed for --max-configs (default 0)\n"
+	"      --collection C     collection, e.g. layout:xla:random (default: from the path)\n"
+	"      --split S          train, valid or test (default: from the path)\n"
+	"  -q, --quiet            no progress on stderr\n"
+	"  -f, --force            write the stream even to a terminal\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          print the version\n"
+	"\n"
+	"Paths look like .../npz/layout/xla/random/train/NAME.npz or\n"
+	".../npz/tile/xla/valid/NAME.npz; the graph id is COLLECTION:NAME.\n"
+	"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n";
 
 /* Progress on a terminal (lib/progress.h): files done of the list, bytes
  * of them read (their size on disk), the ETA from the bytes per second so
@@ -671,6 +668,7 @@ int main(int argc, char **argv)
 	int ch;
 
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	while ((ch = getopt_long(argc, argv, "c:fhn:qs:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': opt.chunk = parse_ll("--chunk", optarg, 1, 1LL << 30); break;
@@ -678,24 +676,23 @@ int main(int argc, char **argv)
 		case 's': opt.seed = (unsigned long long)parse_ll("--seed", optarg, 0, INT64_MAX); break;
 		case 'C':
 			if (strncmp(optarg, "tile:", 5) && strncmp(optarg, "layout:", 7))
-				die(EX_USAGE, "--collection: '%s' is neither tile:... nor layout:...", optarg);
+				usage_error("--collection: '%s' is neither tile:... nor layout:...", optarg);
 			opt.collection = optarg;
 			break;
 		case 'S':
 			if (!is_split(optarg))
-				die(EX_USAGE, "--split: '%s' is not train, valid or test", optarg);
+				usage_error("--split: '%s' is not train, valid or test", optarg);
 			opt.split = optarg;
 			break;
 		case 'q': opt.quiet = 1; break;
 		case 'f': opt.force = 1; break;
-		case 'h': help();
+		case 'h': usage_help(help_text);
 		case 'V': print_version();
-		default: fprintf(stderr, "%s\n", usage_line); return EX_USAGE;
+		default: usage_error(NULL);
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "npz2mp: no input paths\n%s\n", usage_line);
-		return EX_USAGE;
+		usage_error("no input paths");
 	}
 	stream_refuse_tty(1, opt.force, "-f");
 	for (int i = optind; i < argc; i++) {

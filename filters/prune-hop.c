@@ -21,32 +21,24 @@ static struct {
 	int force;    /* -f: a binary stream to a terminal too */
 } opt = {GRAPH_BOTH, 1, 0};
 
-static void usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: prune-hop [-f] [-k K] [-d in|out|both] [FILE]\n"
-		"Keep the configurable nodes of each graph and every node within K hops\n"
-		"of them; renumber, remap edges, node_config_ids and node_splits, add\n"
-		"orig_node_id.  Graphs without configurable nodes pass through.\n"
-		"\n"
-		"  -k, --hops K          hops to keep around configurable nodes (default 1;\n"
-		"                        0 keeps only the configurable nodes)\n"
-		"  -d, --direction DIR   in: towards operands (producers), out: towards\n"
-		"                        users (consumers), both (default)\n"
-		"  -f, --force           write the stream even to a terminal\n"
-		"  -h, --help            this help\n"
-		"  -V, --version         print the version\n"
-		"\n"
-		"FILE is a stream (default or '-': stdin); the stream goes to stdout.\n"
-		"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n");
-}
+static const char usage_line[] =
+	"usage: prune-hop [-f] [-k K] [-d in|out|both] [FILE]\n";
 
-static _Noreturn void usage_error(const char *msg)
-{
-	fprintf(stderr, "%s: %s\n", argv0, msg);
-	fprintf(stderr, "usage: prune-hop [-f] [-k K] [-d in|out|both] [FILE]\n");
-	exit(EX_USAGE);
-}
+static const char help_text[] =
+	"Keep the configurable nodes of each graph and every node within K hops\n"
+	"of them; renumber, remap edges, node_config_ids and node_splits, add\n"
+	"orig_node_id.  Graphs without configurable nodes pass through.\n"
+	"\n"
+	"  -k, --hops K          hops to keep around configurable nodes (default 1;\n"
+	"                        0 keeps only the configurable nodes)\n"
+	"  -d, --direction DIR   in: towards operands (producers), out: towards\n"
+	"                        users (consumers), both (default)\n"
+	"  -f, --force           write the stream even to a terminal\n"
+	"  -h, --help            this help\n"
+	"  -V, --version         print the version\n"
+	"\n"
+	"FILE is a stream (default or '-': stdin); the stream goes to stdout.\n"
+	"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n";
 
 static void prune(record_t *r)
 {
@@ -97,6 +89,7 @@ int main(int argc, char **argv)
 	int c;
 
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	while ((c = getopt_long(argc, argv, "d:fhk:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -110,18 +103,14 @@ int main(int argc, char **argv)
 				usage_error("--direction: want in, out or both");
 			break;
 		case 'f': opt.force = 1; break;
-		case 'h':
-			usage(stdout);
-			close_stdout();
-			return EX_OK;
+		case 'h': usage_help(help_text);
 		case 'k':
 			opt.hops = (int32_t)parse_ll("--hops", optarg, 0, INT32_MAX - 1);
 			break;
 		case 'V':
 			print_version();
 		default:
-			fprintf(stderr, "usage: prune-hop [-f] [-k K] [-d in|out|both] [FILE]\n");
-			return EX_USAGE;
+			usage_error(NULL);
 		}
 	}
 	if (argc - optind > 1)

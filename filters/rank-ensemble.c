@@ -32,46 +32,43 @@ static const char usage_line[] =
 	"usage: rank-ensemble [-T] [-w W1,W2,... | -f TRUTH [-r FILE.json] [-W FILE]] "
 	"[-n rank|zscore|minmax] [-c FILE.csv] [-k K] [-o FILE] PRED...\n";
 
-static void usage(void)
-{
-	printf("%s", usage_line);
-	printf("Combine pred streams: per-graph normalisation, weighted mean.\n"
-	       "\n"
-	       "  -w, --weights W1,...  one weight per PRED, >= 0 (default all 1)\n"
-	       "  -f, --fit TRUTH       fit the weights on TRUTH (the valid split's raw\n"
-	       "                        stream, as rank-eval --truth reads it): greedy\n"
-	       "                        forward selection with replacement, integer\n"
-	       "                        weights, kept only if they beat equal weights\n"
-	       "                        under leave-one-graph-out cross-validation by\n"
-	       "                        more than twice the standard error; the decision goes\n"
-	       "                        to stderr.  Holds every graph of every PRED and\n"
-	       "                        of TRUTH in memory (a valid split is small)\n"
-	       "  -r, --fit-report FILE the fit as JSON (weights, per-PRED scores, the\n"
-	       "                        cross-validation, the decision)\n"
-	       "  -W, --weights-out FILE  the chosen weights as one line W1,W2,... for a\n"
-	       "                        later --weights run on the test PREDs\n"
-	       "  -n, --norm HOW        rank (default): (average rank - 1) / (n - 1);\n"
-	       "                        zscore: (s - mean) / sd; minmax: (s - min) / (max - min)\n"
-	       "  -T, --tta             average repeated records of a graph within one\n"
-	       "                        PRED (test-time augmentation), each normalised;\n"
-	       "                        holds every graph's scores in memory\n"
-	       "  -c, --csv FILE        write the Kaggle submission (ID,TopConfigs) to\n"
-	       "                        FILE\n"
-	       "  -k, --top K           configs per tile row of the CSV (default 5);\n"
-	       "                        layout rows list every config, best first\n"
-	       "  -o, --out, --output FILE  write the pred stream to FILE; default stdout\n"
-	       "                        unless --csv is given\n"
-	       "      --force-tty       write the pred stream even to a terminal\n"
-	       "  -h, --help            this help\n"
-	       "  -V, --version         the version\n"
-	       "\n"
-	       "Output FILEs: '-' is stdout (one output at most); a regular file is\n"
-	       "written atomically (a temporary file beside it, renamed when complete),\n"
-	       "a link, device or fifo is written through, never replaced.\n"
-	       "Every graph must be in every PRED with the same config_index set; a\n"
-	       "mismatch is an error naming the graph.  Exit: 0 ok, 1 bad or mismatched\n"
-	       "data, 2 usage, 3 I/O.\n");
-}
+static const char help_text[] =
+	"Combine pred streams: per-graph normalisation, weighted mean.\n"
+	"\n"
+	"  -w, --weights W1,...  one weight per PRED, >= 0 (default all 1)\n"
+	"  -f, --fit TRUTH       fit the weights on TRUTH (the valid split's raw\n"
+	"                        stream, as rank-eval --truth reads it): greedy\n"
+	"                        forward selection with replacement, integer\n"
+	"                        weights, kept only if they beat equal weights\n"
+	"                        under leave-one-graph-out cross-validation by\n"
+	"                        more than twice the standard error; the decision goes\n"
+	"                        to stderr.  Holds every graph of every PRED and\n"
+	"                        of TRUTH in memory (a valid split is small)\n"
+	"  -r, --fit-report FILE the fit as JSON (weights, per-PRED scores, the\n"
+	"                        cross-validation, the decision)\n"
+	"  -W, --weights-out FILE  the chosen weights as one line W1,W2,... for a\n"
+	"                        later --weights run on the test PREDs\n"
+	"  -n, --norm HOW        rank (default): (average rank - 1) / (n - 1);\n"
+	"                        zscore: (s - mean) / sd; minmax: (s - min) / (max - min)\n"
+	"  -T, --tta             average repeated records of a graph within one\n"
+	"                        PRED (test-time augmentation), each normalised;\n"
+	"                        holds every graph's scores in memory\n"
+	"  -c, --csv FILE        write the Kaggle submission (ID,TopConfigs) to\n"
+	"                        FILE\n"
+	"  -k, --top K           configs per tile row of the CSV (default 5);\n"
+	"                        layout rows list every config, best first\n"
+	"  -o, --out, --output FILE  write the pred stream to FILE; default stdout\n"
+	"                        unless --csv is given\n"
+	"      --force-tty       write the pred stream even to a terminal\n"
+	"  -h, --help            this help\n"
+	"  -V, --version         the version\n"
+	"\n"
+	"Output FILEs: '-' is stdout (one output at most); a regular file is\n"
+	"written atomically (a temporary file beside it, renamed when complete),\n"
+	"a link, device or fifo is written through, never replaced.\n"
+	"Every graph must be in every PRED with the same config_index set; a\n"
+	"mismatch is an error naming the graph.  Exit: 0 ok, 1 bad or mismatched\n"
+	"data, 2 usage, 3 I/O.\n";
 
 typedef struct {
 	double *w;
@@ -699,7 +696,7 @@ static void parse_weights(opts_t *o, const char *s)
 		o->w[k++] = parse_double("--weights", tok, 0, 1e300);
 	free(copy);
 	if (k != n)
-		die(EX_USAGE, "--weights: bad value '%s' (want numbers separated by commas)", s);
+		usage_error("--weights: bad value '%s' (want numbers separated by commas)", s);
 	o->nin = k;  /* checked against the inputs by the caller */
 }
 
@@ -729,6 +726,7 @@ int main(int argc, char **argv)
 	int ch;
 
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	memset(&out, 0, sizeof out);
 	o->top = 5;
 	o->norm = NORM_RANK;
@@ -737,7 +735,7 @@ int main(int argc, char **argv)
 		case 'c': o->csv = optarg; break;
 		case 'f': o->fit = optarg; break;
 		case 'F': o->force_tty = 1; break;
-		case 'h': usage(); close_stdout(); return EX_OK;
+		case 'h': usage_help(help_text);
 		case 'k': o->top = parse_ll("--top", optarg, 1, 1LL << 40); break;
 		case 'n':
 			if (strcmp(optarg, "rank") == 0)
@@ -747,8 +745,8 @@ int main(int argc, char **argv)
 			else if (strcmp(optarg, "minmax") == 0)
 				o->norm = NORM_MINMAX;
 			else
-				die(EX_USAGE, "--norm: bad value '%s' (want rank, zscore or minmax)",
-				    optarg);
+				usage_error("--norm: bad value '%s' (want rank, zscore or minmax)",
+					    optarg);
 			break;
 		case 'o': o->out = optarg; break;
 		case 'r': o->fit_report = optarg; break;
@@ -760,21 +758,20 @@ int main(int argc, char **argv)
 			nw = o->nin;
 			break;
 		case 'W': o->weights_out = optarg; break;
-		default: fputs(usage_line, stderr); return EX_USAGE;
+		default: usage_error(NULL);
 		}
 	}
 	o->in = argv + optind;
 	o->nin = (size_t)(argc - optind);
 	if (o->nin == 0) {
-		fprintf(stderr, "%s: no PRED stream given\n%s", argv0, usage_line);
-		return EX_USAGE;
+		usage_error("no PRED stream given");
 	}
 	if (o->fit && o->w)
-		die(EX_USAGE, "--fit and --weights exclude each other (--fit chooses the weights)");
+		usage_error("--fit and --weights exclude each other (--fit chooses the weights)");
 	if (!o->fit && (o->fit_report || o->weights_out))
-		die(EX_USAGE, "--%s needs --fit", o->fit_report ? "fit-report" : "weights-out");
+		usage_error("--%s needs --fit", o->fit_report ? "fit-report" : "weights-out");
 	if (o->w && nw != o->nin)
-		die(EX_USAGE, "--weights: %zu weights for %zu PRED streams", nw, o->nin);
+		usage_error("--weights: %zu weights for %zu PRED streams", nw, o->nin);
 	if (!o->w) {
 		o->w = xmallocarray(o->nin, sizeof *o->w);
 		for (size_t i = 0; i < o->nin; i++)
@@ -785,11 +782,11 @@ int main(int argc, char **argv)
 		stdins += strcmp(o->in[i], "-") == 0;
 	}
 	if (!(o->wsum > 0))
-		die(EX_USAGE, "--weights: the weights sum to 0");
+		usage_error("--weights: the weights sum to 0");
 	if (o->fit)
 		stdins += strcmp(o->fit, "-") == 0;
 	if (stdins > 1)
-		die(EX_USAGE, "only one PRED can be stdin (the --fit TRUTH counts as one)");
+		usage_error("only one PRED can be stdin (the --fit TRUTH counts as one)");
 	{	/* every output: at most one on stdout, each writable before we start */
 		const char *outs[] = {(!o->csv && !o->out) ? "-" : o->out, o->csv,
 				      o->fit_report, o->weights_out};
@@ -802,7 +799,7 @@ int main(int argc, char **argv)
 				die(EX_IO, "%s: %s", outs[i], why);
 		}
 		if (stdouts > 1)
-			die(EX_USAGE, "only one of the pred stream, --csv, --fit-report and "
+			usage_error("only one of the pred stream, --csv, --fit-report and "
 			    "--weights-out can go to stdout ('-')");
 	}
 	if ((!o->csv && !o->out) || (o->out && strcmp(o->out, "-") == 0))

@@ -24,41 +24,38 @@
 static const char usage_line[] =
 	"usage: rank-eval [-gjm] [--json-out FILE] [-t TRUTH] [PRED...] | rank-eval [-gjm] -t TRUTH -c FILE.csv\n";
 
-static void usage(void)
-{
-	printf("%s", usage_line);
-	printf("Score predictions against the runtimes of a graph/configs stream.\n"
-	       "\n"
-	       "  -t, --truth FILE       the truth: a raw npz2mp stream with config_runtime\n"
-	       "                         (and, for tile, config_runtime_normalizers);\n"
-	       "                         default stdin\n"
-	       "  -c, --csv FILE         score a Kaggle submission (ID,TopConfigs) instead\n"
-	       "                         of pred streams\n"
-	       "  -j, --json             one JSON document instead of the table\n"
-	       "      --json-out FILE    also write the JSON document to FILE (atomically):\n"
-	       "                         one run gives the table on stdout, the JSON in FILE\n"
-	       "  -g, --per-graph        report every graph as well\n"
-	       "  -m, --allow-missing    count graphs and configs without a prediction\n"
-	       "                         (scored pessimistically: ranked last, slowest\n"
-	       "                         first) and predicted graphs absent from the\n"
-	       "                         truth, instead of failing\n"
-	       "  -r, --ranks FILE       also write every scored config as a line\n"
-	       "                         'ID<TAB>true<TAB>predicted' (ranks within the\n"
-	       "                         graph as fractions, 0 = fastest), for plots;\n"
-	       "                         '-': stdout, before the scores\n"
-	       "  -h, --help             this help\n"
-	       "  -V, --version          the version\n"
-	       "\n"
-	       "PRED: pred streams (default stdin when --truth is a file), joined by\n"
-	       "graph id and config_index.  Metrics: kendall (tau-b), spearman, opa,\n"
-	       "top1/top5/top10 (error_K = best runtime in the predicted top K / best\n"
-	       "runtime - 1), score (tile: 2 - ratio_5; layout: Kendall's tau of the\n"
-	       "submission order); overall = mean of the collection scores present.\n"
-	       "The table names the collections absent from the truth only when the\n"
-	       "truth holds two to four (one collection alone: the others are absent\n"
-	       "by choice; the JSON always lists them).\n"
-	       "Exit: 0 ok, 1 bad or mismatched data, 2 usage, 3 I/O.\n");
-}
+static const char help_text[] =
+	"Score predictions against the runtimes of a graph/configs stream.\n"
+	"\n"
+	"  -t, --truth FILE       the truth: a raw npz2mp stream with config_runtime\n"
+	"                         (and, for tile, config_runtime_normalizers);\n"
+	"                         default stdin\n"
+	"  -c, --csv FILE         score a Kaggle submission (ID,TopConfigs) instead\n"
+	"                         of pred streams\n"
+	"  -j, --json             one JSON document instead of the table\n"
+	"      --json-out FILE    also write the JSON document to FILE (atomically):\n"
+	"                         one run gives the table on stdout, the JSON in FILE\n"
+	"  -g, --per-graph        report every graph as well\n"
+	"  -m, --allow-missing    count graphs and configs without a prediction\n"
+	"                         (scored pessimistically: ranked last, slowest\n"
+	"                         first) and predicted graphs absent from the\n"
+	"                         truth, instead of failing\n"
+	"  -r, --ranks FILE       also write every scored config as a line\n"
+	"                         'ID<TAB>true<TAB>predicted' (ranks within the\n"
+	"                         graph as fractions, 0 = fastest), for plots;\n"
+	"                         '-': stdout, before the scores\n"
+	"  -h, --help             this help\n"
+	"  -V, --version          the version\n"
+	"\n"
+	"PRED: pred streams (default stdin when --truth is a file), joined by\n"
+	"graph id and config_index.  Metrics: kendall (tau-b), spearman, opa,\n"
+	"top1/top5/top10 (error_K = best runtime in the predicted top K / best\n"
+	"runtime - 1), score (tile: 2 - ratio_5; layout: Kendall's tau of the\n"
+	"submission order); overall = mean of the collection scores present.\n"
+	"The table names the collections absent from the truth only when the\n"
+	"truth holds two to four (one collection alone: the others are absent\n"
+	"by choice; the JSON always lists them).\n"
+	"Exit: 0 ok, 1 bad or mismatched data, 2 usage, 3 I/O.\n";
 
 static const char *const canon[] = {
 	"tile:xla", "layout:xla:random", "layout:xla:default",
@@ -637,27 +634,27 @@ int main(int argc, char **argv)
 	int ch;
 
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	memset(&e, 0, sizeof e);
 	e.o.truth = "-";
 	while ((ch = getopt_long(argc, argv, "c:ghjmr:t:V", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'c': e.o.csv = optarg; break;
 		case 'g': e.o.per_graph = 1; break;
-		case 'h': usage(); close_stdout(); return EX_OK;
+		case 'h': usage_help(help_text);
 		case 'j': e.o.json = 1; break;
 		case 'm': e.o.allow_missing = 1; break;
 		case 'J': e.o.json_out = optarg; break;
 		case 'r': e.o.ranks = optarg; break;
 		case 't': e.o.truth = optarg; break;
 		case 'V': print_version();
-		default: fputs(usage_line, stderr); return EX_USAGE;
+		default: usage_error(NULL);
 		}
 	}
 	e.o.pred = argv + optind;
 	e.o.npred = (size_t)(argc - optind);
 	if (e.o.csv && e.o.npred) {
-		fprintf(stderr, "%s: --csv and PRED streams are exclusive\n%s", argv0, usage_line);
-		return EX_USAGE;
+		usage_error("--csv and PRED streams are exclusive");
 	}
 	if (!e.o.csv && !e.o.npred) {
 		e.o.pred = stdin_only;
@@ -670,9 +667,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; !e.o.csv && i < e.o.npred; i++)
 			stdins += strcmp(e.o.pred[i], "-") == 0;
 		if (stdins > 1) {
-			fprintf(stderr, "%s: only one input can be stdin: give --truth FILE\n%s",
-				argv0, usage_line);
-			return EX_USAGE;
+			usage_error("only one input can be stdin: give --truth FILE");
 		}
 	}
 

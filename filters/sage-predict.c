@@ -19,45 +19,35 @@ enum { OPT_FORCE = 256 };   /* long only: no -f (see the man page) */
 static const char usage_line[] =
 	"usage: sage-predict --model MODEL [--batch N] [--threads N] [--force] [FILE]\n";
 
-static void usage(FILE *fp)
-{
-	fprintf(fp, "%s", usage_line);
-	fprintf(fp,
-		"Score every config of every graph of a stream (FILE or stdin) with MODEL, a\n"
-		"model file written by sage-train; write one pred record per graph to stdout:\n"
-		"{id, collection, config_index (i64), score (f32)}, lower = predicted faster.\n"
-		"Configs that encode-base7 --dedup merged get their row's score under every\n"
-		"original config_index.\n"
-		"\n"
-		"  -m, --model MODEL    the model file (required)\n"
-		"  -b, --batch N        configs scored together (default: the model's\n"
-		"                       --configs-per-graph; cross-config attention sees a batch)\n"
-		"  -t, --threads N      threads (default: all cores)\n"
-		"      --force          score a stream prepared differently from the model's\n"
-		"                       training data (warn once instead of refusing);\n"
-		"                       also write the stream to a terminal\n"
-		"  -h, --help           this help\n"
-		"  -V, --version        print the version\n"
-		"\n"
-		"The stream must be prepared as the model's training data was: the same\n"
-		"prune-hop -k/-d, dijkstra-compress -w, encode-base7 -c and hlo2mp --pad,\n"
-		"in the same order, as the two header histories record them; config\n"
-		"sampling, --dedup, file names and thread counts do not count, nor for a\n"
-		"tile model the reducers and encode-base7 (tile graphs pass through).\n"
-		"Models written before sage-train recorded its data's history are not\n"
-		"checked.\n"
-		"\n"
-		"Memory: one graph, one batch of configs, the activations of a few of them\n"
-		"at a time and, per graph, 12 bytes per config (its index and score) until\n"
-		"the graph's pred record is written.\n"
-		"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n");
-}
-
-static _Noreturn void usage_error(const char *msg)
-{
-	fprintf(stderr, "%s: %s\n%s", argv0, msg, usage_line);
-	exit(EX_USAGE);
-}
+static const char help_text[] =
+	"Score every config of every graph of a stream (FILE or stdin) with MODEL, a\n"
+	"model file written by sage-train; write one pred record per graph to stdout:\n"
+	"{id, collection, config_index (i64), score (f32)}, lower = predicted faster.\n"
+	"Configs that encode-base7 --dedup merged get their row's score under every\n"
+	"original config_index.\n"
+	"\n"
+	"  -m, --model MODEL    the model file (required)\n"
+	"  -b, --batch N        configs scored together (default: the model's\n"
+	"                       --configs-per-graph; cross-config attention sees a batch)\n"
+	"  -t, --threads N      threads (default: all cores)\n"
+	"      --force          score a stream prepared differently from the model's\n"
+	"                       training data (warn once instead of refusing);\n"
+	"                       also write the stream to a terminal\n"
+	"  -h, --help           this help\n"
+	"  -V, --version        print the version\n"
+	"\n"
+	"The stream must be prepared as the model's training data was: the same\n"
+	"prune-hop -k/-d, dijkstra-compress -w, encode-base7 -c and hlo2mp --pad,\n"
+	"in the same order, as the two header histories record them; config\n"
+	"sampling, --dedup, file names and thread counts do not count, nor for a\n"
+	"tile model the reducers and encode-base7 (tile graphs pass through).\n"
+	"Models written before sage-train recorded its data's history are not\n"
+	"checked.\n"
+	"\n"
+	"Memory: one graph, one batch of configs, the activations of a few of them\n"
+	"at a time and, per graph, 12 bytes per config (its index and score) until\n"
+	"the graph's pred record is written.\n"
+	"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n";
 
 /* One graph in flight: its structure, the batch being filled, and the
  * scores and original indices of the rows scored so far. */
@@ -283,20 +273,16 @@ int main(int argc, char **argv)
 
 	nn_exec_env(argv);   /* may execute the program again, see nn.h */
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	while ((c = getopt_long(argc, argv, "b:hm:t:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': batch = parse_ll("--batch", optarg, 1, 1000000); break;
 		case OPT_FORCE: force = 1; break;
-		case 'h':
-			usage(stdout);
-			close_stdout();
-			return EX_OK;
+		case 'h': usage_help(help_text);
 		case 'm': model = optarg; break;
 		case 't': threads = (int)parse_ll("--threads", optarg, 1, 1024); break;
 		case 'V': print_version();
-		default:
-			fprintf(stderr, "%s", usage_line);
-			return EX_USAGE;
+		default: usage_error(NULL);
 		}
 	}
 	if (!model)

@@ -39,102 +39,90 @@ static struct {
 static const char usage_line[] =
 	"usage: sage-train [options] --out MODEL [--valid FILE] [FILE]\n";
 
-static void usage(FILE *fp)
-{
-	fprintf(fp, "%s", usage_line);
-	fprintf(fp,
-		"Train the ranking model on a stream of graphs and configs (FILE or stdin);\n"
-		"write the model that scores best on --valid (else the last; with --swa, the\n"
-		"average of the last epochs) to MODEL.\n"
-		"\n"
-		"Data and output:\n"
-		"  -o, --out MODEL          the model file ('-': stdout)\n"
-		"      --valid FILE         a stream of the valid split, scored after each round\n"
-		"                           (layout: mean Kendall tau; tile: 2 - top-5 ratio)\n"
-		"      --valid-every K      a round is K steps (default: an epoch, or as many\n"
-		"                           epochs as keep the rounds to 25; with --seconds,\n"
-		"                           as many rounds as keep validation to a tenth of\n"
-		"                           the time, at most 250 planned)\n"
-		"      --patience R         stop once the best valid score is R rounds old\n"
-		"                           and as old as the run was when it was reached\n"
-		"                           (default 0: run every planned step)\n"
-		"      --valid-configs N    score at most N configs per valid graph (0: all)\n"
-		"      --checkpoint FILE    save the training state after every round\n"
-		"      --resume             continue from --checkpoint (same options, same run)\n"
-		"      --stop-after N       stop after round N, as if killed (then --resume)\n"
-		"      --log FILE           one JSON line per round (loss, score, seconds ...);\n"
-		"                           '-': stdout\n"
-		"      --force-tty          write the model (--out -) even to a terminal\n"
-		"  -q, --quiet              no progress lines on stderr\n"
-		"\n"
-		"Model:\n"
-		"      --arch A             the message-passing layer: sage (default), gat,\n"
-		"                           gin, appnp, gps or mlp (none: the fast floor)\n"
-		"      --heads N            attention heads of gat and gps (default 4)\n"
-		"      --appnp-steps K      APPNP propagation steps (default 10)\n"
-		"      --appnp-alpha A      APPNP teleport probability (default 0.1)\n"
-		"      --pe rwpe:K          add a K-step random-walk positional encoding\n"
-		"                           to the node inputs (K 1..64; default none)\n"
-		"      --hidden N           hidden size (default 64)\n"
-		"      --layers N           message-passing layers (default 3)\n"
-		"      --op-dim N           opcode embedding size (default 16)\n"
-		"      --cfg-dim N          layout config embedding size per symbol (default 4)\n"
-		"      --pool mean|mean+max pooling over nodes (default mean+max)\n"
-		"      --se on|off          squeeze-excitation channel attention (default on)\n"
-		"      --se-dim N           its bottleneck (default 16)\n"
-		"      --xattn on|off       cross-config attention (default off)\n"
-		"      --tile-join early|late  tile: add the config features at every\n"
-		"                           node (early, the default), or after pooling\n"
-		"                           (late: the graph runs once for all its configs)\n"
-		"\n"
-		"Training:\n"
-		"  -e, --epochs N           epochs (default 10); or one of:\n"
-		"      --steps N            optimiser steps\n"
-		"      --seconds S          a time budget for the whole run, reading included:\n"
-		"                           times some steps and a validation, plans the\n"
-		"                           steps, revises the plan after each round; the\n"
-		"                           model records the steps that ran\n"
-		"  -b, --configs-per-graph N  configs sampled per graph per step (default 64)\n"
-		"      --graphs-per-step N  graphs per optimiser step (default: layout 1, tile 8)\n"
-		"      --loss hinge|listmle|mixed|diffmat  ranking loss (default mixed);\n"
-		"                           diffmat: the margin grows with the log-runtime gap\n"
-		"      --mix W              mixed: W * hinge + (1 - W) * listmle (default 0.5)\n"
-		"      --margin M           hinge margin; diffmat: margin per unit of log-runtime\n"
-		"                           gap (default 0.1)\n"
-		"      --mape W             add W * the MAPE of the runtimes the scores imply\n"
-		"                           (read as log-runtimes; default 0: off)\n"
-		"      --drop-edge P        drop each edge with probability P at each step\n"
-		"                           (DropEdge; default 0)\n"
-		"      --swa N              write the average of the weights of the last N\n"
-		"                           rounds (stochastic weight averaging; default 0: off)\n"
-		"      --oversample         visit every collection's graphs as often per\n"
-		"                           epoch as the largest collection's\n"
-		"      --init MODEL         start from MODEL's weights, architecture and\n"
-		"                           feature statistics (fine-tuning)\n"
-		"      --exclude GLOB       drop training graphs whose id matches GLOB\n"
-		"                           (repeatable)\n"
-		"      --lr X               peak learning rate (default 0.003)\n"
-		"      --lr-min X           final learning rate of the cosine (default 1e-5)\n"
-		"      --warmup N           warm-up steps (default: 5%% of all steps)\n"
-		"      --weight-decay X     AdamW decay of 2-d weights (default 1e-4)\n"
-		"      --clip X             clip the gradient norm to X (0: off; default 1)\n"
-		"  -s, --seed N             random seed (default 1)\n"
-		"  -t, --threads N          threads (default: all cores); results are\n"
-		"                           deterministic for a given seed and thread count\n"
-		"      --mem MB             activation memory per micro-batch (default 4096)\n"
-		"  -h, --help               this help\n"
-		"  -V, --version            print the version\n"
-		"\n"
-		"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n");
-}
-
-static _Noreturn void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "%s: ", argv0);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", usage_line);
-	exit(EX_USAGE);
-}
+static const char help_text[] =
+	"Train the ranking model on a stream of graphs and configs (FILE or stdin);\n"
+	"write the model that scores best on --valid (else the last; with --swa, the\n"
+	"average of the last epochs) to MODEL.\n"
+	"\n"
+	"Data and output:\n"
+	"  -o, --out MODEL          the model file ('-': stdout)\n"
+	"      --valid FILE         a stream of the valid split, scored after each round\n"
+	"                           (layout: mean Kendall tau; tile: 2 - top-5 ratio)\n"
+	"      --valid-every K      a round is K steps (default: an epoch, or as many\n"
+	"                           epochs as keep the rounds to 25; with --seconds,\n"
+	"                           as many rounds as keep validation to a tenth of\n"
+	"                           the time, at most 250 planned)\n"
+	"      --patience R         stop once the best valid score is R rounds old\n"
+	"                           and as old as the run was when it was reached\n"
+	"                           (default 0: run every planned step)\n"
+	"      --valid-configs N    score at most N configs per valid graph (0: all)\n"
+	"      --checkpoint FILE    save the training state after every round\n"
+	"      --resume             continue from --checkpoint (same options, same run)\n"
+	"      --stop-after N       stop after round N, as if killed (then --resume)\n"
+	"      --log FILE           one JSON line per round (loss, score, seconds ...);\n"
+	"                           '-': stdout\n"
+	"      --force-tty          write the model (--out -) even to a terminal\n"
+	"  -q, --quiet              no progress lines on stderr\n"
+	"\n"
+	"Model:\n"
+	"      --arch A             the message-passing layer: sage (default), gat,\n"
+	"                           gin, appnp, gps or mlp (none: the fast floor)\n"
+	"      --heads N            attention heads of gat and gps (default 4)\n"
+	"      --appnp-steps K      APPNP propagation steps (default 10)\n"
+	"      --appnp-alpha A      APPNP teleport probability (default 0.1)\n"
+	"      --pe rwpe:K          add a K-step random-walk positional encoding\n"
+	"                           to the node inputs (K 1..64; default none)\n"
+	"      --hidden N           hidden size (default 64)\n"
+	"      --layers N           message-passing layers (default 3)\n"
+	"      --op-dim N           opcode embedding size (default 16)\n"
+	"      --cfg-dim N          layout config embedding size per symbol (default 4)\n"
+	"      --pool mean|mean+max pooling over nodes (default mean+max)\n"
+	"      --se on|off          squeeze-excitation channel attention (default on)\n"
+	"      --se-dim N           its bottleneck (default 16)\n"
+	"      --xattn on|off       cross-config attention (default off)\n"
+	"      --tile-join early|late  tile: add the config features at every\n"
+	"                           node (early, the default), or after pooling\n"
+	"                           (late: the graph runs once for all its configs)\n"
+	"\n"
+	"Training:\n"
+	"  -e, --epochs N           epochs (default 10); or one of:\n"
+	"      --steps N            optimiser steps\n"
+	"      --seconds S          a time budget for the whole run, reading included:\n"
+	"                           times some steps and a validation, plans the\n"
+	"                           steps, revises the plan after each round; the\n"
+	"                           model records the steps that ran\n"
+	"  -b, --configs-per-graph N  configs sampled per graph per step (default 64)\n"
+	"      --graphs-per-step N  graphs per optimiser step (default: layout 1, tile 8)\n"
+	"      --loss hinge|listmle|mixed|diffmat  ranking loss (default mixed);\n"
+	"                           diffmat: the margin grows with the log-runtime gap\n"
+	"      --mix W              mixed: W * hinge + (1 - W) * listmle (default 0.5)\n"
+	"      --margin M           hinge margin; diffmat: margin per unit of log-runtime\n"
+	"                           gap (default 0.1)\n"
+	"      --mape W             add W * the MAPE of the runtimes the scores imply\n"
+	"                           (read as log-runtimes; default 0: off)\n"
+	"      --drop-edge P        drop each edge with probability P at each step\n"
+	"                           (DropEdge; default 0)\n"
+	"      --swa N              write the average of the weights of the last N\n"
+	"                           rounds (stochastic weight averaging; default 0: off)\n"
+	"      --oversample         visit every collection's graphs as often per\n"
+	"                           epoch as the largest collection's\n"
+	"      --init MODEL         start from MODEL's weights, architecture and\n"
+	"                           feature statistics (fine-tuning)\n"
+	"      --exclude GLOB       drop training graphs whose id matches GLOB\n"
+	"                           (repeatable)\n"
+	"      --lr X               peak learning rate (default 0.003)\n"
+	"      --lr-min X           final learning rate of the cosine (default 1e-5)\n"
+	"      --warmup N           warm-up steps (default: 5% of all steps)\n"
+	"      --weight-decay X     AdamW decay of 2-d weights (default 1e-4)\n"
+	"      --clip X             clip the gradient norm to X (0: off; default 1)\n"
+	"  -s, --seed N             random seed (default 1)\n"
+	"  -t, --threads N          threads (default: all cores); results are\n"
+	"                           deterministic for a given seed and thread count\n"
+	"      --mem MB             activation memory per micro-batch (default 4096)\n"
+	"  -h, --help               this help\n"
+	"  -V, --version            print the version\n"
+	"\n"
+	"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n";
 
 static int parse_onoff(const char *o, const char *s)
 {
@@ -765,10 +753,7 @@ static const char *parse_args(int argc, char **argv)
 		case O_VALID_EVERY:
 			opt.valid_every = parse_ll("--valid-every", optarg, 1, 1000000000);
 			break;
-		case 'h':
-			usage(stdout);
-			close_stdout();
-			exit(EX_OK);
+		case 'h': usage_help(help_text);
 		case 'o': opt.out = optarg; break;
 		case 'q': opt.quiet = 1; break;
 		case 's': opt.seed = (uint64_t)parse_ll("--seed", optarg, 0, INT64_MAX); break;
@@ -845,9 +830,7 @@ static const char *parse_args(int argc, char **argv)
 		case O_MEM: opt.mem_mb = parse_ll("--mem", optarg, 1, 1L << 30); break;
 		case O_STOP: opt.stop_after = parse_ll("--stop-after", optarg, 1, INT64_MAX); break;
 		case O_PATIENCE: opt.patience = parse_ll("--patience", optarg, 0, 1000000); break;
-		default:
-			fprintf(stderr, "%s", usage_line);
-			exit(EX_USAGE);
+		default: usage_error(NULL);
 		}
 	}
 	if (!opt.out)
@@ -1123,6 +1106,7 @@ int main(int argc, char **argv)
 {
 	nn_exec_env(argv);   /* may execute the program again, see nn.h */
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	const char *path = parse_args(argc, argv);
 	check_outputs();
 	opt.threads = nn_set_threads(opt.threads);

@@ -22,11 +22,13 @@
 #include "rng.h"
 #include "tpugen.h"
 
-static const char usage_text[] =
+static const char usage_line[] =
 	"usage: tpugen --out DIR [--scale tiny|small|medium|full] [--seed N]\n"
 	"              [--world tpu|compute|copy|membound] [--collections LIST]\n"
 	"              [--compress stored|deflate|mixed] [--level N] [--limit N]\n"
-	"              [--threads N] [--verbose]\n"
+	"              [--threads N] [--verbose]\n";
+
+static const char help_text[] =
 	"Write a synthetic TpuGraphs dataset (.npz files) under DIR/npz, and the\n"
 	"test split's hidden runtimes under DIR/truth/npz.\n"
 	"\n"
@@ -49,7 +51,9 @@ static const char usage_text[] =
 	"                         -j, --jobs N and -S N (--seed) are old spellings\n"
 	"  -v, --verbose          one line per file on stderr\n"
 	"  -h, --help             this help\n"
-	"  -V, --version          print the version\n";
+	"  -V, --version          print the version\n"
+	"\n"
+	"Exit status: 0 ok, 1 bad data, 2 bad usage, 3 I/O error.\n";
 
 enum { C_TILE, C_XLA_RANDOM, C_XLA_DEFAULT, C_NLP_RANDOM, C_NLP_DEFAULT, C__N };
 static const char *const coll_name[C__N] = {
@@ -113,14 +117,6 @@ typedef struct {
 	int failed;
 } item_t;
 
-static _Noreturn void usage_error(const char *msg)
-{
-	if (msg)
-		warnx("%s", msg);
-	fputs(usage_text, stderr);
-	exit(EX_USAGE);
-}
-
 static void parse_collections(opts_t *o, const char *s)
 {
 	char *dup = xstrdup(s), *tok, *save = NULL;
@@ -135,11 +131,8 @@ static void parse_collections(opts_t *o, const char *s)
 		for (int c = 0; c < C__N; c++)
 			if (strcmp(tok, coll_name[c]) == 0)
 				o->want[c] = found = 1;
-		if (!found) {
-			warnx("--collections: unknown collection '%s'", tok);
-			free(dup);
-			usage_error(NULL);
-		}
+		if (!found)
+			usage_error("--collections: unknown collection '%s'", tok);
 	}
 	free(dup);
 }
@@ -182,10 +175,7 @@ static void parse_args(opts_t *o, int argc, char **argv)
 			else if (strcmp(optarg, "mixed") == 0) o->compress = Z_MIXED;
 			else usage_error("--compress: want stored, deflate or mixed");
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			close_stdout();
-			exit(EX_OK);
+		case 'h': usage_help(help_text);
 		case 'j': /* -j, --jobs: the old spellings of -t, --threads */
 		case 't': o->jobs = (int)parse_ll("--threads", optarg, 1, 1024); break;
 		case 'L': o->level = (int)parse_ll("--level", optarg, 0, 9); break;
@@ -203,23 +193,12 @@ static void parse_args(opts_t *o, int argc, char **argv)
 		case 'v': o->verbose = 1; break;
 		case 'V': print_version();
 		case 'w':
-			if (!(o->world = tg_world_find(optarg))) {
-				char m[160];
-				snprintf(m, sizeof m, "--world: unknown world '%.64s'; want tpu, "
-					 "compute, copy or membound", optarg);
-				usage_error(m);
-			}
+			if (!(o->world = tg_world_find(optarg)))
+				usage_error("--world: unknown world '%.64s'; want tpu, compute, copy "
+					    "or membound", optarg);
 			break;
-		case ':': {
-			char m[128];
-			snprintf(m, sizeof m, "option %s needs a value", argv[optind - 1]);
-			usage_error(m);
-		}
-		default: {
-			char m[128];
-			snprintf(m, sizeof m, "unknown option %s", argv[optind - 1]);
-			usage_error(m);
-		}
+		case ':': usage_error("option %s needs a value", argv[optind - 1]);
+		default: usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -519,6 +498,7 @@ int main(int argc, char **argv)
 	item_t *items = NULL;
 	size_t n = 0, cap = 0, nfail = 0;
 	setprogname_argv(argv);
+	usage_init(usage_line);
 	parse_args(&o, argc, argv);
 	if (o.jobs > 0)
 		omp_set_num_threads(o.jobs);

@@ -120,6 +120,35 @@ char *xstrdup(const char *s)
 	return memcpy(xmalloc(n), s, n);
 }
 
+static const char *synopsis;   /* usage_init's */
+
+void usage_init(const char *s)
+{
+	synopsis = s;
+}
+
+void usage_help(const char *text)
+{
+	fputs(synopsis ? synopsis : "", stdout);
+	fputs(text, stdout);
+	close_stdout();
+	exit(EX_OK);
+}
+
+void usage_error(const char *fmt, ...)
+{
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		fprintf(stderr, "%s: ", argv0);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		va_end(ap);
+	}
+	fputs(synopsis ? synopsis : "", stderr);
+	exit(EX_USAGE);
+}
+
 long long parse_ll(const char *opt, const char *s, long long min, long long max)
 {
 	char *end;
@@ -127,8 +156,8 @@ long long parse_ll(const char *opt, const char *s, long long min, long long max)
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max)
-		die(EX_USAGE, "%s: bad value '%s' (want an integer in %lld..%lld)",
-		    opt, s, min, max);
+		usage_error("%s: bad value '%s' (want an integer in %lld..%lld)", opt, s, min,
+			    max);
 	return v;
 }
 
@@ -139,8 +168,7 @@ double parse_double(const char *opt, const char *s, double min, double max)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-		die(EX_USAGE, "%s: bad value '%s' (want a number in %g..%g)",
-		    opt, s, min, max);
+		usage_error("%s: bad value '%s' (want a number in %g..%g)", opt, s, min, max);
 	return v;
 }
 

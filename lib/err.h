@@ -43,7 +43,24 @@ char *xstrdup(const char *s);
 /* Checked multiplication; returns 0 on overflow. */
 int mul_ok(size_t a, size_t b, size_t *out);
 
-/* Parse helpers for options: die(EX_USAGE) with "option: bad value". */
+/* ---- the command line: one idiom for every filter ----
+ *
+ * A filter has a synopsis, "usage: NAME [options] ...\n", and a help text
+ * (the lines after it).  main calls usage_init(synopsis) after
+ * setprogname_argv; then
+ *   -h, --help         usage_help(text): synopsis and text on stdout, exit 0
+ *   a bad option or    usage_error(fmt, ...): "NAME: message", then the
+ *   argument           synopsis, on stderr; exit 2 (EX_USAGE)
+ *   an unknown option  usage_error(NULL): the synopsis alone (getopt has
+ *                      said what was wrong)
+ *   -V, --version      print_version()
+ * Errors found later, in the data or the files, are die()'s. */
+void usage_init(const char *synopsis);
+_Noreturn void usage_help(const char *text);
+_Noreturn void usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* Parse helpers for options: usage_error with "option: bad value". */
 long long parse_ll(const char *opt, const char *s, long long min, long long max);
 double parse_double(const char *opt, const char *s, double min, double max);
 

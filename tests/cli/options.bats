@@ -31,6 +31,32 @@ table_rows() {
 	done
 }
 
+# One usage idiom (lib/err.h, usage_*): --help prints the synopsis and the
+# help on stdout, nothing on stderr; a usage error prints nothing on stdout
+# and, on stderr, "NAME: what is wrong" and then the synopsis, the first
+# line of --help, and exits 2.  A bad option value (--threads x, a bad
+# --seed, ...) is a usage error like any other.
+@test "options: one usage idiom: --help on stdout; a usage error is the message, then the synopsis, on stderr, exit 2" {
+	local p synopsis
+	for p in $PROGS; do
+		run --separate-stderr "$BIN/$p" --help
+		assert_success
+		[ -z "$stderr" ] || { echo "$p --help wrote to stderr: $stderr"; return 1; }
+		synopsis=${lines[0]}
+		[[ "$synopsis" == "usage: $p "* ]] || { echo "$p: first line '$synopsis'"; return 1; }
+		for bad in --bogus-option "--threads x" "--seed -"; do
+			# shellcheck disable=SC2086
+			run --separate-stderr "$BIN/$p" $bad
+			[ "$status" -eq 2 ] || { echo "$p $bad: exit $status"; return 1; }
+			[ -z "$output" ] || { echo "$p $bad: stdout '$output'"; return 1; }
+			[[ "${stderr_lines[0]}" == "$p: "* ]] ||
+				{ echo "$p $bad: first stderr line '${stderr_lines[0]}'"; return 1; }
+			[[ "$stderr" == *"$synopsis"* ]] ||
+				{ echo "$p $bad: no synopsis on stderr: $stderr"; return 1; }
+		done
+	done
+}
+
 @test "options: docs/options.md's table lists every program's spelling in --help" {
 	local short long progs lonly p n=0
 	[ -f "$DOC" ]

@@ -63,7 +63,8 @@ EOF
 	assert_output --partial "usage: rank-ensemble"
 	run rank-ensemble -w 1,2,3 "$D/pred.mp" "$D/b.mp"
 	assert_failure 2
-	assert_output "rank-ensemble: --weights: 3 weights for 2 PRED streams"
+	assert_line --index 0 "rank-ensemble: --weights: 3 weights for 2 PRED streams"
+	assert_line --index 1 --partial "usage: rank-ensemble "
 	run rank-ensemble -w 1,x "$D/pred.mp" "$D/b.mp"
 	assert_failure 2
 	assert_output --partial "--weights: bad value 'x'"
@@ -74,7 +75,7 @@ EOF
 	assert_failure 2
 	run rank-ensemble --norm median "$D/pred.mp"
 	assert_failure 2
-	assert_output "rank-ensemble: --norm: bad value 'median' (want rank, zscore or minmax)"
+	assert_line --index 0 "rank-ensemble: --norm: bad value 'median' (want rank, zscore or minmax)"
 	run rank-ensemble --top 0 --csv "$D/x.csv" "$D/pred.mp"
 	assert_failure 2
 	run rank-ensemble - -
@@ -491,13 +492,13 @@ EOF2
 	fitdata 1 5 good
 	run rank-ensemble --fit "$D/truth.mp" --weights 1,1,1 "$D/p0.mp" "$D/p1.mp" "$D/p2.mp"
 	assert_failure 2
-	assert_output "rank-ensemble: --fit and --weights exclude each other (--fit chooses the weights)"
+	assert_line --index 0 "rank-ensemble: --fit and --weights exclude each other (--fit chooses the weights)"
 	run rank-ensemble --fit-report "$D/r.json" "$D/p0.mp"
 	assert_failure 2
-	assert_output "rank-ensemble: --fit-report needs --fit"
+	assert_line --index 0 "rank-ensemble: --fit-report needs --fit"
 	run rank-ensemble -W "$D/w.txt" "$D/p0.mp"
 	assert_failure 2
-	assert_output "rank-ensemble: --weights-out needs --fit"
+	assert_line --index 0 "rank-ensemble: --weights-out needs --fit"
 	run rank-ensemble --fit - - < "$D/p0.mp"
 	assert_failure 2
 	assert_output --partial "only one PRED can be stdin"
