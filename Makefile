@@ -35,7 +35,21 @@ CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS)
 LDLIBS  = -lmsgpackc $(LDISAL) -lz -lopenblas -lm -fopenmp $(LDSAN)
 
-LIB_SRC  = $(sort $(wildcard lib/*.c))
+# lib/ in layers, bottom to top (lib/README.md): a module uses its own
+# layer and the layers before it, never a later one
+# (tests/cli/lib-layers.bats checks every #include; `make lib-layers`
+# prints them).
+LIB_BASE    = err progress rng strset outfile
+LIB_IO      = stream npz npzw pb hlo csv json history
+LIB_GRAPH   = graph base7
+LIB_MODEL   = nn gnn_msg gnn_global sage train
+LIB_METRICS = metrics truth
+LIB_GEN     = tpugen_graph tpugen_cost
+LIB_LAYERS  = BASE IO GRAPH MODEL METRICS GEN
+LIB_SRC  = $(foreach l,$(LIB_LAYERS),$(LIB_$(l):%=lib/%.c))
+ifneq ($(sort $(LIB_SRC)),$(sort $(wildcard lib/*.c)))
+$(error lib/*.c and the layers of the Makefile differ: $(filter-out $(LIB_SRC),$(wildcard lib/*.c)) $(filter-out $(wildcard lib/*.c),$(LIB_SRC)))
+endif
 LIB_OBJ  = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 LIB_A    = $(BUILD)/libtpu.a
 FILTERS  = $(sort $(basename $(notdir $(wildcard filters/*.c))))
@@ -43,6 +57,10 @@ BINS     = $(FILTERS:%=$(BINDIR)/%)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNITS    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SCRIPTS  = $(sort $(wildcard pipelines/*.sh))
+
+.PHONY: lib-layers
+lib-layers:
+	@$(foreach l,$(LIB_LAYERS),echo "$(l): $(LIB_$(l))";)
 
 .PHONY: all deps test test-unit test-cli demo clean asan test-asan install uninstall bench fuzz valgrind
 all: $(BINS) $(UNITS)
