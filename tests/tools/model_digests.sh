@@ -5,8 +5,11 @@
 # the param records; the header, whose argv differs, is left out).
 #
 # What it is for: a refactoring of the trainer or the model must leave every
-# line the same (same seed and threads, same CPU code path: NN_GEMM and the
-# CPU pick the kernels, see lib/nn.h).  Run it before and after, and diff:
+# line the same (same seed and threads; on any x86-64 CPU, as the kernels
+# sum in one order, lib/nn.c; the two NN_GEMM=blas cases are OpenBLAS's and
+# the CPU's own).  tests/cli/model-digests.bats compares the grid with
+# tests/fixtures/model_digests.txt, the digests of the code as it was when
+# they were recorded.  Run it before and after a change, and diff:
 #
 #   tests/tools/model_digests.sh /tmp/md > before.txt   # old build
 #   tests/tools/model_digests.sh /tmp/md > after.txt    # new build
@@ -26,7 +29,7 @@ if [ ! -s "$D/t_valid.mp" ]; then
 	done
 fi
 M=(--hidden 8 --layers 2 --op-dim 4 --cfg-dim 2 --se-dim 4 --heads 2)   # the model's
-Q=(--configs-per-graph 16 --quiet)
+Q=(--configs-per-graph 16 --quiet --threads 1)   # a case's --threads comes later and wins
 
 digest() {   # NAME KIND ARGS...: train on KIND's split, print NAME digest
 	local name=$1 k=$2
