@@ -102,8 +102,8 @@ static void slab(size_t n, int t, int nt, size_t *r0, size_t *r1)
  * build has -ffp-contract=off), and A^T B sums its rows in chunks of
  * ATB_CHUNK, each chunk's sum added to C.  The vector width and the tile
  * only decide how many elements go at once, never the order within one, so
- * the AVX-512, AVX2 and SSE kernels and the plain loops that do the
- * products too small to pack give the same bits (test_nn's
+ * the AVX-512, AVX2 and SSE kernels and plain_ab, which does the
+ * products too small to pack, give the same bits (test_nn's
  * test_gemm_isas): the same seed and threads train the same model on any
  * CPU (tests/cli/determinism.bats forces each path and compares).
  * OpenBLAS, whose kernels and blocking depend on the CPU, does the products
@@ -242,29 +242,6 @@ NN_CLONES static void plain_ab(float *C, size_t ldc, int add_c, const float *bia
 	free(acc);
 }
 
-/* C (N1 x N2, stride ldc) += A^T . B over M rows (A stride lda, B stride
- * ldb), in chunks of ATB_CHUNK rows as gemm_atb. */
-NN_CLONES static void plain_atb(float *C, size_t ldc, const float *A, size_t lda,
-				const float *B, size_t ldb, size_t M, size_t N1, size_t N2)
-{
-	float *acc = xmallocarray(N2 ? N2 : 1, sizeof *acc);
-	for (size_t m0 = 0; m0 < M; m0 += ATB_CHUNK) {
-		size_t m1 = M - m0 < ATB_CHUNK ? M : m0 + ATB_CHUNK;
-		for (size_t i = 0; i < N1; i++) {
-			memset(acc, 0, N2 * sizeof *acc);
-			for (size_t m = m0; m < m1; m++) {
-				float a = A[m * lda + i];
-				const float *b = B + m * ldb;
-				for (size_t j = 0; j < N2; j++)
-					acc[j] += a * b[j];
-			}
-			for (size_t j = 0; j < N2; j++)
-				C[i * ldc + j] += acc[j];
-		}
-	}
-	free(acc);
-}
-
 /* Pack a weight matrix for gemm_ab: Bp (R x Np) = W (R x Cn) or, with
  * transpose, W^T where W is (Cn x R); columns beyond Cn zero. */
 static float *pack_b(const float *W, size_t R, size_t Cn, size_t Np, int transpose)
@@ -282,8 +259,8 @@ static size_t round_nr(size_t n)
 }
 
 /* Use the register-tiled kernels for products this big (the packing pays
- * off); smaller ones go through plain_ab / plain_atb (or OpenBLAS, on
- * request). */
+ * off); smaller ones go through plain_ab, and A^T B through gemm_atb,
+ * which packs nothing (or OpenBLAS, on request). */
 static int own_for(size_t M, size_t K, size_t O)
 {
 	return M >= 2 * MR && K >= 8 && O >= 8 && M * K * O >= 65536 && own_gemm();
@@ -370,7 +347,6 @@ static void linear_backward(float *din, float din_beta, float *dW, float *db,
 		/* Many rows (nodes x configs): each thread sums its slab of rows
 		 * into a private dW, then the partials are added in thread order.
 		 * Every thread reads only its own rows of dout and in. */
-		int own = own_for(M, K, O);
 		float *part = xcalloc((size_t)nt * O * K, sizeof *part);
 		int used = 1;
 		#pragma omp parallel num_threads(nt)
@@ -380,12 +356,9 @@ static void linear_backward(float *din, float din_beta, float *dW, float *db,
 			slab(M, t, n, &r0, &r1);
 			#pragma omp single
 			used = n;
-			if (own) {
+			if (own_gemm()) {   /* gemm_atb packs nothing: any size */
 				gemm_atb(part + (size_t)t * O * K, K, dout + r0 * O, O, in + r0 * K, K,
 					 r1 - r0, O, K);
-			} else if (own_gemm()) {
-				plain_atb(part + (size_t)t * O * K, K, dout + r0 * O, O, in + r0 * K, K,
-					  r1 - r0, O, K);
 			} else {
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
 					    (int)O, (int)K, (int)(r1 - r0), 1.0f,
