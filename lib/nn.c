@@ -554,6 +554,21 @@ NN_CLONES void nn_instnorm_forward(float *out, float *mean, float *rstd, const f
 	}
 }
 
+NN_CLONES void nn_instnorm_apply(float *out, const float *in, const float *mean,
+			       const float *rstd, const float *gamma, const float *beta,
+			       size_t B, size_t N, size_t H)
+{
+	#pragma omp parallel for collapse(2) schedule(static) if (B * N * H > 32768)
+	for (size_t b = 0; b < B; b++)
+		for (size_t n = 0; n < N; n++) {
+			const float *x = in + (b * N + n) * H, *mu = mean + b * H, *rs = rstd + b * H;
+			float *y = out + (b * N + n) * H;
+			#pragma omp simd
+			for (size_t k = 0; k < H; k++)
+				y[k] = gamma[k] * ((x[k] - mu[k]) * rs[k]) + beta[k];
+		}
+}
+
 NN_CLONES void nn_instnorm_backward(float *din, float *dgamma, float *dbeta,
 			  const float *dout, const float *in, const float *mean,
 			  const float *rstd, const float *gamma,
@@ -966,23 +981,12 @@ NN_CLONES void nn_residual_gelu_forward(float *out, float *grad, const float *x,
 	}
 }
 
-NN_CLONES void nn_residual_gelu_backward(float *dx, float *dy, const float *dout,
-			       const float *grad, size_t n)
+NN_CLONES void nn_residual_gelu_backward(float *dsum, const float *dout, const float *grad,
+			       size_t n)
 {
-	/* one branch-free loop per case, so that each vectorises */
-	if (dx && dy) {
-		#pragma omp parallel for simd schedule(static) num_threads(nn_team(n * 4))
-		for (size_t i = 0; i < n; i++) {
-			float d = dout[i] * grad[i];
-			dx[i] += d;
-			dy[i] += d;
-		}
-	} else if (dx || dy) {
-		float *dd = dx ? dx : dy;
-		#pragma omp parallel for simd schedule(static) num_threads(nn_team(n * 4))
-		for (size_t i = 0; i < n; i++)
-			dd[i] += dout[i] * grad[i];
-	}
+	#pragma omp parallel for simd schedule(static) num_threads(nn_team(n * 4))
+	for (size_t i = 0; i < n; i++)
+		dsum[i] = dout[i] * grad[i];
 }
 
 void nn_residual_gelu_forward_naive(double *out, double *grad, const double *x,
@@ -995,15 +999,11 @@ void nn_residual_gelu_forward_naive(double *out, double *grad, const double *x,
 	}
 }
 
-void nn_residual_gelu_backward_naive(double *dx, double *dy, const double *dout,
+void nn_residual_gelu_backward_naive(double *dsum, const double *dout,
 				     const double *grad, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (dx)
-			dx[i] += dout[i] * grad[i];
-		if (dy)
-			dy[i] += dout[i] * grad[i];
-	}
+	for (size_t i = 0; i < n; i++)
+		dsum[i] = dout[i] * grad[i];
 }
 
 /* ------------------------------------------------------------------ */

@@ -114,6 +114,10 @@ void nn_embedding_backward_naive(double *dtable, const double *dout,
 void nn_instnorm_forward(float *out, float *mean, float *rstd, const float *in,
 			 const float *gamma, const float *beta,
 			 size_t B, size_t N, size_t H);
+/* out = gamma * (in - mean) * rstd + beta with the statistics a forward
+ * kept: its output again, bit for bit (the backward's recomputation). */
+void nn_instnorm_apply(float *out, const float *in, const float *mean, const float *rstd,
+		       const float *gamma, const float *beta, size_t B, size_t N, size_t H);
 void nn_instnorm_backward(float *din, float *dgamma, float *dbeta,
 			  const float *dout, const float *in, const float *mean,
 			  const float *rstd, const float *gamma,
@@ -188,12 +192,13 @@ void nn_gelu_backward_naive(double *din, const double *dout, const double *in,
 /* grad (n) may be NULL (inference: nothing kept). */
 void nn_residual_gelu_forward(float *out, float *grad, const float *x,
 			      const float *y, size_t n);
-/* dx += grad * dout, dy += the same (either may be NULL). */
-void nn_residual_gelu_backward(float *dx, float *dy, const float *dout,
-			       const float *grad, size_t n);
+/* dsum = dout * grad, WRITTEN: the gradient of x + y, so of x and of y
+ * alike (the caller passes it to both terms). */
+void nn_residual_gelu_backward(float *dsum, const float *dout, const float *grad,
+			       size_t n);
 void nn_residual_gelu_forward_naive(double *out, double *grad, const double *x,
 				    const double *y, size_t n);
-void nn_residual_gelu_backward_naive(double *dx, double *dy, const double *dout,
+void nn_residual_gelu_backward_naive(double *dsum, const double *dout,
 				     const double *grad, size_t n);
 
 /* ---- pooling over the nodes of each config ---- */

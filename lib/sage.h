@@ -94,6 +94,22 @@ void sage_hp_default(sage_hp_t *hp, int kind);
 /* NULL when valid, else a message naming the bad value. */
 const char *sage_hp_check(const sage_hp_t *hp);
 
+/* One body layer's parameter tensors.  The names are the model file's
+ * ("l<layer>.<name>"); an arch uses its own and leaves the others NULL. */
+typedef struct {
+	float *norm_g, *norm_b;          /* InstanceNorm scale, shift (H) */
+	float *sage_w, *sage_b;          /* sage, gps: SAGEConv (3H, H), (H) */
+	float *la_w, *la_b;              /* gps: linear attention's q, k, v (3H, H), (3H) */
+	float *la_o, *la_ob;             /*      and its output Linear (H, H), (H) */
+	float *gat_w, *gat_a, *gat_b;    /* gat: W (H, H), attention vectors (4, H), bias (H) */
+	float *gin_eps;                  /* gin: eps (1) */
+	float *gin_w1, *gin_b1;          /*      the MLP's first Linear (H, H), (H) */
+	float *gin_w2, *gin_b2;          /*      and its second (H, H), (H) */
+	float *lin_w, *lin_b;            /* appnp, mlp: the node-wise Linear (H, H), (H) */
+	float *se_w1, *se_b1;            /* squeeze-excitation: squeeze (R, H), (R) */
+	float *se_w2, *se_b2;            /*                     excite (H, R), (H) */
+} sage_layer_params_t;
+
 /* The named parameter tensors, pointers into one block. */
 typedef struct {
 	float *op_emb;              /* (NOPS, E) */
@@ -102,24 +118,17 @@ typedef struct {
 	float *pe_w;                /* (H, pe_k): the positional encoding's projection */
 	float *cfg_emb;             /* layout (NSYM, C) */
 	float *cfg_w;               /* layout (H, NSLOT C); tile (H, NTILE), late (P, NTILE) */
-	float *norm_g[SAGE_MAX_LAYERS], *norm_b[SAGE_MAX_LAYERS];   /* (H) */
-	float *sage_w[SAGE_MAX_LAYERS];                             /* (3H, H) */
-	float *sage_b[SAGE_MAX_LAYERS];                             /* (H) */
-	/* the other archs' layers: conv_w (H, H) is appnp/mlp's Linear, gat's
-	 * W, gin's W1; conv_a is gat's attention vectors (4, H) or gin's eps
-	 * (1); gin's second Linear conv_w2, conv_b2; gps's linear attention
-	 * la_w (3H, H), la_b (3H), la_o (H, H), la_ob (H) */
-	float *conv_w[SAGE_MAX_LAYERS], *conv_b[SAGE_MAX_LAYERS];
-	float *conv_a[SAGE_MAX_LAYERS];
-	float *conv_w2[SAGE_MAX_LAYERS], *conv_b2[SAGE_MAX_LAYERS];
-	float *la_w[SAGE_MAX_LAYERS], *la_b[SAGE_MAX_LAYERS];
-	float *la_o[SAGE_MAX_LAYERS], *la_ob[SAGE_MAX_LAYERS];
-	float *se_w1[SAGE_MAX_LAYERS], *se_b1[SAGE_MAX_LAYERS];     /* (R, H), (R) */
-	float *se_w2[SAGE_MAX_LAYERS], *se_b2[SAGE_MAX_LAYERS];     /* (H, R), (H) */
+	sage_layer_params_t layer[SAGE_MAX_LAYERS];
 	float *xa_w, *xa_b;         /* (3P, P), (3P) */
 	float *head_w1, *head_b1;   /* (H, P), (H) */
 	float *head_w2, *head_b2;   /* (1, H), (1) */
 } sage_params_t;
+
+/* Pooled width P: H (mean pooling) or 2H (mean and max). */
+size_t sage_pooled_dim(const sage_hp_t *hp);
+/* Point v's tensors into base, a block of m->nparams floats laid out as the
+ * model's (a thread's private gradients, a copy of the parameters). */
+void sage_params_view(const sage_hp_t *hp, float *base, sage_params_t *v);
 
 /* One row of the size table. */
 typedef struct {

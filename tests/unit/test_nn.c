@@ -221,6 +221,10 @@ static void run_norm(size_t B, size_t N, size_t H, int fd)
 	float *fdin = fzero(n), *fdg = fzero(H), *fdb = fzero(H);
 	nn_instnorm_forward(fo, fm, fr, fin, fg, fb, B, N, H);
 	check_rel("fast forward vs naive", rel_err_f(fo, c.out, n), FWD_TOL);
+	float *fa = fzero(n);   /* the recomputation from the statistics */
+	nn_instnorm_apply(fa, fin, fm, fr, fg, fb, B, N, H);
+	UT_CHECK(memcmp(fa, fo, n * sizeof *fa) == 0);
+	free(fa);
 	nn_instnorm_backward(fdin, fdg, fdb, fdo, fin, fm, fr, fg, B, N, H);
 	if (fd) {
 		check_grad("in", norm_loss, &c, c.in, n, din, fdin);
@@ -402,13 +406,17 @@ static void test_gelu(void)
 	memset(dx, 0, n * sizeof *dx);
 	memset(fdx, 0, n * sizeof *fdx);
 	resgelu_loss(&c);
-	nn_residual_gelu_backward_naive(dx, dy, c.dout, c.grad, n);
+	nn_residual_gelu_backward_naive(dx, c.dout, c.grad, n);   /* d(x + y) */
 	nn_residual_gelu_forward(fo, fgrad, fx, fy, n);
 	check_rel("fast residual gelu vs naive", rel_err_f(fo, c.out, n), FWD_TOL);
 	check_rel("cached gelu derivative vs naive", rel_err_f(fgrad, c.grad, n), FWD_TOL);
 	nn_residual_gelu_forward(fo, NULL, fx, fy, n);   /* inference: same output */
 	check_rel("fast residual gelu (no cache) vs naive", rel_err_f(fo, c.out, n), FWD_TOL);
-	nn_residual_gelu_backward(fdx, fdy, fdo, fgrad, n);
+	for (size_t i = 0; i < n; i++)   /* written, not added to */
+		fdx[i] = 1e3f;
+	nn_residual_gelu_backward(fdx, fdo, fgrad, n);
+	memcpy(dy, dx, n * sizeof *dy);
+	memcpy(fdy, fdx, n * sizeof *fdy);
 	check_grad("x (residual)", resgelu_loss, &c, c.x, n, dx, fdx);
 	check_grad("y (residual)", resgelu_loss, &c, c.y, n, dy, fdy);
 	free(c.x); free(c.y); free(c.dout); free(c.out); free(c.grad); free(dx); free(dy);

@@ -452,7 +452,7 @@ static void test_table(void)
 	UT_EQ_INT(off, m->nparams);
 	UT_CHECK(m->p.xa_w == m->params + sage_find(m, "xa_w")->off);
 	UT_CHECK(m->g.head_b2 == m->grads + m->nparams - 1);
-	UT_CHECK(m->p.norm_g[2][0] == 1.0f);
+	UT_CHECK(m->p.layer[2].norm_g[0] == 1.0f);
 	UT_CHECK(sage_find(m, "l2.se_w2") != NULL);
 	UT_CHECK(sage_find(m, "l3.sage_w") == NULL);
 	hp.layers = 99;
