@@ -1,5 +1,6 @@
-/* test_sage: the whole model's gradients against finite differences, the
- * micro-batch path against the one-pass path, the model file round trip.
+/* test_sage: each layer's gradients (model_layers.h) and the whole model's
+ * against finite differences, the micro-batch path against the one-pass
+ * path, the model file round trip.
  *
  * The layers are checked one by one in double precision by test_nn; here
  * the forward is float, so the central differences (step 1e-3 on every
@@ -8,6 +9,7 @@
  * cross-check (tests/torch/) compares the same gradients at 1e-4. */
 #include "ut.h"
 #include "sage.h"
+#include "model_layers.h"
 #include "train.h"
 #include "err.h"
 
@@ -288,6 +290,312 @@ static void test_grad_tile_late(void)
 	free_batch(&bt);
 	sage_graph_free(&g);
 	sage_free(m);
+}
+
+/* ---- the layers one by one (model_layers.h) ----
+ *
+ * Each layer's forward and backward on its own: loss = sum(r * out) for a
+ * random r; the backward's gradients of every parameter of the model (zero
+ * where the layer does not use one: a check that it writes no other
+ * layer's) and of its input, against central differences of the forward. */
+
+typedef struct lcase lcase_t;
+struct lcase {
+	sage_model_t *m;
+	sage_graph_t g;
+	batch_t bt;
+	size_t k0, kb, nout, nin;
+	float *in;                  /* the layer's input (perturbed too) */
+	int din_added;              /* the backward adds to din (else writes it) */
+	float *out, *ce, *cp, *dcp, *dce, *Z, *T, *pe_t;
+	layer_head_t head;
+	void (*fwd)(lcase_t *c, float *out);
+	void (*bwd)(lcase_t *c, const float *dout, float *din);
+};
+
+static float *fnew(size_t n)
+{
+	return xcalloc(n ? n : 1, sizeof(float));
+}
+
+static double lcase_loss(lcase_t *c, const float *r)
+{
+	c->fwd(c, c->out);
+	double l = 0.0;
+	for (size_t i = 0; i < c->nout; i++)
+		l += (double)r[i] * c->out[i];
+	return l;
+}
+
+/* max |fd - an| / max |fd| over x's n entries, the worst index in *worst */
+static void fd_compare(lcase_t *c, const float *r, float *x, size_t n, const float *an,
+		       double *num, double *den, size_t *worst)
+{
+	double h = 1e-3;
+	for (size_t i = 0; i < n; i++) {
+		float keep = x[i];
+		x[i] = keep + (float)h;
+		double lp = lcase_loss(c, r);
+		x[i] = keep - (float)h;
+		double lm = lcase_loss(c, r);
+		x[i] = keep;
+		double fd = (lp - lm) / (2 * h);
+		if (fabs(fd - an[i]) > *num) {
+			*num = fabs(fd - an[i]);
+			if (worst)
+				*worst = i;
+		}
+		*den = fmax(*den, fabs(fd));
+	}
+}
+
+static void check_layer(const char *name, lcase_t *c)
+{
+	sage_model_t *m = c->m;
+	float *r = fnew(c->nout), *din = fnew(c->nin);
+	for (size_t i = 0; i < c->nout; i++)
+		r[i] = (float)(2 * urand() - 1);
+	c->fwd(c, c->out);   /* the caches the backward reads */
+	sage_zero_grad(m);
+	for (size_t i = 0; i < c->nin; i++)   /* a written din overwrites this */
+		din[i] = c->din_added ? 0.0f : 1e3f;
+	c->bwd(c, r, din);
+	float *grad = fnew(m->nparams);
+	memcpy(grad, m->grads, m->nparams * sizeof *grad);
+	double num = 0.0, den = 1e-12, inum = 0.0, iden = 1e-12;
+	size_t worst = 0;
+	fd_compare(c, r, m->params, m->nparams, grad, &num, &den, &worst);
+	if (c->nin)
+		fd_compare(c, r, c->in, c->nin, din, &inum, &iden, NULL);
+	double rel = num / den, irel = inum / iden;
+	if (rel > 5e-3 || irel > 5e-3) {
+		const char *nm = "?";
+		for (size_t t = 0; t < m->ntab; t++)
+			if (worst >= m->tab[t].off && worst < m->tab[t].off + m->tab[t].size)
+				nm = m->tab[t].name;
+		fprintf(stderr, "  layer %s: parameters %.3g (worst in %s), input %.3g\n", name,
+			rel, nm, irel);
+	}
+	UT_CHECK(rel <= 5e-3);
+	UT_CHECK(irel <= 5e-3);
+	UT_CHECK(den > 1e-3 || c->nin);   /* something to check */
+	UT_CHECK(!c->nin || iden > 1e-3);
+	free(r);
+	free(din);
+	free(grad);
+}
+
+static void lcase_init(lcase_t *c, const sage_hp_t *hp, int32_t n, int32_t nc, size_t B)
+{
+	memset(c, 0, sizeof *c);
+	c->m = sage_new(hp, NULL);
+	UT_CHECK(c->m != NULL);
+	sage_init(c->m, 11);
+	for (size_t i = 0; i < c->m->nparams; i++)
+		c->m->params[i] += (float)(0.1 * (urand() - 0.5));
+	make_graph(&c->g, n, nc, hp->kind);
+	sage_graph_set_pe(&c->g, hp->pe_k);
+	make_batch(&c->bt, &c->g, B, hp->kind);
+}
+
+static void lcase_free(lcase_t *c)
+{
+	free(c->in); free(c->out); free(c->ce); free(c->cp); free(c->dcp); free(c->dce);
+	free(c->Z); free(c->T); free(c->pe_t);
+	free(c->head.pooled); free(c->head.z1); free(c->head.qkv); free(c->head.att);
+	free(c->head.hp); free(c->head.ha); free(c->head.dz1); free(c->head.dhp);
+	free(c->head.dha);
+	free_batch(&c->bt);
+	sage_graph_free(&c->g);
+	sage_free(c->m);
+}
+
+static void node_fwd(lcase_t *c, float *out)
+{
+	layer_node_forward(c->m, &c->g, out, c->T, c->pe_t);
+}
+
+static void node_bwd(lcase_t *c, const float *dout, float *din)
+{
+	(void)din;
+	layer_node_backward(c->m, &c->m->g, &c->g, dout, c->T);
+}
+
+static void test_layer_node(void)
+{
+	for (int pe = 0; pe <= 3; pe += 3) {
+		sage_hp_t hp;
+		tiny_hp(&hp, SAGE_LAYOUT, SAGE_ARCH_SAGE);
+		hp.pe_k = pe;
+		lcase_t c;
+		lcase_init(&c, &hp, 7, 2, 1);
+		size_t NH = (size_t)c.g.n * (size_t)hp.hidden;
+		c.nout = NH;
+		c.out = fnew(NH);
+		c.T = fnew(SAGE_NOPS * (size_t)hp.hidden);
+		c.pe_t = fnew(NH);
+		c.fwd = node_fwd;
+		c.bwd = node_bwd;
+		check_layer(pe ? "node (pe)" : "node", &c);
+		lcase_free(&c);
+	}
+}
+
+static void input_fwd(lcase_t *c, float *out)
+{
+	layer_input_forward(c->m, &c->g, &c->bt.b, c->k0, c->kb, c->in, out, c->ce, c->cp);
+}
+
+static void input_bwd(lcase_t *c, const float *dout, float *din)
+{
+	layer_input_backward(c->m, &c->m->g, &c->g, &c->bt.b, c->k0, c->kb, c->in, dout, din,
+			     c->ce, c->cp, c->dcp, c->dce);
+}
+
+/* The config term of configs 1 and 2 of a batch of 3 (an offset into the
+ * batch), for layout and tile, the mlp's product join, the late join. */
+static void test_layer_input(void)
+{
+	static const struct { int kind, arch, late; const char *name; } cs[] = {
+		{ SAGE_LAYOUT, SAGE_ARCH_SAGE, 0, "input (layout)" },
+		{ SAGE_LAYOUT, SAGE_ARCH_MLP, 0, "input (layout, product)" },
+		{ SAGE_TILE, SAGE_ARCH_SAGE, 0, "input (tile)" },
+		{ SAGE_TILE, SAGE_ARCH_MLP, 0, "input (tile, product)" },
+		{ SAGE_TILE, SAGE_ARCH_SAGE, 1, "input (tile, late join)" },
+	};
+	for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+		sage_hp_t hp;
+		tiny_hp(&hp, cs[i].kind, cs[i].arch);
+		hp.tile_late = cs[i].late;
+		lcase_t c;
+		lcase_init(&c, &hp, 7, 3, 3);
+		size_t H = (size_t)hp.hidden, NH = (size_t)c.g.n * H, nc = (size_t)c.g.nc;
+		size_t S = nc * SAGE_NSLOT * (size_t)hp.cfg_dim;
+		c.k0 = 1;
+		c.kb = 2;
+		c.nin = NH;
+		c.in = fnew(NH);
+		for (size_t k = 0; k < NH; k++)
+			c.in[k] = (float)(2 * urand() - 1);
+		c.nout = c.kb * NH;
+		c.out = fnew(c.nout);
+		c.ce = fnew(c.kb * S);
+		c.dce = fnew(c.kb * S);
+		c.cp = fnew(c.kb * (nc ? nc : 1) * H);
+		c.dcp = fnew(c.kb * (nc ? nc : 1) * H);
+		c.din_added = 1;   /* dPn gathers every config's share */
+		c.fwd = input_fwd;
+		c.bwd = input_bwd;
+		check_layer(cs[i].name, &c);
+		lcase_free(&c);
+	}
+}
+
+static void conv_fwd(lcase_t *c, float *out)
+{
+	layer_conv_forward(&c->m->hp, &c->m->p.layer[1], &c->g, out, c->Z, c->in, c->kb);
+}
+
+static void conv_bwd(lcase_t *c, const float *dout, float *din)
+{
+	layer_conv_backward(&c->m->hp, &c->m->p.layer[1], &c->m->g.layer[1], &c->g, din, c->Z,
+			    dout, c->in, c->kb);
+}
+
+/* Every arch's conv, layer 1 of 2 (the other layer's parameters must get
+ * no gradient); the din it writes overwrites what was there. */
+static void test_layer_conv(void)
+{
+	for (int a = 0; a < SAGE_NARCH; a++) {
+		sage_hp_t hp;
+		tiny_hp(&hp, SAGE_LAYOUT, a);
+		lcase_t c;
+		lcase_init(&c, &hp, 8, 2, 2);
+		size_t n = 2 * (size_t)c.g.n * (size_t)hp.hidden;
+		c.kb = 2;
+		c.nin = c.nout = n;
+		c.in = fnew(n);
+		for (size_t k = 0; k < n; k++)
+			c.in[k] = (float)(2 * urand() - 1);
+		c.out = fnew(n);
+		c.Z = fnew(layer_conv_scratch(&hp, &c.g, c.kb));
+		c.fwd = conv_fwd;
+		c.bwd = conv_bwd;
+		char nm[64];
+		snprintf(nm, sizeof nm, "conv (%s)", sage_arch_name(a));
+		check_layer(nm, &c);
+		lcase_free(&c);
+	}
+}
+
+static void late_fwd(lcase_t *c, float *out)
+{
+	layer_late_forward(c->m, &c->bt.b, c->bt.B, c->in, out);
+}
+
+static void late_bwd(lcase_t *c, const float *dout, float *din)
+{
+	layer_late_backward(c->m, &c->m->g, &c->bt.b, c->bt.B, dout, din);
+}
+
+static void test_layer_late(void)
+{
+	sage_hp_t hp;
+	tiny_hp(&hp, SAGE_TILE, SAGE_ARCH_SAGE);
+	hp.tile_late = 1;
+	lcase_t c;
+	lcase_init(&c, &hp, 5, 0, 4);
+	size_t P = sage_pooled_dim(&hp);
+	c.nin = P;
+	c.in = fnew(P);
+	for (size_t k = 0; k < P; k++)
+		c.in[k] = (float)(2 * urand() - 1);
+	c.nout = 4 * P;
+	c.out = fnew(c.nout);
+	c.fwd = late_fwd;
+	c.bwd = late_bwd;
+	check_layer("late join", &c);
+	lcase_free(&c);
+}
+
+static void head_fwd(lcase_t *c, float *out)
+{
+	layer_head_forward(c->m, &c->head, c->bt.B, out);
+}
+
+static void head_bwd(lcase_t *c, const float *dout, float *din)
+{
+	layer_head_backward(c->m, &c->m->g, &c->head, c->bt.B, dout, din);
+}
+
+/* The head with and without the cross-config attention, mean and mean|max
+ * pooling widths. */
+static void test_layer_head(void)
+{
+	for (int x = 0; x < 2; x++) {
+		sage_hp_t hp;
+		tiny_hp(&hp, SAGE_TILE, SAGE_ARCH_SAGE);
+		hp.xattn = x;
+		hp.pool_max = !x;
+		lcase_t c;
+		size_t B = 5, H = (size_t)hp.hidden, P = sage_pooled_dim(&hp);
+		lcase_init(&c, &hp, 5, 0, B);
+		c.nin = B * P;
+		c.in = fnew(B * P);
+		for (size_t k = 0; k < B * P; k++)
+			c.in[k] = (float)(2 * urand() - 1);
+		c.nout = B;
+		c.out = fnew(B);
+		c.head = (layer_head_t){ c.in, fnew(B * P), fnew(B * 3 * P), fnew(B * B),
+					 fnew(B * H), fnew(B * H), fnew(B * P), fnew(B * H),
+					 fnew(B * H) };
+		c.fwd = head_fwd;
+		c.bwd = head_bwd;
+		c.in = c.head.pooled;
+		check_layer(x ? "head (cross-config attention)" : "head", &c);
+		c.in = NULL;
+		lcase_free(&c);
+	}
 }
 
 /* Micro-batching (a small memory budget) changes nothing but memory. */
@@ -645,6 +953,11 @@ int main(int argc, char **argv)
 	nn_set_threads(2);
 	UT_RUN(test_table);
 	UT_RUN(test_transforms);
+	UT_RUN(test_layer_node);
+	UT_RUN(test_layer_input);
+	UT_RUN(test_layer_conv);
+	UT_RUN(test_layer_late);
+	UT_RUN(test_layer_head);
 	UT_RUN(test_grad_layout);
 	UT_RUN(test_grad_tile);
 	UT_RUN(test_grad_archs);
