@@ -11,7 +11,7 @@
 #include "history.h"
 #include "nn.h"
 #include "progress.h"
-#include "sage.h"
+#include "model.h"
 #include "stream.h"
 
 enum { OPT_FORCE = 256 };   /* long only: no -f (see the man page) */
@@ -53,7 +53,7 @@ static const char help_text[] =
  * scores and original indices of the rows scored so far. */
 typedef struct {
 	int have;
-	sage_graph_t g;
+	model_graph_t g;
 	char *collection;
 	size_t B, pending;
 	uint8_t *sym;          /* (B, nc, 18) */
@@ -68,7 +68,7 @@ typedef struct {
 /* Refuse (or with --force, warn about) a stream whose header history says
  * it was prepared otherwise than the model's training data.  A model without
  * data_history (written before it was recorded) is not checked. */
-static void check_preparation(const char *model, const sage_model_t *m, record_t *const *extra,
+static void check_preparation(const char *model, const model_t *m, record_t *const *extra,
 			      size_t nextra, const record_t *hdr, const char *name, int force)
 {
 	const field_t *mh = NULL;
@@ -79,7 +79,7 @@ static void check_preparation(const char *model, const sage_model_t *m, record_t
 		return;
 	char err[256], diff[1200];
 	hist_prep_t a, b;
-	int tile = m->hp.kind == SAGE_TILE;
+	int tile = m->hp.kind == MODEL_TILE;
 	if (mh->kind != V_RAW ||
 	    hist_prep_parse(&a, mh->v.raw.bytes, mh->v.raw.len, tile, err, sizeof err) != 0)
 		die(EX_DATA, "%s: training record: data_history: %s", model,
@@ -97,13 +97,13 @@ static void check_preparation(const char *model, const sage_model_t *m, record_t
 	hist_prep_free(&b);
 }
 
-static void flush_batch(sage_model_t *m, sage_work_t *w, cur_t *c)
+static void flush_batch(model_t *m, model_work_t *w, cur_t *c)
 {
 	if (!c->pending)
 		return;
-	sage_batch_t b = { c->pending, c->sym, c->tf };
+	model_batch_t b = { c->pending, c->sym, c->tf };
 	float *out = c->scores + c->rows - c->pending;
-	sage_forward(m, w, &c->g, &b, out, 0);
+	model_forward(m, w, &c->g, &b, out, 0);
 	for (size_t i = 0; i < c->pending; i++)
 		if (!isfinite(out[i]))
 			die(EX_DATA, "graph %s: the model gave a non-finite score "
@@ -111,14 +111,14 @@ static void flush_batch(sage_model_t *m, sage_work_t *w, cur_t *c)
 	c->pending = 0;
 }
 
-static void add_chunk(sage_model_t *m, sage_work_t *w, cur_t *c, record_t *r)
+static void add_chunk(model_t *m, model_work_t *w, cur_t *c, record_t *r)
 {
-	sage_chunk_t k;
-	sage_graph_t *g = &c->g;
-	size_t w3 = (size_t)g->nc * SAGE_NCODE;
-	sage_chunk_from_record(&k, r, g, m->hp.kind);
+	model_chunk_t k;
+	model_graph_t *g = &c->g;
+	size_t w3 = (size_t)g->nc * MODEL_NCODE;
+	model_chunk_from_record(&k, r, g, m->hp.kind);
 	if (k.tfeat)
-		sage_standardize(k.tfeat, k.count, SAGE_NTILE, m->tile_mean, m->tile_std);
+		model_standardize(k.tfeat, k.count, MODEL_NTILE, m->tile_mean, m->tile_std);
 	size_t ndup = k.dup_off ? (size_t)k.dup_off[k.count] : k.count;
 	if (c->rows + k.count + 1 > c->rcap) {
 		while (c->rows + k.count + 1 > c->rcap)
@@ -132,11 +132,11 @@ static void add_chunk(sage_model_t *m, sage_work_t *w, cur_t *c, record_t *r)
 		c->idx = xreallocarray(c->idx, c->icap, sizeof *c->idx);
 	}
 	for (size_t i = 0; i < k.count; i++) {
-		if (m->hp.kind == SAGE_LAYOUT)
-			sage_symbols(c->sym + c->pending * w3 * 6, k.codes + i * w3, w3);
+		if (m->hp.kind == MODEL_LAYOUT)
+			model_symbols(c->sym + c->pending * w3 * 6, k.codes + i * w3, w3);
 		else
-			memcpy(c->tf + c->pending * SAGE_NTILE, k.tfeat + i * SAGE_NTILE,
-			       SAGE_NTILE * sizeof *c->tf);
+			memcpy(c->tf + c->pending * MODEL_NTILE, k.tfeat + i * MODEL_NTILE,
+			       MODEL_NTILE * sizeof *c->tf);
 		if (k.dup_off)
 			for (int64_t j = k.dup_off[i]; j < k.dup_off[i + 1]; j++)
 				c->idx[c->nidx++] = k.dup_idx[j];
@@ -146,10 +146,10 @@ static void add_chunk(sage_model_t *m, sage_work_t *w, cur_t *c, record_t *r)
 		if (++c->pending == c->B)
 			flush_batch(m, w, c);
 	}
-	sage_chunk_free(&k);
+	model_chunk_free(&k);
 }
 
-static void finish_graph(sage_model_t *m, sage_work_t *w, cur_t *c, swriter_t *sw)
+static void finish_graph(model_t *m, model_work_t *w, cur_t *c, swriter_t *sw)
 {
 	if (!c->have)
 		return;
@@ -168,7 +168,7 @@ static void finish_graph(sage_model_t *m, sage_work_t *w, cur_t *c, swriter_t *s
 	rec_set_tensor(p, "score", sc);
 	sw_write(sw, p);
 	rec_free(p);
-	sage_graph_free(&c->g);
+	model_graph_free(&c->g);
 	free(c->collection);
 	free(c->sym);
 	c->collection = NULL;
@@ -177,19 +177,19 @@ static void finish_graph(sage_model_t *m, sage_work_t *w, cur_t *c, swriter_t *s
 	c->rows = c->nidx = c->pending = 0;
 }
 
-static void start_graph(sage_model_t *m, cur_t *c, record_t *r)
+static void start_graph(model_t *m, cur_t *c, record_t *r)
 {
-	int kind = sage_record_kind(r);
+	int kind = model_record_kind(r);
 	if (kind != m->hp.kind)
 		rec_die(r, "a %s graph, but the model is for %s graphs",
-			kind == SAGE_TILE ? "tile" : "layout",
-			m->hp.kind == SAGE_TILE ? "tile" : "layout");
-	sage_graph_from_record(&c->g, r, kind);
-	sage_standardize(c->g.feat, (size_t)c->g.n, SAGE_NFEAT, m->feat_mean, m->feat_std);
-	sage_graph_set_pe(&c->g, m->hp.pe_k);
+			kind == MODEL_TILE ? "tile" : "layout",
+			m->hp.kind == MODEL_TILE ? "tile" : "layout");
+	model_graph_from_record(&c->g, r, kind);
+	model_standardize(c->g.feat, (size_t)c->g.n, MODEL_NFEAT, m->feat_mean, m->feat_std);
+	model_graph_set_pe(&c->g, m->hp.pe_k);
 	const char *coll = rec_str(r, "collection");
 	c->collection = coll ? xstrdup(coll) : NULL;
-	c->sym = xmallocarray(c->B * (size_t)c->g.nc * SAGE_NSLOT + 1, 1);
+	c->sym = xmallocarray(c->B * (size_t)c->g.nc * MODEL_NSLOT + 1, 1);
 	c->off[0] = 0;
 	c->have = 1;
 }
@@ -209,8 +209,8 @@ static void show_progress(progress_t *p, unsigned long long graphs, unsigned lon
 
 typedef struct {
 	const char *model_path;
-	sage_model_t *m;
-	sage_work_t *w;
+	model_t *m;
+	model_work_t *w;
 	record_t **extra;        /* the model's records besides its weights */
 	size_t nextra;
 	int force;
@@ -295,11 +295,11 @@ int main(int argc, char **argv)
 	nn_set_threads(threads);
 
 	predict_t P = { .model_path = model, .force = force };
-	P.m = sage_load(model, &P.extra, &P.nextra);
-	P.w = sage_work_new(0);   /* inference keeps no activations */
+	P.m = model_load(model, &P.extra, &P.nextra);
+	P.w = model_work_new(0);   /* inference keeps no activations */
 	cur_t *cur = &P.cur;
 	cur->B = batch ? (size_t)batch : (size_t)P.m->hp.batch;
-	cur->tf = xmallocarray(cur->B * SAGE_NTILE, sizeof *cur->tf);
+	cur->tf = xmallocarray(cur->B * MODEL_NTILE, sizeof *cur->tf);
 	cur->rcap = 1024;
 	cur->scores = xmallocarray(cur->rcap, sizeof *cur->scores);
 	cur->off = xmallocarray(cur->rcap + 1, sizeof *cur->off);
@@ -315,7 +315,7 @@ int main(int argc, char **argv)
 	free(cur->scores);
 	free(cur->off);
 	free(cur->idx);
-	sage_work_free(P.w);
-	sage_free(P.m);
+	model_work_free(P.w);
+	model_free(P.m);
 	return EX_OK;
 }

@@ -15,7 +15,7 @@
 #include "nn.h"
 #include "outfile.h"
 #include "rng.h"
-#include "sage.h"
+#include "model.h"
 #include "stream.h"
 #include "train.h"
 
@@ -30,7 +30,7 @@ static struct {
 	train_loss_t loss;          /* kind, margin, mix, mape */
 	double lr, lr_min, wd, clip, drop_edge;
 	uint64_t seed;
-	sage_hp_t hp;
+	model_hp_t hp;
 	const char *arch_opt;       /* the first architecture option given */
 	char **exclude;             /* --exclude globs */
 	size_t nexclude;
@@ -143,26 +143,26 @@ static double now(void)
 /* ---- evaluation ---- */
 
 /* Score every config of g in batches of the model's batch size. */
-static void score_graph(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+static void score_graph(model_t *m, model_work_t *w, const model_graph_t *g,
 			float *scores, uint8_t *sym, float *tf)
 {
-	size_t B = (size_t)m->hp.batch, w3 = (size_t)g->nc * SAGE_NCODE;
+	size_t B = (size_t)m->hp.batch, w3 = (size_t)g->nc * MODEL_NCODE;
 	for (size_t c0 = 0; c0 < g->nconf; c0 += B) {
 		size_t nb = g->nconf - c0 < B ? g->nconf - c0 : B;
-		sage_batch_t b = { nb, NULL, NULL };
-		if (m->hp.kind == SAGE_LAYOUT) {
-			sage_symbols(sym, g->codes + c0 * w3, nb * w3);
+		model_batch_t b = { nb, NULL, NULL };
+		if (m->hp.kind == MODEL_LAYOUT) {
+			model_symbols(sym, g->codes + c0 * w3, nb * w3);
 			b.sym = sym;
 		} else {
-			memcpy(tf, g->tfeat + c0 * SAGE_NTILE, nb * SAGE_NTILE * sizeof *tf);
+			memcpy(tf, g->tfeat + c0 * MODEL_NTILE, nb * MODEL_NTILE * sizeof *tf);
 			b.tfeat = tf;
 		}
-		sage_forward(m, w, g, &b, scores + c0, 0);
+		model_forward(m, w, g, &b, scores + c0, 0);
 	}
 }
 
 /* Mean over graphs of Kendall tau (layout) or 2 - top-5 ratio (tile). */
-static double evaluate(sage_model_t *m, sage_work_t *w, const sage_set_t *vs)
+static double evaluate(model_t *m, model_work_t *w, const model_set_t *vs)
 {
 	size_t maxc = 0, maxnc = 0, B = (size_t)m->hp.batch;
 	for (size_t i = 0; i < vs->n; i++) {
@@ -173,12 +173,12 @@ static double evaluate(sage_model_t *m, sage_work_t *w, const sage_set_t *vs)
 	}
 	float *scores = xmallocarray(maxc + 1, sizeof *scores);
 	double *x = xmallocarray(maxc + 1, sizeof *x);
-	uint8_t *sym = xmallocarray(B * maxnc * SAGE_NSLOT + 1, 1);
-	float *tf = xmallocarray(B * SAGE_NTILE, sizeof *tf);
+	uint8_t *sym = xmallocarray(B * maxnc * MODEL_NSLOT + 1, 1);
+	float *tf = xmallocarray(B * MODEL_NTILE, sizeof *tf);
 	double sum = 0.0;
 	size_t n = 0;
 	for (size_t i = 0; i < vs->n; i++) {
-		const sage_graph_t *g = &vs->g[i];
+		const model_graph_t *g = &vs->g[i];
 		if (g->nconf == 0)
 			continue;
 		score_graph(m, w, g, scores, sym, tf);
@@ -186,7 +186,7 @@ static double evaluate(sage_model_t *m, sage_work_t *w, const sage_set_t *vs)
 			x[c] = scores[c];
 		/* the Kaggle score of the graph, exactly as rank-eval computes it */
 		metrics_graph_t mg;
-		metrics_score_graph(g->target, g->cidx, x, g->nconf, m->hp.kind == SAGE_TILE,
+		metrics_score_graph(g->target, g->cidx, x, g->nconf, m->hp.kind == MODEL_TILE,
 				    g->nconf, &mg);
 		double v = mg.v[M_SCORE];
 		sum += isnan(v) ? 0.0 : v;   /* undefined: no information */
@@ -235,7 +235,7 @@ typedef struct {
 enum { H_LOSS, H_VALID, H_SECONDS, H_TRAIN, H_CPS, H_LR, H_STEP, NHIST };
 
 /* Options that must match for --resume to continue the same run. */
-static void fingerprint(record_t *r, const sage_set_t *train, const sage_set_t *valid)
+static void fingerprint(record_t *r, const model_set_t *train, const model_set_t *valid)
 {
 	rec_set_int(r, "seed", (int64_t)opt.seed);
 	rec_set_int(r, "threads", opt.threads);
@@ -269,10 +269,10 @@ static tensor_t *f32_tensor(const float *x, size_t n)
 	return t;
 }
 
-static void save_checkpoint(const trainer_t *tr, const state_t *st, const sage_set_t *valid,
+static void save_checkpoint(const trainer_t *tr, const state_t *st, const model_set_t *valid,
 			    int argc, char **argv)
 {
-	const sage_model_t *m = tr->m;
+	const model_t *m = tr->m;
 	record_t *r = rec_new("train_state");
 	rec_set_int(r, "round", st->round);
 	rec_set_int(r, "step", tr->step);
@@ -291,7 +291,7 @@ static void save_checkpoint(const trainer_t *tr, const state_t *st, const sage_s
 		rec_set_tensor(r, "swa_sum", sw);
 		rec_set_int(r, "swa_count", st->nswa);
 	}
-	sage_save(opt.checkpoint, m, m->params, &r, 1, argv0, argc, argv);
+	model_save(opt.checkpoint, m, m->params, &r, 1, argv0, argc, argv);
 	rec_free(r);
 }
 
@@ -329,14 +329,14 @@ static void take_f32(record_t *r, const char *key, float *x, size_t n)
 
 /* Load the checkpoint into the trainer's model and state, and st; 0 when
  * there is none yet. */
-static int load_checkpoint(trainer_t *tr, state_t *st, const sage_set_t *valid)
+static int load_checkpoint(trainer_t *tr, state_t *st, const model_set_t *valid)
 {
-	sage_model_t *m = tr->m;
+	model_t *m = tr->m;
 	if (access(opt.checkpoint, F_OK) != 0)
 		return 0;
 	record_t **extra = NULL;
 	size_t nextra = 0;
-	sage_model_t *ck = sage_load(opt.checkpoint, &extra, &nextra);
+	model_t *ck = model_load(opt.checkpoint, &extra, &nextra);
 	if (memcmp(&ck->hp, &m->hp, sizeof ck->hp) != 0)
 		die(EX_USAGE, "%s: made with other model options (hidden %d, layers %d, ...): "
 		    "resume with the same options, or drop --resume", opt.checkpoint,
@@ -379,7 +379,7 @@ static int load_checkpoint(trainer_t *tr, state_t *st, const sage_set_t *valid)
 	for (size_t i = 0; i < nextra; i++)
 		rec_free(extra[i]);
 	free(extra);
-	sage_free(ck);
+	model_free(ck);
 	return 1;
 }
 
@@ -414,7 +414,7 @@ static void log_line(FILE *fp, long round, const double *h, const state_t *st)
 		else
 			snprintf(b[i], sizeof b[i], "%.6g", v[i]);
 	}
-	const char *metric = opt.hp.kind == SAGE_TILE ? "top5_score" : "kendall";
+	const char *metric = opt.hp.kind == MODEL_TILE ? "top5_score" : "kendall";
 	long step = (long)h[H_STEP];
 	fprintf(fp, "{\"round\": %ld, \"step\": %ld, \"epoch\": %ld, \"loss\": %s, "
 		"\"lr\": %s, \"metric\": \"%s\", ", round, step, epoch_of(step), b[LOSS],
@@ -468,7 +468,7 @@ static void write_log(const state_t *st, long upto)
 
 /* Drop the training graphs whose id matches an --exclude glob; returns how
  * many.  A glob that matches nothing is worth a warning (a typo). */
-static size_t exclude_graphs(sage_set_t *s)
+static size_t exclude_graphs(model_set_t *s)
 {
 	if (!opt.nexclude)
 		return 0;
@@ -482,7 +482,7 @@ static size_t exclude_graphs(sage_set_t *s)
 			}
 		if (drop) {
 			s->nconf -= s->g[i].nconf;
-			sage_graph_free(&s->g[i]);
+			model_graph_free(&s->g[i]);
 		} else {
 			s->g[k++] = s->g[i];
 		}
@@ -514,7 +514,7 @@ static int checkpoint_plan(long *total, long *every)
 		return 0;
 	record_t **extra = NULL;
 	size_t nextra = 0;
-	sage_model_t *ck = sage_load(opt.checkpoint, &extra, &nextra);
+	model_t *ck = model_load(opt.checkpoint, &extra, &nextra);
 	int found = 0;
 	for (size_t i = 0; i < nextra; i++) {
 		if (!found && rec_is(extra[i], "train_state")) {
@@ -527,7 +527,7 @@ static int checkpoint_plan(long *total, long *every)
 		rec_free(extra[i]);
 	}
 	free(extra);
-	sage_free(ck);
+	model_free(ck);
 	if (!found)
 		die(EX_DATA, "%s: not a checkpoint (no train_state record)", opt.checkpoint);
 	return 1;
@@ -544,14 +544,14 @@ static int checkpoint_plan(long *total, long *every)
  * no --valid, MAX_AUTO_ROUNDS rounds, for the log and the checkpoints).  Returns the steps; *every
  * (when 0) becomes the steps per round.  replan() revises the steps after
  * each round. */
-static long plan_seconds(trainer_t *tr, const sage_set_t *valid, double t0, long *every)
+static long plan_seconds(trainer_t *tr, const model_set_t *valid, double t0, long *every)
 {
 	long k = plan.spe < CALIB_MIN ? CALIB_MIN : plan.spe > CALIB_MAX ? CALIB_MAX : plan.spe;
 	(void)train_grads(tr, 0);   /* untimed: the first allocations */
 	double tc = now();
 	for (long i = 1; i <= k; i++)
 		(void)train_grads(tr, i);
-	sage_zero_grad(tr->m);
+	model_zero_grad(tr->m);
 	double t_step = (now() - tc) / (double)k, t_eval = 0.0;
 	if (valid) {
 		double te = now();
@@ -717,7 +717,7 @@ static const char *parse_args(int argc, char **argv)
 	const char *path = "-";
 	int c;
 
-	sage_hp_default(&opt.hp, SAGE_LAYOUT);
+	model_hp_default(&opt.hp, MODEL_LAYOUT);
 	opt.epochs = 10;
 	opt.cpg = 64;
 	opt.gps = 0;
@@ -768,7 +768,7 @@ static const char *parse_args(int argc, char **argv)
 		case O_LOG: opt.log = optarg; break;
 		case O_FORCE_TTY: opt.force_tty = 1; break;
 		case O_ARCH:
-			opt.hp.arch = sage_arch_parse(optarg);
+			opt.hp.arch = model_arch_parse(optarg);
 			if (opt.hp.arch < 0)
 				usage_error("--arch %s: want sage, gat, gin, appnp, gps or mlp", optarg);
 			break;
@@ -780,7 +780,7 @@ static const char *parse_args(int argc, char **argv)
 		case O_PE: {
 			char *end = NULL;
 			long k = strncmp(optarg, "rwpe:", 5) == 0 ? strtol(optarg + 5, &end, 10) : 0;
-			if (!end || *end || end == optarg + 5 || k < 1 || k > SAGE_MAX_PE)
+			if (!end || *end || end == optarg + 5 || k < 1 || k > MODEL_MAX_PE)
 				usage_error("--pe %s: want rwpe:K with K in 1..64", optarg);
 			opt.hp.pe_k = (int)k;
 			break;
@@ -795,7 +795,7 @@ static const char *parse_args(int argc, char **argv)
 			opt.exclude[opt.nexclude++] = optarg;
 			break;
 		case O_HIDDEN: opt.hp.hidden = (int)parse_ll("--hidden", optarg, 1, 4096); break;
-		case O_LAYERS: opt.hp.layers = (int)parse_ll("--layers", optarg, 0, SAGE_MAX_LAYERS); break;
+		case O_LAYERS: opt.hp.layers = (int)parse_ll("--layers", optarg, 0, MODEL_MAX_LAYERS); break;
 		case O_OP_DIM: opt.hp.op_dim = (int)parse_ll("--op-dim", optarg, 1, 1024); break;
 		case O_CFG_DIM: opt.hp.cfg_dim = (int)parse_ll("--cfg-dim", optarg, 1, 256); break;
 		case O_POOL:
@@ -865,10 +865,10 @@ static const char *parse_args(int argc, char **argv)
  * training set's feature statistics) and standardise both sets with its
  * statistics.  Returns the model with its initial weights: --init's, or
  * the seed's. */
-static sage_model_t *read_data(const char *path, sage_set_t *train, sage_set_t *valid,
+static model_t *read_data(const char *path, model_set_t *train, model_set_t *valid,
 			       double t0)
 {
-	sage_set_read(train, path, -1, 0, opt.seed);
+	model_set_read(train, path, -1, 0, opt.seed);
 	if (train->n == 0)
 		die(EX_DATA, "%s: no graphs in the training stream", strcmp(path, "-") ? path : "stdin");
 	size_t nexcluded = exclude_graphs(train);
@@ -876,21 +876,21 @@ static sage_model_t *read_data(const char *path, sage_set_t *train, sage_set_t *
 		die(EX_DATA, "--exclude dropped every training graph");
 	opt.hp.kind = train->kind;
 	if (opt.gps == 0)   /* small tile kernels: several per step */
-		opt.gps = train->kind == SAGE_TILE ? 8 : 1;
-	sage_model_t *init = NULL;
+		opt.gps = train->kind == MODEL_TILE ? 8 : 1;
+	model_t *init = NULL;
 	if (opt.init) {
-		init = sage_load(opt.init, NULL, NULL);
+		init = model_load(opt.init, NULL, NULL);
 		if (init->hp.kind != train->kind)
 			die(EX_USAGE, "%s: a %s model; the training graphs are %s graphs", opt.init,
-			    init->hp.kind == SAGE_TILE ? "tile" : "layout",
-			    train->kind == SAGE_TILE ? "tile" : "layout");
+			    init->hp.kind == MODEL_TILE ? "tile" : "layout",
+			    train->kind == MODEL_TILE ? "tile" : "layout");
 		opt.hp = init->hp;
 		opt.hp.batch = (int)opt.cpg;
 	}
-	if (opt.hp.tile_late && train->kind != SAGE_TILE)
+	if (opt.hp.tile_late && train->kind != MODEL_TILE)
 		die(EX_USAGE, "--tile-join: the training graphs are layout graphs; it is for tile models");
 	const char *err = NULL;
-	sage_model_t *m = sage_new(&opt.hp, &err);
+	model_t *m = model_new(&opt.hp, &err);
 	if (!m)
 		die(EX_USAGE, "%s", err);
 	if (init) {   /* its statistics, so that its weights mean what they meant */
@@ -899,22 +899,22 @@ static sage_model_t *read_data(const char *path, sage_set_t *train, sage_set_t *
 		memcpy(m->feat_std, init->feat_std, sizeof m->feat_std);
 		memcpy(m->tile_mean, init->tile_mean, sizeof m->tile_mean);
 		memcpy(m->tile_std, init->tile_std, sizeof m->tile_std);
-		sage_free(init);
+		model_free(init);
 	} else {
-		sage_init(m, opt.seed);
-		sage_set_fit_stats(train, m);
+		model_init(m, opt.seed);
+		model_set_fit_stats(train, m);
 	}
-	sage_set_standardize(train, m);
+	model_set_standardize(train, m);
 	if (opt.valid) {
-		sage_set_read(valid, opt.valid, train->kind, (size_t)opt.valid_configs, opt.seed);
-		sage_set_standardize(valid, m);
+		model_set_read(valid, opt.valid, train->kind, (size_t)opt.valid_configs, opt.seed);
+		model_set_standardize(valid, m);
 	}
 	if (opt.hp.pe_k) {
 		double tp = now();
 		for (size_t i = 0; i < train->n; i++)
-			sage_graph_set_pe(&train->g[i], opt.hp.pe_k);
+			model_graph_set_pe(&train->g[i], opt.hp.pe_k);
 		for (size_t i = 0; opt.valid && i < valid->n; i++)
-			sage_graph_set_pe(&valid->g[i], opt.hp.pe_k);
+			model_graph_set_pe(&valid->g[i], opt.hp.pe_k);
 		if (!opt.quiet)
 			fprintf(stderr, "%s: random-walk encoding (%d steps) in %.1f s\n", argv0,
 				opt.hp.pe_k, now() - tp);
@@ -934,16 +934,16 @@ static sage_model_t *read_data(const char *path, sage_set_t *train, sage_set_t *
 	if (!opt.quiet) {
 		fprintf(stderr, "%s: train: %zu %s graphs, %zu configs, %.1f MiB in memory "
 			"(packed; %.1f MiB as floats)", argv0, train->n,
-			train->kind == SAGE_TILE ? "tile" : "layout", train->nconf,
-			(double)sage_set_bytes(train) / 1048576.0,
-			(double)sage_set_float_bytes(train) / 1048576.0);
+			train->kind == MODEL_TILE ? "tile" : "layout", train->nconf,
+			(double)model_set_bytes(train) / 1048576.0,
+			(double)model_set_float_bytes(train) / 1048576.0);
 		if (opt.valid)
 			fprintf(stderr, "; valid: %zu graphs, %zu configs", valid->n, valid->nconf);
 		fprintf(stderr, "; read in %.1f s\n", now() - t0);
 		if (nexcluded)
 			fprintf(stderr, "%s: --exclude dropped %zu training graphs\n", argv0, nexcluded);
 		fprintf(stderr, "%s: model: %s, %zu parameters, %d threads%s%s\n", argv0,
-			sage_arch_name(m->hp.arch), m->nparams, opt.threads,
+			model_arch_name(m->hp.arch), m->nparams, opt.threads,
 			opt.init ? ", from " : "", opt.init ? opt.init : "");
 	}
 	return m;
@@ -952,7 +952,7 @@ static sage_model_t *read_data(const char *path, sage_set_t *train, sage_set_t *
 /* ---- the plan ---- */
 
 /* Plan the steps and the rounds (plan, and the trainer's schedule). */
-static void make_plan(trainer_t *tr, const sage_set_t *valid, double t0)
+static void make_plan(trainer_t *tr, const model_set_t *valid, double t0)
 {
 	long every = opt.valid_every;
 	if (tr->nvisit == 0) {   /* untrained */
@@ -1010,7 +1010,7 @@ static void report_round(const state_t *st, const double *h, int by_epoch, const
 /* Keep the weights of the round just ended when they are the best so far
  * (without --valid: the last), and add them to the SWA sum when it is one
  * of the last --swa rounds. */
-static void keep_weights(const sage_model_t *m, state_t *st, double score)
+static void keep_weights(const model_t *m, state_t *st, double score)
 {
 	long r = st->round - 1;
 	if (opt.swa && r >= plan.nrounds - opt.swa) {
@@ -1029,13 +1029,13 @@ static void keep_weights(const sage_model_t *m, state_t *st, double score)
 
 /* Write the kept weights (the best round's, or the SWA average) to --out,
  * with a `training` record of what ran. */
-static void save_model(const trainer_t *tr, state_t *st, const sage_set_t *valid, long stopped,
+static void save_model(const trainer_t *tr, state_t *st, const model_set_t *valid, long stopped,
 		       int by_epoch, int argc, char **argv, double t0)
 {
-	sage_model_t *m = tr->m;
-	sage_work_t *w = tr->w;
-	const sage_set_t *train = tr->set;
-	const char *metric = train->kind == SAGE_TILE ? "top-5 score" : "kendall";
+	model_t *m = tr->m;
+	model_work_t *w = tr->w;
+	const model_set_t *train = tr->set;
+	const char *metric = train->kind == MODEL_TILE ? "top-5 score" : "kendall";
 	int untrained = tr->nvisit == 0;
 	if (st->best_round == 0)   /* resumed after the last round without a best */
 		memcpy(st->best_params, m->params, m->nparams * sizeof *m->params);
@@ -1058,12 +1058,12 @@ static void save_model(const trainer_t *tr, state_t *st, const sage_set_t *valid
 		}
 	}
 	record_t *info = rec_new("training");
-	rec_set_str(info, "arch", sage_arch_name(m->hp.arch));
+	rec_set_str(info, "arch", model_arch_name(m->hp.arch));
 	rec_set_int(info, "epochs", epoch_of(plan.total));
 	rec_set_int(info, "best_epoch", best_epoch);
 	if (untrained)
 		rec_set_bool(info, "untrained", 1);
-	rec_set_str(info, "metric", train->kind == SAGE_TILE ? "top5_score" : "kendall");
+	rec_set_str(info, "metric", train->kind == MODEL_TILE ? "top5_score" : "kendall");
 	if (opt.valid)
 		rec_set_float(info, "valid", opt.swa ? swa_score : st->best);
 	if (opt.swa) {
@@ -1089,14 +1089,14 @@ static void save_model(const trainer_t *tr, state_t *st, const sage_set_t *valid
 	rec_set_int(info, "threads", opt.threads);
 	/* how the training data was prepared: sage-predict compares (lib/history.h) */
 	rec_set_raw(info, "data_history", train->history, train->history_len);
-	sage_save(opt.out, m, st->best_params, &info, 1, argv0, argc, argv);
+	model_save(opt.out, m, st->best_params, &info, 1, argv0, argc, argv);
 	rec_free(info);
 	if (!opt.quiet)
 		fprintf(stderr, "%s: wrote %s (%s %ld%s%s); activations %.1f MiB; total %.1f s\n",
 			argv0, opt.out, opt.swa ? "SWA of the last rounds:" : by_epoch ? "epoch" : "round",
 			opt.swa ? st->nswa : by_epoch ? best_epoch : st->best_round,
 			opt.valid && !opt.swa ? ", best valid " : "",
-			opt.valid && !opt.swa ? metric : "", (double)sage_work_bytes(w) / 1048576.0,
+			opt.valid && !opt.swa ? metric : "", (double)model_work_bytes(w) / 1048576.0,
 			now() - t0);
 }
 
@@ -1112,10 +1112,10 @@ int main(int argc, char **argv)
 	opt.threads = nn_set_threads(opt.threads);
 
 	double t0 = now();
-	sage_set_t train, valid;
-	sage_model_t *m = read_data(path, &train, &valid, t0);
-	const sage_set_t *vs = opt.valid ? &valid : NULL;
-	sage_work_t *w = sage_work_new((size_t)opt.mem_mb);
+	model_set_t train, valid;
+	model_t *m = read_data(path, &train, &valid, t0);
+	const model_set_t *vs = opt.valid ? &valid : NULL;
+	model_work_t *w = model_work_new((size_t)opt.mem_mb);
 	trainer_t tr;
 	train_init(&tr, m, w, &train, &(train_opts_t){
 		.seed = opt.seed, .configs_per_graph = (size_t)opt.cpg,
@@ -1138,7 +1138,7 @@ int main(int argc, char **argv)
 	st.hist = xcalloc((size_t)(plan.nrounds ? plan.nrounds : 1) * NHIST, sizeof *st.hist);
 	/* rounds that are epochs say so, as they always did */
 	int by_epoch = !opt.seconds && plan.every == plan.spe && plan.total % plan.spe == 0;
-	const char *metric = train.kind == SAGE_TILE ? "top-5 score" : "kendall";
+	const char *metric = train.kind == MODEL_TILE ? "top-5 score" : "kendall";
 	if (opt.resume && load_checkpoint(&tr, &st, vs)) {
 		if (!opt.quiet)
 			fprintf(stderr, "%s: resuming from %s after %s %ld (step %ld)\n", argv0,
@@ -1209,11 +1209,11 @@ int main(int argc, char **argv)
 	free(st.hist);
 	free(st.swa);
 	free(opt.exclude);
-	sage_work_free(w);
-	sage_free(m);
-	sage_set_free(&train);
+	model_work_free(w);
+	model_free(m);
+	model_set_free(&train);
 	if (opt.valid)
-		sage_set_free(&valid);
+		model_set_free(&valid);
 	close_stdout();
 	return EX_OK;
 }

@@ -26,7 +26,7 @@ int64_t b7_pack(uint32_t *codes, const float *vals, size_t nblocks);
 int64_t b7_unpack(float *vals, const uint32_t *codes, size_t ncodes);
 
 /* The digits of ncodes codes, 6 * ncodes symbols 0..6 (value + 1, slot 0
- * first): the model's embedding indices (lib/sage.c).  Returns -1, or the
+ * first): the model's embedding indices (lib/model.c).  Returns -1, or the
  * index of the first code >= 7^6. */
 int64_t b7_symbols(uint8_t *sym, const uint32_t *codes, size_t ncodes);
 

@@ -1,4 +1,4 @@
-/* model_forward: the forward and backward of a batch (sage.h), in the order
+/* model_forward: the forward and backward of a batch (model.h), in the order
  * of model_layers.h, and the planner that decides where activations live.
  *
  * The planner.  A batch of B configs of one graph has three levels:
@@ -32,12 +32,12 @@ typedef struct {
 	size_t cap;
 } buf_t;
 
-#define ML SAGE_MAX_LAYERS
+#define ML MODEL_MAX_LAYERS
 
 /* Floats of (Bb, N, H) scratch a cache block aims at (1 MiB). */
 #define BLOCK_FLOATS ((size_t)1 << 18)
 
-struct sage_work {
+struct model_work {
 	size_t budget, bytes;
 	/* graph level */
 	buf_t T, dT, Pn, dPn;
@@ -59,7 +59,7 @@ struct sage_work {
 	int cached;                /* the forward kept the whole batch's activations */
 };
 
-static void *need(sage_work_t *w, buf_t *b, size_t bytes)
+static void *need(model_work_t *w, buf_t *b, size_t bytes)
 {
 	if (bytes > b->cap) {
 		free(b->p);
@@ -72,14 +72,14 @@ static void *need(sage_work_t *w, buf_t *b, size_t bytes)
 
 #define NEEDF(w, b, n) ((float *)need((w), &(w)->b, (n) * sizeof(float)))
 
-sage_work_t *sage_work_new(size_t budget_mb)
+model_work_t *model_work_new(size_t budget_mb)
 {
-	sage_work_t *w = xcalloc(1, sizeof *w);
+	model_work_t *w = xcalloc(1, sizeof *w);
 	w->budget = budget_mb << 20;
 	return w;
 }
 
-void sage_work_free(sage_work_t *w)
+void model_work_free(model_work_t *w)
 {
 	if (!w)
 		return;
@@ -90,7 +90,7 @@ void sage_work_free(sage_work_t *w)
 	free(w);
 }
 
-size_t sage_work_bytes(const sage_work_t *w)
+size_t model_work_bytes(const model_work_t *w)
 {
 	return w->bytes;
 }
@@ -99,7 +99,7 @@ size_t sage_work_bytes(const sage_work_t *w)
 /* the plan */
 
 /* Configs per cache block. */
-static size_t block_configs(const sage_hp_t *hp, size_t N, size_t Bm)
+static size_t block_configs(const model_hp_t *hp, size_t N, size_t Bm)
 {
 	size_t per = N * (size_t)hp->hidden;
 	size_t k = per ? BLOCK_FLOATS / per : Bm;
@@ -110,15 +110,15 @@ static size_t block_configs(const sage_hp_t *hp, size_t N, size_t Bm)
 
 /* Configs per chunk: what one config keeps for the backward, against the
  * budget (inference keeps nothing: one chunk). */
-static size_t chunk_configs(const sage_model_t *m, const sage_work_t *w,
-			    const sage_graph_t *g, size_t B, int train)
+static size_t chunk_configs(const model_t *m, const model_work_t *w,
+			    const model_graph_t *g, size_t B, int train)
 {
-	const sage_hp_t *hp = &m->hp;
+	const model_hp_t *hp = &m->hp;
 	if (!w->budget || !train)
 		return B;
 	size_t L = (size_t)hp->layers, nh = (size_t)g->n * (size_t)hp->hidden;
 	size_t per = nh * ((L + 1) + L + (hp->se ? L : 0)) +
-		     (size_t)g->nc * SAGE_NSLOT * (size_t)hp->cfg_dim;
+		     (size_t)g->nc * MODEL_NSLOT * (size_t)hp->cfg_dim;
 	size_t k = per ? w->budget / (per * sizeof(float)) : B;
 	if (k < 1)
 		k = 1;
@@ -126,7 +126,7 @@ static size_t chunk_configs(const sage_model_t *m, const sage_work_t *w,
 }
 
 /* Decide Bg, Bm, Bb, the threads and whether the forward keeps the batch. */
-static void plan(const sage_model_t *m, sage_work_t *w, const sage_graph_t *g, size_t B,
+static void plan(const model_t *m, model_work_t *w, const model_graph_t *g, size_t B,
 		 int train)
 {
 	w->B = B;
@@ -142,13 +142,13 @@ static void plan(const sage_model_t *m, sage_work_t *w, const sage_graph_t *g, s
 /* Size the chunk (Bm configs; only with keep) and block (Bb configs per
  * thread, nt threads) buffers.  Without keep the caches hold one block per
  * thread. */
-static void ensure_body(const sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+static void ensure_body(const model_t *m, model_work_t *w, const model_graph_t *g,
 			int keep)
 {
-	const sage_hp_t *hp = &m->hp;
+	const model_hp_t *hp = &m->hp;
 	size_t H = (size_t)hp->hidden, N = (size_t)g->n, L = (size_t)hp->layers;
 	size_t R = (size_t)hp->se_dim, nc = (size_t)g->nc;
-	size_t S = SAGE_NSLOT * (size_t)hp->cfg_dim, T = w->nt, Bm = w->Bm, Bb = w->Bb;
+	size_t S = MODEL_NSLOT * (size_t)hp->cfg_dim, T = w->nt, Bm = w->Bm, Bb = w->Bb;
 	size_t Bk = keep ? Bm : T * Bb;       /* configs the caches hold */
 	size_t nl = keep ? L : (L ? 1 : 0);
 	NEEDF(w, x[0], Bk * N * H);
@@ -172,7 +172,7 @@ static void ensure_body(const sage_model_t *m, sage_work_t *w, const sage_graph_
 	NEEDF(w, h, T * Bb * N * H);
 	w->zf = layer_conv_scratch(hp, g, Bb);
 	NEEDF(w, Z, T * w->zf);
-	if (hp->arch == SAGE_ARCH_APPNP) {
+	if (hp->arch == MODEL_ARCH_APPNP) {
 		w->af = nn_appnp_scratch(Bb, N, H);
 		NEEDF(w, ap, T * w->af);
 		NEEDF(w, apo, T * Bb * N * H);
@@ -183,7 +183,7 @@ static void ensure_body(const sage_model_t *m, sage_work_t *w, const sage_graph_
 		NEEDF(w, dY, T * Bb * N * H);
 		NEEDF(w, dh, T * Bb * N * H);
 	}
-	if (hp->kind == SAGE_LAYOUT) {
+	if (hp->kind == MODEL_LAYOUT) {
 		NEEDF(w, cfg_e, Bk * nc * S + 1);
 		NEEDF(w, cfg_p, T * (Bb * nc * H + 1));
 		if (keep) {
@@ -197,20 +197,20 @@ static void ensure_body(const sage_model_t *m, sage_work_t *w, const sage_graph_
 	}
 }
 
-static void ensure_graph(const sage_model_t *m, sage_work_t *w, const sage_graph_t *g)
+static void ensure_graph(const model_t *m, model_work_t *w, const model_graph_t *g)
 {
 	size_t H = (size_t)m->hp.hidden, N = (size_t)g->n;
-	NEEDF(w, T, SAGE_NOPS * H);
+	NEEDF(w, T, MODEL_NOPS * H);
 	NEEDF(w, Pn, N * H);
-	NEEDF(w, dT, SAGE_NOPS * H);
+	NEEDF(w, dT, MODEL_NOPS * H);
 	NEEDF(w, dPn, N * H);
 	if (m->hp.pe_k)
 		NEEDF(w, pe_t, N * H);
 }
 
-static layer_head_t ensure_head(const sage_model_t *m, sage_work_t *w, size_t B, int train)
+static layer_head_t ensure_head(const model_t *m, model_work_t *w, size_t B, int train)
 {
-	size_t H = (size_t)m->hp.hidden, P = sage_pooled_dim(&m->hp);
+	size_t H = (size_t)m->hp.hidden, P = model_pooled_dim(&m->hp);
 	NEEDF(w, pooled, B * P);
 	NEEDF(w, z1, B * P);
 	NEEDF(w, hp, B * H);
@@ -244,13 +244,13 @@ typedef struct {
 	int32_t *argmax;           /* pooling's cache (slot o) */
 } block_t;
 
-static block_t block_at(const sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+static block_t block_at(const model_t *m, model_work_t *w, const model_graph_t *g,
 			size_t k0, size_t kb, size_t o, int t)
 {
-	const sage_hp_t *hp = &m->hp;
+	const model_hp_t *hp = &m->hp;
 	size_t H = (size_t)hp->hidden, NH = (size_t)g->n * H, Bb = w->Bb, nc = (size_t)g->nc;
-	size_t S = nc * SAGE_NSLOT * (size_t)hp->cfg_dim;
-	size_t cps = hp->kind == SAGE_LAYOUT ? Bb * nc * H + 1 : Bb * H;
+	size_t S = nc * MODEL_NSLOT * (size_t)hp->cfg_dim;
+	size_t cps = hp->kind == MODEL_LAYOUT ? Bb * nc * H + 1 : Bb * H;
 	size_t ts = (size_t)t * Bb * NH;
 	block_t b = { k0, kb, o, t, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 		      NULL, NULL, NULL, NULL };
@@ -269,7 +269,7 @@ static block_t block_at(const sage_model_t *m, sage_work_t *w, const sage_graph_
 		if (w->dcfg_e.p)
 			b.dcfg_e = (float *)w->dcfg_e.p + (size_t)t * (Bb * S + 1);
 	}
-	if (hp->arch == SAGE_ARCH_APPNP) {
+	if (hp->arch == MODEL_ARCH_APPNP) {
 		b.ap = (float *)w->ap.p + (size_t)t * w->af;
 		b.apo = (float *)w->apo.p + ts;
 	}
@@ -289,10 +289,10 @@ typedef struct {
 	float *dgelu;              /* (kb, N, H) GELU's derivative, or NULL */
 } layer_acts_t;
 
-static layer_acts_t layer_acts(const sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
+static layer_acts_t layer_acts(const model_t *m, model_work_t *w, const model_graph_t *g,
 			       const block_t *b, int l, int keep)
 {
-	const sage_hp_t *hp = &m->hp;
+	const model_hp_t *hp = &m->hp;
 	size_t H = (size_t)hp->hidden, NH = (size_t)g->n * H, R = (size_t)hp->se_dim, o = b->o;
 	int lc = keep ? l : 0;   /* the statistics' cache slot */
 	layer_acts_t a;
@@ -317,16 +317,16 @@ static layer_acts_t layer_acts(const sage_model_t *m, sage_work_t *w, const sage
 
 /* Block b through the body: input, layers, [APPNP,] pooling into the
  * batch's pooled rows. */
-static void block_forward(const sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
-			  const sage_batch_t *bt, const block_t *b, int keep)
+static void block_forward(const model_t *m, model_work_t *w, const model_graph_t *g,
+			  const model_batch_t *bt, const block_t *b, int keep)
 {
-	const sage_hp_t *hp = &m->hp;
+	const model_hp_t *hp = &m->hp;
 	size_t H = (size_t)hp->hidden, N = (size_t)g->n, R = (size_t)hp->se_dim, kb = b->kb;
 	size_t n = kb * N * H;
 	layer_input_forward(m, g, bt, b->k0, kb, w->Pn.p, b->x0, b->cfg_e, b->cfg_p);
 	float *x = b->x0;
 	for (int l = 0; l < hp->layers; l++) {
-		const sage_layer_params_t *lp = &m->p.layer[l];
+		const model_layer_params_t *lp = &m->p.layer[l];
 		layer_acts_t a = layer_acts(m, w, g, b, l, keep);
 		nn_instnorm_forward(b->h, a.mean, a.rstd, a.x, lp->norm_g, lp->norm_b, kb, N, H);
 		layer_conv_forward(hp, lp, g, a.conv, b->Z, b->h, kb);
@@ -339,25 +339,25 @@ static void block_forward(const sage_model_t *m, sage_work_t *w, const sage_grap
 		nn_residual_gelu_forward(a.out, a.dgelu, a.x, branch, n);
 		x = a.out;
 	}
-	if (hp->arch == SAGE_ARCH_APPNP) {
+	if (hp->arch == MODEL_ARCH_APPNP) {
 		nn_appnp_forward(b->apo, b->ap, x, &g->adj, hp->appnp_alpha, hp->appnp_k, kb, H);
 		x = b->apo;
 	}
-	nn_pool_forward((float *)w->pooled.p + b->k0 * sage_pooled_dim(hp), b->argmax, x, kb,
+	nn_pool_forward((float *)w->pooled.p + b->k0 * model_pooled_dim(hp), b->argmax, x, kb,
 			N, H, hp->pool_max);
 }
 
 /* Blocks run in parallel, one thread each, when there are enough of them
  * (every kernel inside then runs on its thread alone: no barrier per
  * kernel); else one after the other, each kernel using every thread. */
-static int blocks_parallel(const sage_work_t *w, size_t nblocks)
+static int blocks_parallel(const model_work_t *w, size_t nblocks)
 {
 	return w->nt > 1 && nblocks >= w->nt;
 }
 
 /* The body for configs [c0, c1) (one chunk), block by block. */
-static void body_forward(const sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
-			 const sage_batch_t *bt, size_t c0, size_t c1, int keep)
+static void body_forward(const model_t *m, model_work_t *w, const model_graph_t *g,
+			 const model_batch_t *bt, size_t c0, size_t c1, int keep)
 {
 	size_t Bb = w->Bb, nb = (c1 - c0 + Bb - 1) / Bb;
 	if (blocks_parallel(w, nb)) {
@@ -377,8 +377,8 @@ static void body_forward(const sage_model_t *m, sage_work_t *w, const sage_graph
 	}
 }
 
-void sage_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
-		  const sage_batch_t *b, float *scores, int train)
+void model_forward(model_t *m, model_work_t *w, const model_graph_t *g,
+		  const model_batch_t *b, float *scores, int train)
 {
 	size_t B = b->B;
 	if (B == 0)
@@ -391,7 +391,7 @@ void sage_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
 	for (size_t c0 = 0; c0 < w->Bg; c0 += w->Bm)
 		body_forward(m, w, g, b, c0, c0 + w->Bm < w->Bg ? c0 + w->Bm : w->Bg, w->cached);
 	if (m->hp.tile_late) {   /* pooled row 0 is the graph's: every config's base */
-		size_t P = sage_pooled_dim(&m->hp);
+		size_t P = model_pooled_dim(&m->hp);
 		float *gp = NEEDF(w, gpool, P);
 		memcpy(gp, w->pooled.p, P * sizeof *gp);
 		layer_late_forward(m, b, B, gp, w->pooled.p);
@@ -404,18 +404,18 @@ void sage_forward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
 
 /* Block b's backward through every layer down to the input: the node
  * term's gradient into dPn, the parameters' into gr. */
-NN_CLONES static void block_backward(const sage_model_t *m, sage_work_t *w,
-				     const sage_graph_t *g, const sage_batch_t *bt,
-				     const block_t *b, const sage_params_t *gr, float *dPn)
+NN_CLONES static void block_backward(const model_t *m, model_work_t *w,
+				     const model_graph_t *g, const model_batch_t *bt,
+				     const block_t *b, const model_params_t *gr, float *dPn)
 {
-	const sage_hp_t *hp = &m->hp;
+	const model_hp_t *hp = &m->hp;
 	size_t H = (size_t)hp->hidden, N = (size_t)g->n, R = (size_t)hp->se_dim, kb = b->kb;
 	size_t n = kb * N * H;
 	float *dx = b->dX, *dsum = b->dY;   /* d(layer output), d(layer input) */
 	memset(dx, 0, n * sizeof *dx);
-	nn_pool_backward(dx, (float *)w->dpooled.p + b->k0 * sage_pooled_dim(hp), b->argmax,
+	nn_pool_backward(dx, (float *)w->dpooled.p + b->k0 * model_pooled_dim(hp), b->argmax,
 			 kb, N, H, hp->pool_max);
-	if (hp->arch == SAGE_ARCH_APPNP) {   /* linear: its backward needs only dx */
+	if (hp->arch == MODEL_ARCH_APPNP) {   /* linear: its backward needs only dx */
 		memset(dsum, 0, n * sizeof *dsum);
 		nn_appnp_backward(dsum, b->ap, dx, &g->adj, hp->appnp_alpha, hp->appnp_k, kb, H);
 		float *t = dx;
@@ -423,8 +423,8 @@ NN_CLONES static void block_backward(const sage_model_t *m, sage_work_t *w,
 		dsum = t;
 	}
 	for (int l = hp->layers - 1; l >= 0; l--) {
-		const sage_layer_params_t *lp = &m->p.layer[l];
-		const sage_layer_params_t *gl = &gr->layer[l];
+		const model_layer_params_t *lp = &m->p.layer[l];
+		const model_layer_params_t *gl = &gr->layer[l];
 		layer_acts_t a = layer_acts(m, w, g, b, l, 1);
 		/* out = GELU(x + branch): both terms get dsum */
 		nn_residual_gelu_backward(dsum, dx, a.dgelu, n);
@@ -451,8 +451,8 @@ NN_CLONES static void block_backward(const sage_model_t *m, sage_work_t *w,
 /* The backward of configs [c0, c1), one chunk.  With blocks in parallel
  * each thread sums its gradients and dPn privately; the private sums are
  * added in thread order (a fixed order for a given thread count). */
-static void body_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
-			  const sage_batch_t *bt, size_t c0, size_t c1)
+static void body_backward(model_t *m, model_work_t *w, const model_graph_t *g,
+			  const model_batch_t *bt, size_t c0, size_t c1)
 {
 	size_t Bb = w->Bb, nb = (c1 - c0 + Bb - 1) / Bb;
 	size_t NH = (size_t)g->n * (size_t)m->hp.hidden, T = w->nt;
@@ -468,9 +468,9 @@ static void body_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g
 	float *tdPn = NEEDF(w, tdPn, T * NH);
 	memset(tg, 0, T * m->nparams * sizeof *tg);
 	memset(tdPn, 0, T * NH * sizeof *tdPn);
-	sage_params_t *views = xcalloc(T, sizeof *views);
+	model_params_t *views = xcalloc(T, sizeof *views);
 	for (size_t t = 0; t < T; t++)
-		sage_params_view(&m->hp, tg + t * m->nparams, &views[t]);
+		model_params_view(&m->hp, tg + t * m->nparams, &views[t]);
 	#pragma omp parallel for schedule(static) num_threads((int)T)
 	for (size_t i = 0; i < nb; i++) {
 		int t = omp_get_thread_num();
@@ -491,8 +491,8 @@ static void body_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g
 	}
 }
 
-void sage_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
-		   const sage_batch_t *b, const float *dscores)
+void model_backward(model_t *m, model_work_t *w, const model_graph_t *g,
+		   const model_batch_t *b, const float *dscores)
 {
 	size_t B = w->B, Bg = w->Bg, Bm = w->Bm;
 	if (B == 0)
@@ -500,7 +500,7 @@ void sage_backward(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
 	layer_head_t head = ensure_head(m, w, B, 1);
 	layer_head_backward(m, &m->g, &head, B, dscores, w->dpooled.p);
 	if (m->hp.tile_late) {   /* the configs' rows all came from row 0 */
-		size_t P = sage_pooled_dim(&m->hp);
+		size_t P = model_pooled_dim(&m->hp);
 		layer_late_backward(m, &m->g, b, B, w->dpooled.p, w->gpool.p);
 		memcpy(w->dpooled.p, w->gpool.p, P * sizeof(float));
 	}

@@ -17,7 +17,7 @@
  *
  * The kernels in lib/nn.h and lib/gnn.h are tested each against a float64
  * naive version; these layers are tested by finite differences in
- * tests/unit/test_sage.c.  Every backward ADDS its parameter gradients to
+ * tests/unit/test_model.c.  Every backward ADDS its parameter gradients to
  * the view it is given (the model's, or a thread's private copy) and
  * writes or adds its input gradient as it says.
  *
@@ -28,17 +28,17 @@
 
 #include <stddef.h>
 
-#include "sage.h"
+#include "model.h"
 
 /* node: Pn (N, H) = feat in_w^T + in_b + T[op] [+ pe pe_w^T], with
  * T (NOPS, H) = op_emb op_w^T (kept: the backward's scratch needs its size,
  * not its values) and pe_t (N, H) scratch when the model has a positional
  * encoding. */
-void layer_node_forward(const sage_model_t *m, const sage_graph_t *g, float *Pn,
+void layer_node_forward(const model_t *m, const model_graph_t *g, float *Pn,
 			float *T, float *pe_t);
 /* The parameter gradients of sum(dPn * Pn) into gr; dT (NOPS, H) scratch. */
-void layer_node_backward(const sage_model_t *m, const sage_params_t *gr,
-			 const sage_graph_t *g, const float *dPn, float *dT);
+void layer_node_backward(const model_t *m, const model_params_t *gr,
+			 const model_graph_t *g, const float *dPn, float *dT);
 
 /* input: x0 (kb, N, H) = Pn + the config term of configs [k0, k0 + kb) of
  * the batch:
@@ -48,34 +48,34 @@ void layer_node_backward(const sage_model_t *m, const sage_params_t *gr,
  *   tile    cfg_w t[b] at every node; cp (kb, H) scratch
  *   tile with the late join: Pn alone (the config joins after pooling)
  *   mlp     the term c joins as Pn + c + Pn * c. */
-void layer_input_forward(const sage_model_t *m, const sage_graph_t *g,
-			 const sage_batch_t *bt, size_t k0, size_t kb, const float *Pn,
+void layer_input_forward(const model_t *m, const model_graph_t *g,
+			 const model_batch_t *bt, size_t k0, size_t kb, const float *Pn,
 			 float *x0, float *ce, float *cp);
 /* From dx0 (kb, N, H): dPn (N, H) += the node term's share; the config
  * term's parameter gradients into gr.  ce: as the forward left it; cp, dcp
  * (the size of cp) and dce (the size of ce) scratch. */
-void layer_input_backward(const sage_model_t *m, const sage_params_t *gr,
-			  const sage_graph_t *g, const sage_batch_t *bt, size_t k0,
+void layer_input_backward(const model_t *m, const model_params_t *gr,
+			  const model_graph_t *g, const model_batch_t *bt, size_t k0,
 			  size_t kb, const float *Pn, const float *dx0, float *dPn,
 			  const float *ce, float *cp, float *dcp, float *dce);
 
 /* conv: y (kb, N, H) = the arch's message passing over h (kb, N, H) with
  * one layer's parameters lp.  Z: scratch of layer_conv_scratch floats. */
-size_t layer_conv_scratch(const sage_hp_t *hp, const sage_graph_t *g, size_t kb);
-void layer_conv_forward(const sage_hp_t *hp, const sage_layer_params_t *lp,
-			const sage_graph_t *g, float *y, float *Z, const float *h, size_t kb);
+size_t layer_conv_scratch(const model_hp_t *hp, const model_graph_t *g, size_t kb);
+void layer_conv_forward(const model_hp_t *hp, const model_layer_params_t *lp,
+			const model_graph_t *g, float *y, float *Z, const float *h, size_t kb);
 /* dh (kb, N, H) WRITTEN; the layer's parameter gradients into gl. */
-void layer_conv_backward(const sage_hp_t *hp, const sage_layer_params_t *lp,
-			 const sage_layer_params_t *gl, const sage_graph_t *g, float *dh,
+void layer_conv_backward(const model_hp_t *hp, const model_layer_params_t *lp,
+			 const model_layer_params_t *gl, const model_graph_t *g, float *dh,
 			 float *Z, const float *dy, const float *h, size_t kb);
 
 /* late join (tile): pooled (B, P) = gp (P), the config-free graph row,
  * plus cfg_w t[b] for each config b. */
-void layer_late_forward(const sage_model_t *m, const sage_batch_t *bt, size_t B,
+void layer_late_forward(const model_t *m, const model_batch_t *bt, size_t B,
 			const float *gp, float *pooled);
 /* dgp (P) = the sum of dpooled's rows, WRITTEN; cfg_w's gradient into gr. */
-void layer_late_backward(const sage_model_t *m, const sage_params_t *gr,
-			 const sage_batch_t *bt, size_t B, const float *dpooled, float *dgp);
+void layer_late_backward(const model_t *m, const model_params_t *gr,
+			 const model_batch_t *bt, size_t B, const float *dpooled, float *dgp);
 
 /* head: the activations one batch of B configs keeps (B rows each). */
 typedef struct {
@@ -88,10 +88,10 @@ typedef struct {
 
 /* scores (B) = head_w2 GELU(head_w1 z + head_b1) + head_b2, z = pooled
  * [+ xattn(pooled)]. */
-void layer_head_forward(const sage_model_t *m, const layer_head_t *a, size_t B,
+void layer_head_forward(const model_t *m, const layer_head_t *a, size_t B,
 			float *scores);
 /* dpooled (B, P) WRITTEN; the head's parameter gradients into gr. */
-void layer_head_backward(const sage_model_t *m, const sage_params_t *gr,
+void layer_head_backward(const model_t *m, const model_params_t *gr,
 			 const layer_head_t *a, size_t B, const float *dscores,
 			 float *dpooled);
 

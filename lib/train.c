@@ -55,7 +55,7 @@ enum { RS_ORDER = 1, RS_SAMPLE = 2, RS_DROP = 3 };
  * collection has as many visits as the largest.  A visit is gi + rep * n
  * (graph gi, its rep-th visit in the epoch), so that repeated visits draw
  * different configs. */
-static size_t *visit_list(const sage_set_t *s, int oversample, int quiet, size_t *nvisit)
+static size_t *visit_list(const model_set_t *s, int oversample, int quiet, size_t *nvisit)
 {
 	size_t n = s->n, nu = 0;
 	size_t *u = xmallocarray(n ? n : 1, sizeof *u);
@@ -102,7 +102,7 @@ static size_t *visit_list(const sage_set_t *s, int oversample, int quiet, size_t
 	return v;
 }
 
-void train_init(trainer_t *t, sage_model_t *m, sage_work_t *w, const sage_set_t *set,
+void train_init(trainer_t *t, model_t *m, model_work_t *w, const model_set_t *set,
 		const train_opts_t *o)
 {
 	memset(t, 0, sizeof *t);
@@ -125,8 +125,8 @@ void train_init(trainer_t *t, sage_model_t *m, sage_work_t *w, const sage_set_t 
 	t->order = xmallocarray(t->nvisit ? t->nvisit : 1, sizeof *t->order);
 	t->order_epoch = -1;
 	t->pick = xmallocarray(maxc ? maxc : 1, sizeof *t->pick);
-	t->sym = xmallocarray(B * maxnc * SAGE_NSLOT + 1, 1);
-	t->tf = xmallocarray(B * SAGE_NTILE, sizeof *t->tf);
+	t->sym = xmallocarray(B * maxnc * MODEL_NSLOT + 1, 1);
+	t->tf = xmallocarray(B * MODEL_NTILE, sizeof *t->tf);
 	t->scores = xmallocarray(B, sizeof *t->scores);
 	t->ds = xmallocarray(B, sizeof *t->ds);
 	t->y = xmallocarray(B, sizeof *t->y);
@@ -151,7 +151,7 @@ void train_free(trainer_t *t)
 
 /* A copy of g's adjacency without the edges that a coin of probability p
  * drops (DropEdge), into *a; the random stream r. */
-static void drop_edges(nn_adj_t *a, const sage_graph_t *g, double p, rng_t *r)
+static void drop_edges(nn_adj_t *a, const model_graph_t *g, double p, rng_t *r)
 {
 	size_t m = g->adj.m, k = 0;
 	int32_t *e = xmallocarray(2 * m + 2, sizeof *e);
@@ -182,7 +182,7 @@ static void shuffle_epoch(trainer_t *t, long epoch)
 /* Sample min(B, configs) configs of graph g for visit `visit` of epoch
  * `epoch` into the batch buffers (their runtimes into t->y), from a random
  * stream of the visit's own. */
-static sage_batch_t sample_configs(trainer_t *t, const sage_graph_t *g, long epoch,
+static model_batch_t sample_configs(trainer_t *t, const model_graph_t *g, long epoch,
 				   size_t visit)
 {
 	size_t n = g->nconf, nb = n < t->o.configs_per_graph ? n : t->o.configs_per_graph;
@@ -191,16 +191,16 @@ static sage_batch_t sample_configs(trainer_t *t, const sage_graph_t *g, long epo
 	for (size_t i = 0; i < n; i++)
 		t->pick[i] = i;
 	rng_sample(&r, t->pick, n, nb, sizeof *t->pick);
-	size_t w3 = (size_t)g->nc * SAGE_NCODE;
+	size_t w3 = (size_t)g->nc * MODEL_NCODE;
 	for (size_t i = 0; i < nb; i++) {
-		if (t->set->kind == SAGE_LAYOUT)
-			sage_symbols(t->sym + i * w3 * 6, g->codes + t->pick[i] * w3, w3);
+		if (t->set->kind == MODEL_LAYOUT)
+			model_symbols(t->sym + i * w3 * 6, g->codes + t->pick[i] * w3, w3);
 		else
-			memcpy(t->tf + i * SAGE_NTILE, g->tfeat + t->pick[i] * SAGE_NTILE,
-			       SAGE_NTILE * sizeof *t->tf);
+			memcpy(t->tf + i * MODEL_NTILE, g->tfeat + t->pick[i] * MODEL_NTILE,
+			       MODEL_NTILE * sizeof *t->tf);
 		t->y[i] = g->target[t->pick[i]];
 	}
-	return (sage_batch_t){ nb, t->sym, t->tf };
+	return (model_batch_t){ nb, t->sym, t->tf };
 }
 
 double train_grads(trainer_t *t, long step)
@@ -210,12 +210,12 @@ double train_grads(trainer_t *t, long step)
 	size_t gps = t->o.graphs_per_step;
 	size_t g0 = (size_t)s * gps, g1 = g0 + gps < t->nvisit ? g0 + gps : t->nvisit;
 	double scale = 1.0 / (double)(g1 - g0), loss = 0.0;
-	sage_zero_grad(t->m);
+	model_zero_grad(t->m);
 	for (size_t k = g0; k < g1; k++) {
 		size_t visit = t->order[k];
-		const sage_graph_t *g = &t->set->g[visit % t->set->n];
-		sage_batch_t b = sample_configs(t, g, epoch, visit);
-		sage_graph_t gd;   /* g with DropEdge's adjacency */
+		const model_graph_t *g = &t->set->g[visit % t->set->n];
+		model_batch_t b = sample_configs(t, g, epoch, visit);
+		model_graph_t gd;   /* g with DropEdge's adjacency */
 		if (t->o.drop_edge > 0) {
 			rng_t rd;
 			rng_derive(&rd, t->o.seed, RS_DROP, (uint64_t)epoch, visit);
@@ -223,10 +223,10 @@ double train_grads(trainer_t *t, long step)
 			drop_edges(&gd.adj, g, t->o.drop_edge, &rd);
 			g = &gd;
 		}
-		sage_forward(t->m, t->w, g, &b, t->scores, 1);
+		model_forward(t->m, t->w, g, &b, t->scores, 1);
 		memset(t->ds, 0, b.B * sizeof *t->ds);
 		loss += scale * train_loss(&t->o.loss, t->ds, t->scores, t->y, b.B, scale);
-		sage_backward(t->m, t->w, g, &b, t->ds);
+		model_backward(t->m, t->w, g, &b, t->ds);
 		if (t->o.drop_edge > 0)
 			nn_adj_free(&gd.adj);
 		t->nconfigs += b.B;
@@ -236,7 +236,7 @@ double train_grads(trainer_t *t, long step)
 
 double train_step(trainer_t *t)
 {
-	sage_model_t *m = t->m;
+	model_t *m = t->m;
 	double loss = train_grads(t, t->step);
 	if (t->o.clip > 0)
 		nn_grad_clip(m->grads, m->nparams, t->o.clip);
@@ -245,7 +245,7 @@ double train_step(trainer_t *t)
 				       t->o.lr_min);
 	t->step++;
 	for (size_t k = 0; k < m->ntab; k++) {
-		const sage_ptab_t *pt = &m->tab[k];
+		const model_ptab_t *pt = &m->tab[k];
 		nn_adamw_update(m->params + pt->off, m->grads + pt->off, t->adam_m + pt->off,
 				t->adam_v + pt->off, pt->size, &adam,
 				pt->decay ? t->o.adam.weight_decay : 0.0, t->step);

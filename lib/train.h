@@ -6,7 +6,7 @@
  *   visits):
  *     sample   configs_per_graph of its configs (a stream of its own per
  *              epoch and visit, so a step is the same whatever ran before)
- *     forward  their scores (lib/sage.h)
+ *     forward  their scores (lib/model.h)
  *     loss     train_loss, weighted 1/graphs: the step minimises the mean
  *              of its graphs' losses
  *     backward the parameter gradients of that, accumulated
@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "nn.h"
-#include "sage.h"
+#include "model.h"
 
 /* ---- the loss of one graph's configs ---- */
 
@@ -69,9 +69,9 @@ typedef struct {
 
 typedef struct {
 	train_opts_t o;
-	sage_model_t *m;
-	sage_work_t *w;
-	const sage_set_t *set;     /* the training graphs, standardised */
+	model_t *m;
+	model_work_t *w;
+	const model_set_t *set;     /* the training graphs, standardised */
 	size_t *visits, nvisit;    /* an epoch's visits, before shuffling */
 	long steps_per_epoch;
 	float *adam_m, *adam_v;    /* AdamW's moments, (nparams) each */
@@ -83,7 +83,7 @@ typedef struct {
 	long order_epoch;          /* -1: none yet */
 	size_t *pick;              /* (largest config count) */
 	uint8_t *sym;              /* layout (B, nodes, slots) symbols */
-	float *tf;                 /* tile (B, SAGE_NTILE) features */
+	float *tf;                 /* tile (B, MODEL_NTILE) features */
 	float *scores, *ds;        /* (B) scores and their gradient */
 	double *y;                 /* (B) runtimes */
 } trainer_t;
@@ -92,7 +92,7 @@ typedef struct {
  * configs; with oversample, each collection's graphs repeated up to the
  * largest collection's count, a note per collection on stderr unless
  * quiet), AdamW's moments zeroed, step 0. */
-void train_init(trainer_t *t, sage_model_t *m, sage_work_t *w, const sage_set_t *set,
+void train_init(trainer_t *t, model_t *m, model_work_t *w, const model_set_t *set,
 		const train_opts_t *o);
 void train_free(trainer_t *t);
 

@@ -265,7 +265,7 @@ w(msgpack.packb({"t": "end", "records": 1, "graphs": 0, "chunks": 0, "configs": 
 		skip "python3-torch not installed: the PyTorch cross-check is optional"
 	fi
 	need_py numpy msgpack
-	TS="$ROOT/${BUILD:-build}/tests/test_sage"
+	TS="$ROOT/${BUILD:-build}/tests/test_model"
 	for kind in l t; do
 		for o in "--xattn on" "--xattn off --pool mean --se off"; do
 			# shellcheck disable=SC2086

@@ -2,7 +2,7 @@
 # sage-train --arch and --pe against the PyTorch reference: for every arch
 # (gat, gin, appnp, gps, mlp; sage with the random-walk encoding), layout and
 # tile, the C scores, mixed ranking loss and every parameter gradient
-# (build/tests/test_sage --grads) must match the float64 autograd ones of
+# (build/tests/test_model --grads) must match the float64 autograd ones of
 # tests/torch/sage_torch.py within 1e-4 relative, or within ten times the
 # float32 rounding the same reference shows on the case where that is more
 # (compare_grads.py --f32: an ill-conditioned trained model).  Also on
@@ -53,7 +53,7 @@ setup() {
 		skip "python3-torch not installed: the PyTorch cross-check is optional"
 	fi
 	need_py numpy msgpack
-	TS="$ROOT/${BUILD:-build}/tests/test_sage"
+	TS="$ROOT/${BUILD:-build}/tests/test_model"
 	[ -x "$TS" ] || { echo "$TS not built (make)"; return 1; }
 }
 
@@ -71,7 +71,7 @@ grads_match() {
 		sage-train "${Q[@]}" $o --out "$T/m$i.mp" "$D/$s.mp"
 		run "$TS" --grads "$T/m$i.mp" "$D/$s.mp" 16 "$T/c$i.json"
 		if [ "$status" -ne 0 ]; then
-			echo "[$c] test_sage --grads failed: $output"
+			echo "[$c] test_model --grads failed: $output"
 			return 1
 		fi
 		args+=("$T/m$i.mp" "$D/$s.mp" 16 "$T/t$i.json")

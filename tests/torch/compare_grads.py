@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Compare the C model's scores and gradients (test_sage --grads) with the
+"""Compare the C model's scores and gradients (test_model --grads) with the
 PyTorch reference's (sage_torch.py grads).
 
   compare_grads.py [--f32 TORCH32.json] C.json TORCH.json [TOL]

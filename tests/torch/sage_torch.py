@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The ranking model of lib/sage.c, in PyTorch: the reference the C trainer
+"""The ranking model of lib/model.c, in PyTorch: the reference the C trainer
 is checked against (gradients, every --arch and --pe) and timed against
 (bench/sage.sh, GraphSAGE).
 
@@ -19,7 +19,7 @@ the idiomatic fast form on CPU.
       float64 forward/backward of MODEL (any arch, with or without the
       positional encoding) on the first graph of STREAM and its first B
       configs, loss = the mixed ranking loss; writes scores, loss and every
-      parameter's gradient as JSON (compared with test_sage --grads).
+      parameter's gradient as JSON (compared with test_model --grads).
       More MODEL STREAM B OUT.json groups may follow: one process, torch
       imported once.  With --float32 the same in float32: how far float32
       rounding alone moves each value (compare_grads.py --f32).
@@ -72,7 +72,7 @@ def base7(codes):
 
 
 def load_set(path, max_configs=0, seed=1):
-    """Graphs with their configs, the way sage_set_read holds them."""
+    """Graphs with their configs, the way model_set_read holds them."""
     gs = []
     for r in records(path):
         if r["t"] == "graph":

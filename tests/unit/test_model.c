@@ -1,4 +1,4 @@
-/* test_sage: each layer's gradients (model_layers.h) and the whole model's
+/* test_model: each layer's gradients (model_layers.h) and the whole model's
  * against finite differences, the micro-batch path against the one-pass
  * path, the model file round trip.
  *
@@ -8,7 +8,7 @@
  * the largest gradient: the bound is 5e-3 (max-norm relative).  The PyTorch
  * cross-check (tests/torch/) compares the same gradients at 1e-4. */
 #include "ut.h"
-#include "sage.h"
+#include "model.h"
 #include "model_layers.h"
 #include "train.h"
 #include "err.h"
@@ -27,7 +27,7 @@ static double urand(void)  /* [0, 1) */
 }
 
 /* A small graph: a chain with a few skips, nc configurable nodes. */
-static void make_graph(sage_graph_t *g, int32_t n, int32_t nc, int kind)
+static void make_graph(model_graph_t *g, int32_t n, int32_t nc, int kind)
 {
 	memset(g, 0, sizeof *g);
 	g->id = xstrdup("test:g");
@@ -46,13 +46,13 @@ static void make_graph(sage_graph_t *g, int32_t n, int32_t nc, int kind)
 	}
 	UT_EQ_INT(nn_adj_build(&g->adj, (size_t)n, e, m), 0);
 	free(e);
-	g->feat = xmallocarray((size_t)n * SAGE_NFEAT, sizeof *g->feat);
-	for (size_t i = 0; i < (size_t)n * SAGE_NFEAT; i++)
+	g->feat = xmallocarray((size_t)n * MODEL_NFEAT, sizeof *g->feat);
+	for (size_t i = 0; i < (size_t)n * MODEL_NFEAT; i++)
 		g->feat[i] = (float)(2 * urand() - 1);
 	g->op = xmalloc((size_t)n);
 	for (int32_t i = 0; i < n; i++)
 		g->op[i] = (uint8_t)(urand() * 12);
-	if (kind == SAGE_LAYOUT) {
+	if (kind == MODEL_LAYOUT) {
 		g->nc = nc;
 		g->cfg_ids = xmallocarray((size_t)nc, sizeof *g->cfg_ids);
 		for (int32_t k = 0; k < nc; k++)
@@ -64,22 +64,22 @@ typedef struct {
 	size_t B;
 	uint8_t *sym;
 	float *tfeat;
-	sage_batch_t b;
+	model_batch_t b;
 } batch_t;
 
-static void make_batch(batch_t *bt, const sage_graph_t *g, size_t B, int kind)
+static void make_batch(batch_t *bt, const model_graph_t *g, size_t B, int kind)
 {
 	bt->B = B;
 	bt->sym = NULL;
 	bt->tfeat = NULL;
-	if (kind == SAGE_LAYOUT) {
-		size_t n = B * (size_t)g->nc * SAGE_NSLOT;
+	if (kind == MODEL_LAYOUT) {
+		size_t n = B * (size_t)g->nc * MODEL_NSLOT;
 		bt->sym = xmalloc(n ? n : 1);
 		for (size_t i = 0; i < n; i++)
-			bt->sym[i] = (uint8_t)(urand() * SAGE_NSYM);
+			bt->sym[i] = (uint8_t)(urand() * MODEL_NSYM);
 	} else {
-		bt->tfeat = xmallocarray(B * SAGE_NTILE, sizeof *bt->tfeat);
-		for (size_t i = 0; i < B * SAGE_NTILE; i++)
+		bt->tfeat = xmallocarray(B * MODEL_NTILE, sizeof *bt->tfeat);
+		for (size_t i = 0; i < B * MODEL_NTILE; i++)
 			bt->tfeat[i] = (float)(2 * urand() - 1);
 	}
 	bt->b.B = B;
@@ -94,45 +94,45 @@ static void free_batch(batch_t *bt)
 }
 
 /* loss = sum_i d[i] * score[i], in double */
-static double model_loss(sage_model_t *m, sage_work_t *w, const sage_graph_t *g,
-			 const sage_batch_t *b, const float *d, float *scores)
+static double model_loss(model_t *m, model_work_t *w, const model_graph_t *g,
+			 const model_batch_t *b, const float *d, float *scores)
 {
-	sage_forward(m, w, g, b, scores, 0);
+	model_forward(m, w, g, b, scores, 0);
 	double l = 0.0;
 	for (size_t i = 0; i < b->B; i++)
 		l += (double)d[i] * scores[i];
 	return l;
 }
 
-static void check_model_grads(sage_hp_t *hp, int32_t n, int32_t nc, size_t B)
+static void check_model_grads(model_hp_t *hp, int32_t n, int32_t nc, size_t B)
 {
 	const char *err = NULL;
-	sage_model_t *m = sage_new(hp, &err);
+	model_t *m = model_new(hp, &err);
 	UT_CHECK(m != NULL);
 	if (!m)
 		return;
-	sage_init(m, 7);
+	model_init(m, 7);
 	/* make biases, norm and embeddings non-trivial */
 	for (size_t i = 0; i < m->nparams; i++)
 		m->params[i] += (float)(0.1 * (urand() - 0.5));
-	sage_graph_t g;
+	model_graph_t g;
 	make_graph(&g, n, nc, hp->kind);
-	sage_graph_set_pe(&g, hp->pe_k);
+	model_graph_set_pe(&g, hp->pe_k);
 	batch_t bt;
 	make_batch(&bt, &g, B, hp->kind);
 	float *d = xmallocarray(B, sizeof *d), *scores = xmallocarray(B, sizeof *scores);
 	for (size_t i = 0; i < B; i++)
 		d[i] = (float)(2 * urand() - 1);
-	sage_work_t *w = sage_work_new(0);
-	sage_zero_grad(m);
-	sage_forward(m, w, &g, &bt.b, scores, 1);
-	sage_backward(m, w, &g, &bt.b, d);
+	model_work_t *w = model_work_new(0);
+	model_zero_grad(m);
+	model_forward(m, w, &g, &bt.b, scores, 1);
+	model_backward(m, w, &g, &bt.b, d);
 	float *grad = xmallocarray(m->nparams, sizeof *grad);
 	memcpy(grad, m->grads, m->nparams * sizeof *grad);
 
 	/* eval forward gives the train forward's scores */
 	float *s2 = xmallocarray(B, sizeof *s2);
-	sage_forward(m, w, &g, &bt.b, s2, 0);
+	model_forward(m, w, &g, &bt.b, s2, 0);
 	int same = 1;
 	for (size_t i = 0; i < B; i++)
 		same &= fabsf(s2[i] - scores[i]) <= 1e-5f * (1 + fabsf(scores[i]));
@@ -171,15 +171,15 @@ static void check_model_grads(sage_hp_t *hp, int32_t n, int32_t nc, size_t B)
 	free(d);
 	free(scores);
 	free_batch(&bt);
-	sage_graph_free(&g);
-	sage_work_free(w);
-	sage_free(m);
+	model_graph_free(&g);
+	model_work_free(w);
+	model_free(m);
 }
 
 static void test_grad_layout(void)
 {
-	sage_hp_t hp;
-	sage_hp_default(&hp, SAGE_LAYOUT);
+	model_hp_t hp;
+	model_hp_default(&hp, MODEL_LAYOUT);
 	hp.hidden = 5;
 	hp.layers = 2;
 	hp.op_dim = 3;
@@ -198,8 +198,8 @@ static void test_grad_layout(void)
 
 static void test_grad_tile(void)
 {
-	sage_hp_t hp;
-	sage_hp_default(&hp, SAGE_TILE);
+	model_hp_t hp;
+	model_hp_default(&hp, MODEL_TILE);
 	hp.hidden = 4;
 	hp.layers = 2;
 	hp.op_dim = 3;
@@ -209,9 +209,9 @@ static void test_grad_tile(void)
 }
 
 /* A tiny model of arch a for the finite-difference checks. */
-static void tiny_hp(sage_hp_t *hp, int kind, int a)
+static void tiny_hp(model_hp_t *hp, int kind, int a)
 {
-	sage_hp_default(hp, kind);
+	model_hp_default(hp, kind);
 	hp->arch = a;
 	hp->hidden = 4;
 	hp->heads = 2;
@@ -227,18 +227,18 @@ static void tiny_hp(sage_hp_t *hp, int kind, int a)
  * positional encoding on some. */
 static void test_grad_archs(void)
 {
-	for (int a = 1; a < SAGE_NARCH; a++) {
+	for (int a = 1; a < MODEL_NARCH; a++) {
 		for (int kind = 0; kind < 2; kind++) {
-			sage_hp_t hp;
+			model_hp_t hp;
 			tiny_hp(&hp, kind, a);
-			hp.pe_k = kind == SAGE_LAYOUT ? 3 : 0;
-			ut_test = sage_arch_name(a);
-			check_model_grads(&hp, 9, kind == SAGE_LAYOUT ? 3 : 0, 4);
+			hp.pe_k = kind == MODEL_LAYOUT ? 3 : 0;
+			ut_test = model_arch_name(a);
+			check_model_grads(&hp, 9, kind == MODEL_LAYOUT ? 3 : 0, 4);
 			hp.se = 0;
 			hp.pool_max = 0;
 			hp.layers = 1;
 			hp.pe_k = 2;
-			check_model_grads(&hp, 6, kind == SAGE_LAYOUT ? 2 : 0, 3);
+			check_model_grads(&hp, 6, kind == MODEL_LAYOUT ? 2 : 0, 3);
 		}
 	}
 	ut_test = "test_grad_archs";
@@ -249,11 +249,11 @@ static void test_grad_archs(void)
  * of its batch. */
 static void test_grad_tile_late(void)
 {
-	for (int a = 0; a < SAGE_NARCH; a++) {
-		sage_hp_t hp;
-		tiny_hp(&hp, SAGE_TILE, a);
+	for (int a = 0; a < MODEL_NARCH; a++) {
+		model_hp_t hp;
+		tiny_hp(&hp, MODEL_TILE, a);
 		hp.tile_late = 1;
-		ut_test = sage_arch_name(a);
+		ut_test = model_arch_name(a);
 		check_model_grads(&hp, 7, 0, 5);
 		hp.pool_max = 0;
 		hp.xattn = 1;
@@ -261,35 +261,35 @@ static void test_grad_tile_late(void)
 	}
 	ut_test = "test_grad_tile_late";
 	const char *err = NULL;
-	sage_hp_t hp;
-	sage_hp_default(&hp, SAGE_LAYOUT);
+	model_hp_t hp;
+	model_hp_default(&hp, MODEL_LAYOUT);
 	hp.tile_late = 1;
-	UT_CHECK(sage_new(&hp, &err) == NULL && err && strstr(err, "tile"));
+	UT_CHECK(model_new(&hp, &err) == NULL && err && strstr(err, "tile"));
 
-	sage_hp_default(&hp, SAGE_TILE);
+	model_hp_default(&hp, MODEL_TILE);
 	hp.tile_late = 1;
 	hp.hidden = 8;
-	sage_model_t *m = sage_new(&hp, NULL);
-	sage_init(m, 5);
-	UT_CHECK(sage_find(m, "cfg_w")->shape[0] == 16);   /* (P, 24) */
-	sage_graph_t g;
-	make_graph(&g, 12, 0, SAGE_TILE);
+	model_t *m = model_new(&hp, NULL);
+	model_init(m, 5);
+	UT_CHECK(model_find(m, "cfg_w")->shape[0] == 16);   /* (P, 24) */
+	model_graph_t g;
+	make_graph(&g, 12, 0, MODEL_TILE);
 	batch_t bt;
-	make_batch(&bt, &g, 6, SAGE_TILE);
+	make_batch(&bt, &g, 6, MODEL_TILE);
 	float all[6], one;
-	sage_work_t *w = sage_work_new(0);
-	sage_forward(m, w, &g, &bt.b, all, 0);
+	model_work_t *w = model_work_new(0);
+	model_forward(m, w, &g, &bt.b, all, 0);
 	int same = 1;
 	for (size_t i = 0; i < 6; i++) {
-		sage_batch_t b1 = { 1, NULL, bt.b.tfeat + i * SAGE_NTILE };
-		sage_forward(m, w, &g, &b1, &one, 0);
+		model_batch_t b1 = { 1, NULL, bt.b.tfeat + i * MODEL_NTILE };
+		model_forward(m, w, &g, &b1, &one, 0);
 		same &= fabsf(one - all[i]) <= 1e-6f * (1 + fabsf(all[i]));
 	}
 	UT_CHECK(same);
-	sage_work_free(w);
+	model_work_free(w);
 	free_batch(&bt);
-	sage_graph_free(&g);
-	sage_free(m);
+	model_graph_free(&g);
+	model_free(m);
 }
 
 /* ---- the layers one by one (model_layers.h) ----
@@ -301,8 +301,8 @@ static void test_grad_tile_late(void)
 
 typedef struct lcase lcase_t;
 struct lcase {
-	sage_model_t *m;
-	sage_graph_t g;
+	model_t *m;
+	model_graph_t g;
 	batch_t bt;
 	size_t k0, kb, nout, nin;
 	float *in;                  /* the layer's input (perturbed too) */
@@ -351,12 +351,12 @@ static void fd_compare(lcase_t *c, const float *r, float *x, size_t n, const flo
 
 static void check_layer(const char *name, lcase_t *c)
 {
-	sage_model_t *m = c->m;
+	model_t *m = c->m;
 	float *r = fnew(c->nout), *din = fnew(c->nin);
 	for (size_t i = 0; i < c->nout; i++)
 		r[i] = (float)(2 * urand() - 1);
 	c->fwd(c, c->out);   /* the caches the backward reads */
-	sage_zero_grad(m);
+	model_zero_grad(m);
 	for (size_t i = 0; i < c->nin; i++)   /* a written din overwrites this */
 		din[i] = c->din_added ? 0.0f : 1e3f;
 	c->bwd(c, r, din);
@@ -385,16 +385,16 @@ static void check_layer(const char *name, lcase_t *c)
 	free(grad);
 }
 
-static void lcase_init(lcase_t *c, const sage_hp_t *hp, int32_t n, int32_t nc, size_t B)
+static void lcase_init(lcase_t *c, const model_hp_t *hp, int32_t n, int32_t nc, size_t B)
 {
 	memset(c, 0, sizeof *c);
-	c->m = sage_new(hp, NULL);
+	c->m = model_new(hp, NULL);
 	UT_CHECK(c->m != NULL);
-	sage_init(c->m, 11);
+	model_init(c->m, 11);
 	for (size_t i = 0; i < c->m->nparams; i++)
 		c->m->params[i] += (float)(0.1 * (urand() - 0.5));
 	make_graph(&c->g, n, nc, hp->kind);
-	sage_graph_set_pe(&c->g, hp->pe_k);
+	model_graph_set_pe(&c->g, hp->pe_k);
 	make_batch(&c->bt, &c->g, B, hp->kind);
 }
 
@@ -406,8 +406,8 @@ static void lcase_free(lcase_t *c)
 	free(c->head.hp); free(c->head.ha); free(c->head.dz1); free(c->head.dhp);
 	free(c->head.dha);
 	free_batch(&c->bt);
-	sage_graph_free(&c->g);
-	sage_free(c->m);
+	model_graph_free(&c->g);
+	model_free(c->m);
 }
 
 static void node_fwd(lcase_t *c, float *out)
@@ -424,15 +424,15 @@ static void node_bwd(lcase_t *c, const float *dout, float *din)
 static void test_layer_node(void)
 {
 	for (int pe = 0; pe <= 3; pe += 3) {
-		sage_hp_t hp;
-		tiny_hp(&hp, SAGE_LAYOUT, SAGE_ARCH_SAGE);
+		model_hp_t hp;
+		tiny_hp(&hp, MODEL_LAYOUT, MODEL_ARCH_SAGE);
 		hp.pe_k = pe;
 		lcase_t c;
 		lcase_init(&c, &hp, 7, 2, 1);
 		size_t NH = (size_t)c.g.n * (size_t)hp.hidden;
 		c.nout = NH;
 		c.out = fnew(NH);
-		c.T = fnew(SAGE_NOPS * (size_t)hp.hidden);
+		c.T = fnew(MODEL_NOPS * (size_t)hp.hidden);
 		c.pe_t = fnew(NH);
 		c.fwd = node_fwd;
 		c.bwd = node_bwd;
@@ -457,20 +457,20 @@ static void input_bwd(lcase_t *c, const float *dout, float *din)
 static void test_layer_input(void)
 {
 	static const struct { int kind, arch, late; const char *name; } cs[] = {
-		{ SAGE_LAYOUT, SAGE_ARCH_SAGE, 0, "input (layout)" },
-		{ SAGE_LAYOUT, SAGE_ARCH_MLP, 0, "input (layout, product)" },
-		{ SAGE_TILE, SAGE_ARCH_SAGE, 0, "input (tile)" },
-		{ SAGE_TILE, SAGE_ARCH_MLP, 0, "input (tile, product)" },
-		{ SAGE_TILE, SAGE_ARCH_SAGE, 1, "input (tile, late join)" },
+		{ MODEL_LAYOUT, MODEL_ARCH_SAGE, 0, "input (layout)" },
+		{ MODEL_LAYOUT, MODEL_ARCH_MLP, 0, "input (layout, product)" },
+		{ MODEL_TILE, MODEL_ARCH_SAGE, 0, "input (tile)" },
+		{ MODEL_TILE, MODEL_ARCH_MLP, 0, "input (tile, product)" },
+		{ MODEL_TILE, MODEL_ARCH_SAGE, 1, "input (tile, late join)" },
 	};
 	for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
-		sage_hp_t hp;
+		model_hp_t hp;
 		tiny_hp(&hp, cs[i].kind, cs[i].arch);
 		hp.tile_late = cs[i].late;
 		lcase_t c;
 		lcase_init(&c, &hp, 7, 3, 3);
 		size_t H = (size_t)hp.hidden, NH = (size_t)c.g.n * H, nc = (size_t)c.g.nc;
-		size_t S = nc * SAGE_NSLOT * (size_t)hp.cfg_dim;
+		size_t S = nc * MODEL_NSLOT * (size_t)hp.cfg_dim;
 		c.k0 = 1;
 		c.kb = 2;
 		c.nin = NH;
@@ -506,9 +506,9 @@ static void conv_bwd(lcase_t *c, const float *dout, float *din)
  * no gradient); the din it writes overwrites what was there. */
 static void test_layer_conv(void)
 {
-	for (int a = 0; a < SAGE_NARCH; a++) {
-		sage_hp_t hp;
-		tiny_hp(&hp, SAGE_LAYOUT, a);
+	for (int a = 0; a < MODEL_NARCH; a++) {
+		model_hp_t hp;
+		tiny_hp(&hp, MODEL_LAYOUT, a);
 		lcase_t c;
 		lcase_init(&c, &hp, 8, 2, 2);
 		size_t n = 2 * (size_t)c.g.n * (size_t)hp.hidden;
@@ -522,7 +522,7 @@ static void test_layer_conv(void)
 		c.fwd = conv_fwd;
 		c.bwd = conv_bwd;
 		char nm[64];
-		snprintf(nm, sizeof nm, "conv (%s)", sage_arch_name(a));
+		snprintf(nm, sizeof nm, "conv (%s)", model_arch_name(a));
 		check_layer(nm, &c);
 		lcase_free(&c);
 	}
@@ -540,12 +540,12 @@ static void late_bwd(lcase_t *c, const float *dout, float *din)
 
 static void test_layer_late(void)
 {
-	sage_hp_t hp;
-	tiny_hp(&hp, SAGE_TILE, SAGE_ARCH_SAGE);
+	model_hp_t hp;
+	tiny_hp(&hp, MODEL_TILE, MODEL_ARCH_SAGE);
 	hp.tile_late = 1;
 	lcase_t c;
 	lcase_init(&c, &hp, 5, 0, 4);
-	size_t P = sage_pooled_dim(&hp);
+	size_t P = model_pooled_dim(&hp);
 	c.nin = P;
 	c.in = fnew(P);
 	for (size_t k = 0; k < P; k++)
@@ -573,12 +573,12 @@ static void head_bwd(lcase_t *c, const float *dout, float *din)
 static void test_layer_head(void)
 {
 	for (int x = 0; x < 2; x++) {
-		sage_hp_t hp;
-		tiny_hp(&hp, SAGE_TILE, SAGE_ARCH_SAGE);
+		model_hp_t hp;
+		tiny_hp(&hp, MODEL_TILE, MODEL_ARCH_SAGE);
 		hp.xattn = x;
 		hp.pool_max = !x;
 		lcase_t c;
-		size_t B = 5, H = (size_t)hp.hidden, P = sage_pooled_dim(&hp);
+		size_t B = 5, H = (size_t)hp.hidden, P = model_pooled_dim(&hp);
 		lcase_init(&c, &hp, 5, 0, B);
 		c.nin = B * P;
 		c.in = fnew(B * P);
@@ -601,36 +601,36 @@ static void test_layer_head(void)
 /* Micro-batching (a small memory budget) changes nothing but memory. */
 static void microbatch(int arch)
 {
-	sage_hp_t hp;
-	sage_hp_default(&hp, SAGE_LAYOUT);
+	model_hp_t hp;
+	model_hp_default(&hp, MODEL_LAYOUT);
 	hp.hidden = 16;
 	hp.layers = 2;
 	hp.xattn = 1;
 	hp.arch = arch;
-	sage_model_t *m = sage_new(&hp, NULL);
-	sage_init(m, 3);
-	sage_graph_t g;
-	make_graph(&g, 6000, 40, SAGE_LAYOUT);
+	model_t *m = model_new(&hp, NULL);
+	model_init(m, 3);
+	model_graph_t g;
+	make_graph(&g, 6000, 40, MODEL_LAYOUT);
 	size_t B = 24;
 	batch_t bt;
-	make_batch(&bt, &g, B, SAGE_LAYOUT);
+	make_batch(&bt, &g, B, MODEL_LAYOUT);
 	float d[24], s1[24], s2[24];
 	for (size_t i = 0; i < B; i++)
 		d[i] = (float)(urand() - 0.5);
-	sage_work_t *w = sage_work_new(0);
-	sage_zero_grad(m);
-	sage_forward(m, w, &g, &bt.b, s1, 1);
-	sage_backward(m, w, &g, &bt.b, d);
+	model_work_t *w = model_work_new(0);
+	model_zero_grad(m);
+	model_forward(m, w, &g, &bt.b, s1, 1);
+	model_backward(m, w, &g, &bt.b, d);
 	float *g1 = xmallocarray(m->nparams, sizeof *g1);
 	memcpy(g1, m->grads, m->nparams * sizeof *g1);
-	size_t full = sage_work_bytes(w);
+	size_t full = model_work_bytes(w);
 	/* 16 MiB: 6 of the 24 configs per micro-batch (each keeps 2.7 MB for
 	 * the backward at 6000 nodes x 16 channels, 2 layers with SE) */
-	sage_work_t *wm = sage_work_new(16);
-	sage_zero_grad(m);
-	sage_forward(m, wm, &g, &bt.b, s2, 1);
-	sage_backward(m, wm, &g, &bt.b, d);
-	UT_CHECK(sage_work_bytes(wm) < full);
+	model_work_t *wm = model_work_new(16);
+	model_zero_grad(m);
+	model_forward(m, wm, &g, &bt.b, s2, 1);
+	model_backward(m, wm, &g, &bt.b, d);
+	UT_CHECK(model_work_bytes(wm) < full);
 	double num = 0, den = 1e-12;
 	for (size_t i = 0; i < m->nparams; i++) {
 		num = fmax(num, fabs((double)m->grads[i] - g1[i]));
@@ -641,55 +641,55 @@ static void microbatch(int arch)
 	for (size_t i = 0; i < B; i++)
 		same &= fabsf(s1[i] - s2[i]) <= 1e-5f * (1 + fabsf(s1[i]));
 	if (!UT_CHECK(same))
-		fprintf(stderr, "  arch %s\n", sage_arch_name(arch));
+		fprintf(stderr, "  arch %s\n", model_arch_name(arch));
 	free(g1);
 	free_batch(&bt);
-	sage_graph_free(&g);
-	sage_work_free(w);
-	sage_work_free(wm);
-	sage_free(m);
+	model_graph_free(&g);
+	model_work_free(w);
+	model_work_free(wm);
+	model_free(m);
 }
 
 static void test_microbatch(void)
 {
-	microbatch(SAGE_ARCH_SAGE);
-	microbatch(SAGE_ARCH_GAT);
-	microbatch(SAGE_ARCH_APPNP);
+	microbatch(MODEL_ARCH_SAGE);
+	microbatch(MODEL_ARCH_GAT);
+	microbatch(MODEL_ARCH_APPNP);
 }
 
 /* Blocks of configs in parallel (two threads) give the gradients and
  * scores of the one-thread run, where the blocks go one after the other. */
 static void threads_agree(int arch)
 {
-	sage_hp_t hp;
-	sage_hp_default(&hp, SAGE_LAYOUT);
+	model_hp_t hp;
+	model_hp_default(&hp, MODEL_LAYOUT);
 	hp.hidden = 32;
 	hp.layers = 2;
 	hp.xattn = 1;
 	hp.arch = arch;
-	hp.pe_k = arch == SAGE_ARCH_GIN ? 4 : 0;
-	sage_model_t *m = sage_new(&hp, NULL);
-	sage_init(m, 9);
-	sage_graph_t g;
-	make_graph(&g, 3000, 30, SAGE_LAYOUT);   /* 2 configs per block: 6 blocks */
-	sage_graph_set_pe(&g, hp.pe_k);
+	hp.pe_k = arch == MODEL_ARCH_GIN ? 4 : 0;
+	model_t *m = model_new(&hp, NULL);
+	model_init(m, 9);
+	model_graph_t g;
+	make_graph(&g, 3000, 30, MODEL_LAYOUT);   /* 2 configs per block: 6 blocks */
+	model_graph_set_pe(&g, hp.pe_k);
 	size_t B = 12;
 	batch_t bt;
-	make_batch(&bt, &g, B, SAGE_LAYOUT);
+	make_batch(&bt, &g, B, MODEL_LAYOUT);
 	float d[12], s1[12], s2[12], e1[12], e2[12];
 	for (size_t i = 0; i < B; i++)
 		d[i] = (float)(urand() - 0.5);
 	float *g1 = xmallocarray(m->nparams, sizeof *g1);
 	for (int pass = 0; pass < 2; pass++) {
 		nn_set_threads(pass ? 2 : 1);
-		sage_work_t *w = sage_work_new(0);
-		sage_zero_grad(m);
-		sage_forward(m, w, &g, &bt.b, pass ? s2 : s1, 1);
-		sage_backward(m, w, &g, &bt.b, d);
-		sage_forward(m, w, &g, &bt.b, pass ? e2 : e1, 0);
+		model_work_t *w = model_work_new(0);
+		model_zero_grad(m);
+		model_forward(m, w, &g, &bt.b, pass ? s2 : s1, 1);
+		model_backward(m, w, &g, &bt.b, d);
+		model_forward(m, w, &g, &bt.b, pass ? e2 : e1, 0);
 		if (!pass)
 			memcpy(g1, m->grads, m->nparams * sizeof *g1);
-		sage_work_free(w);
+		model_work_free(w);
 	}
 	double num = 0, den = 1e-12;
 	for (size_t i = 0; i < m->nparams; i++) {
@@ -704,16 +704,16 @@ static void threads_agree(int arch)
 		same &= fabsf(e2[i] - s1[i]) <= 1e-5f * (1 + fabsf(s1[i]));
 	}
 	if (!UT_CHECK(same))
-		fprintf(stderr, "  arch %s\n", sage_arch_name(arch));
+		fprintf(stderr, "  arch %s\n", model_arch_name(arch));
 	free(g1);
 	free_batch(&bt);
-	sage_graph_free(&g);
-	sage_free(m);
+	model_graph_free(&g);
+	model_free(m);
 }
 
 static void test_threads_agree(void)
 {
-	for (int a = 0; a < SAGE_NARCH; a++)
+	for (int a = 0; a < MODEL_NARCH; a++)
 		threads_agree(a);
 	nn_set_threads(2);
 }
@@ -721,33 +721,33 @@ static void test_threads_agree(void)
 /* Without cross-attention a config's score does not depend on its batch. */
 static void test_batch_independent(void)
 {
-	sage_hp_t hp;
-	sage_hp_default(&hp, SAGE_LAYOUT);
+	model_hp_t hp;
+	model_hp_default(&hp, MODEL_LAYOUT);
 	hp.hidden = 8;
-	sage_model_t *m = sage_new(&hp, NULL);
-	sage_init(m, 5);
-	sage_graph_t g;
-	make_graph(&g, 30, 5, SAGE_LAYOUT);
+	model_t *m = model_new(&hp, NULL);
+	model_init(m, 5);
+	model_graph_t g;
+	make_graph(&g, 30, 5, MODEL_LAYOUT);
 	batch_t bt;
-	make_batch(&bt, &g, 6, SAGE_LAYOUT);
+	make_batch(&bt, &g, 6, MODEL_LAYOUT);
 	float all[6], one[1];
-	sage_work_t *w = sage_work_new(0);
-	sage_forward(m, w, &g, &bt.b, all, 0);
-	sage_batch_t b1 = { 1, bt.sym + 4 * 5 * SAGE_NSLOT, NULL };
-	sage_forward(m, w, &g, &b1, one, 0);
+	model_work_t *w = model_work_new(0);
+	model_forward(m, w, &g, &bt.b, all, 0);
+	model_batch_t b1 = { 1, bt.sym + 4 * 5 * MODEL_NSLOT, NULL };
+	model_forward(m, w, &g, &b1, one, 0);
 	UT_NEAR(one[0], all[4], 1e-5 * (1 + fabsf(all[4])));
 	free_batch(&bt);
-	sage_graph_free(&g);
-	sage_work_free(w);
-	sage_free(m);
+	model_graph_free(&g);
+	model_work_free(w);
+	model_free(m);
 }
 
 static void test_table(void)
 {
-	sage_hp_t hp;
-	sage_hp_default(&hp, SAGE_LAYOUT);
+	model_hp_t hp;
+	model_hp_default(&hp, MODEL_LAYOUT);
 	hp.xattn = 1;
-	sage_model_t *m = sage_new(&hp, NULL);
+	model_t *m = model_new(&hp, NULL);
 	size_t off = 0;
 	int ok = 1;
 	for (size_t i = 0; i < m->ntab; i++) {
@@ -758,77 +758,77 @@ static void test_table(void)
 	}
 	UT_CHECK(ok);
 	UT_EQ_INT(off, m->nparams);
-	UT_CHECK(m->p.xa_w == m->params + sage_find(m, "xa_w")->off);
+	UT_CHECK(m->p.xa_w == m->params + model_find(m, "xa_w")->off);
 	UT_CHECK(m->g.head_b2 == m->grads + m->nparams - 1);
 	UT_CHECK(m->p.layer[2].norm_g[0] == 1.0f);
-	UT_CHECK(sage_find(m, "l2.se_w2") != NULL);
-	UT_CHECK(sage_find(m, "l3.sage_w") == NULL);
+	UT_CHECK(model_find(m, "l2.se_w2") != NULL);
+	UT_CHECK(model_find(m, "l3.sage_w") == NULL);
 	hp.layers = 99;
 	const char *err = NULL;
-	UT_CHECK(sage_new(&hp, &err) == NULL && err != NULL);
-	sage_free(m);
+	UT_CHECK(model_new(&hp, &err) == NULL && err != NULL);
+	model_free(m);
 	/* each arch's own tensors, and the checks of its options */
-	const char *own[SAGE_NARCH] = { "l0.sage_w", "l0.gat_a", "l0.gin_eps", "l0.lin_w",
+	const char *own[MODEL_NARCH] = { "l0.sage_w", "l0.gat_a", "l0.gin_eps", "l0.lin_w",
 					"l0.la_o", "l0.lin_w" };
-	for (int a = 0; a < SAGE_NARCH; a++) {
-		sage_hp_default(&hp, SAGE_LAYOUT);
+	for (int a = 0; a < MODEL_NARCH; a++) {
+		model_hp_default(&hp, MODEL_LAYOUT);
 		hp.arch = a;
 		hp.pe_k = 8;
-		m = sage_new(&hp, NULL);
-		UT_CHECK(m && sage_find(m, own[a]) != NULL);
-		UT_CHECK(m && sage_find(m, "pe_w") != NULL && sage_find(m, "pe_w")->shape[1] == 8);
-		UT_CHECK(m && (sage_find(m, "l0.sage_w") != NULL) ==
-			 (a == SAGE_ARCH_SAGE || a == SAGE_ARCH_GPS));
-		UT_EQ_INT(sage_arch_parse(sage_arch_name(a)), a);
-		sage_free(m);
+		m = model_new(&hp, NULL);
+		UT_CHECK(m && model_find(m, own[a]) != NULL);
+		UT_CHECK(m && model_find(m, "pe_w") != NULL && model_find(m, "pe_w")->shape[1] == 8);
+		UT_CHECK(m && (model_find(m, "l0.sage_w") != NULL) ==
+			 (a == MODEL_ARCH_SAGE || a == MODEL_ARCH_GPS));
+		UT_EQ_INT(model_arch_parse(model_arch_name(a)), a);
+		model_free(m);
 	}
-	UT_EQ_INT(sage_arch_parse("transformer"), -1);
-	UT_CHECK(sage_arch_name(SAGE_NARCH) == NULL);
-	sage_hp_default(&hp, SAGE_LAYOUT);
-	hp.arch = SAGE_ARCH_GAT;
+	UT_EQ_INT(model_arch_parse("transformer"), -1);
+	UT_CHECK(model_arch_name(MODEL_NARCH) == NULL);
+	model_hp_default(&hp, MODEL_LAYOUT);
+	hp.arch = MODEL_ARCH_GAT;
 	hp.heads = 5;   /* does not divide 64 */
-	UT_CHECK(sage_new(&hp, &err) == NULL && strstr(err, "heads"));
-	hp.arch = SAGE_ARCH_APPNP;
+	UT_CHECK(model_new(&hp, &err) == NULL && strstr(err, "heads"));
+	hp.arch = MODEL_ARCH_APPNP;
 	hp.appnp_alpha = 0.0f;
-	UT_CHECK(sage_new(&hp, &err) == NULL && strstr(err, "alpha"));
+	UT_CHECK(model_new(&hp, &err) == NULL && strstr(err, "alpha"));
 	hp.appnp_alpha = 0.1f;
 	hp.pe_k = 65;
-	UT_CHECK(sage_new(&hp, &err) == NULL && strstr(err, "positional"));
+	UT_CHECK(model_new(&hp, &err) == NULL && strstr(err, "positional"));
 }
 
 static void test_transforms(void)
 {
 	float x[4] = { 0, 1, -1, 1e6f };
-	sage_log_transform(x, 4);
+	model_log_transform(x, 4);
 	UT_NEAR(x[0], 0, 0);
 	UT_NEAR(x[1], log(2.0), 1e-6);
 	UT_NEAR(x[2], -log(2.0), 1e-6);
 	UT_NEAR(x[3], log1p(1e6), 1e-4);
-	sage_stats_t s;
+	model_stats_t s;
 	memset(&s, 0, sizeof s);
 	s.w = 2;
 	float rows[6] = { 1, 5, 3, 5, 5, 5 };
-	sage_stats_add(&s, rows, 3);
+	model_stats_add(&s, rows, 3);
 	float mean[2], sd[2];
-	sage_stats_get(&s, mean, sd);
+	model_stats_get(&s, mean, sd);
 	UT_NEAR(mean[0], 3, 1e-6);
 	UT_NEAR(sd[0], sqrt(8.0 / 3), 1e-6);
 	UT_NEAR(sd[1], 1, 0);           /* constant column */
-	sage_standardize(rows, 3, 2, mean, sd);
+	model_standardize(rows, 3, 2, mean, sd);
 	UT_NEAR(rows[1], 0, 0);
 	UT_NEAR(rows[4], 2 / sqrt(8.0 / 3), 1e-6);
 }
 
 static void test_save_load(void)
 {
-	sage_hp_t hp;
-	sage_hp_default(&hp, SAGE_TILE);
+	model_hp_t hp;
+	model_hp_default(&hp, MODEL_TILE);
 	hp.hidden = 8;
 	hp.xattn = 1;
 	hp.pool_max = 0;
-	sage_model_t *m = sage_new(&hp, NULL);
-	sage_init(m, 11);
-	for (int i = 0; i < SAGE_NFEAT; i++) {
+	model_t *m = model_new(&hp, NULL);
+	model_init(m, 11);
+	for (int i = 0; i < MODEL_NFEAT; i++) {
 		m->feat_mean[i] = (float)i;
 		m->feat_std[i] = 1.0f + (float)i / 10;
 	}
@@ -839,17 +839,17 @@ static void test_save_load(void)
 	close(fd);
 	record_t *ex = rec_new("train_state");
 	rec_set_int(ex, "epoch", 3);
-	char *argv[] = { "test_sage", NULL };
-	sage_save(path, m, m->params, &ex, 1, "test_sage", 1, argv);
+	char *argv[] = { "test_model", NULL };
+	model_save(path, m, m->params, &ex, 1, "test_model", 1, argv);
 	rec_free(ex);
 	record_t **extra = NULL;
 	size_t nextra = 0;
-	sage_model_t *m2 = sage_load(path, &extra, &nextra);
+	model_t *m2 = model_load(path, &extra, &nextra);
 	UT_EQ_INT(m2->nparams, m->nparams);
 	UT_EQ_INT(m2->hp.hidden, 8);
 	UT_EQ_INT(m2->hp.xattn, 1);
 	UT_EQ_INT(m2->hp.pool_max, 0);
-	UT_EQ_INT(m2->hp.kind, SAGE_TILE);
+	UT_EQ_INT(m2->hp.kind, MODEL_TILE);
 	UT_CHECK(memcmp(m2->params, m->params, m->nparams * sizeof(float)) == 0);
 	UT_CHECK(memcmp(m2->feat_std, m->feat_std, sizeof m->feat_std) == 0);
 	UT_NEAR(m2->tile_mean[3], 2.5, 0);
@@ -865,58 +865,58 @@ static void test_save_load(void)
 	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
 	UT_CHECK(access(tmp, F_OK) != 0);
 	unlink(path);
-	sage_free(m);
-	sage_free(m2);
+	model_free(m);
+	model_free(m2);
 	/* the arch and its options travel in the file */
-	sage_hp_default(&hp, SAGE_LAYOUT);
-	hp.arch = SAGE_ARCH_APPNP;
+	model_hp_default(&hp, MODEL_LAYOUT);
+	hp.arch = MODEL_ARCH_APPNP;
 	hp.appnp_k = 7;
 	hp.appnp_alpha = 0.25f;
 	hp.pe_k = 5;
 	hp.heads = 2;
-	m = sage_new(&hp, NULL);
-	sage_init(m, 12);
+	m = model_new(&hp, NULL);
+	model_init(m, 12);
 	fd = mkstemp(path);
 	close(fd);
-	sage_save(path, m, m->params, NULL, 0, "test_sage", 1, argv);
-	m2 = sage_load(path, NULL, NULL);
+	model_save(path, m, m->params, NULL, 0, "test_model", 1, argv);
+	m2 = model_load(path, NULL, NULL);
 	UT_CHECK(memcmp(&m2->hp, &m->hp, sizeof hp) == 0);
 	UT_CHECK(memcmp(m2->params, m->params, m->nparams * sizeof(float)) == 0);
 	unlink(path);
-	sage_free(m);
-	sage_free(m2);
+	model_free(m);
+	model_free(m2);
 }
 
-/* test_sage --grads MODEL STREAM B OUT.json: the C side of the PyTorch
+/* test_model --grads MODEL STREAM B OUT.json: the C side of the PyTorch
  * cross-check (tests/torch/): scores, mixed ranking loss (margin 0.1, mix
  * 0.5) and every parameter's gradient on the first graph of STREAM and its
  * first B configs, as JSON. */
 static int dump_grads(const char *model, const char *stream, long B, const char *out)
 {
-	sage_model_t *m = sage_load(model, NULL, NULL);
-	sage_set_t set;
-	sage_set_read(&set, stream, m->hp.kind, 0, 1);
-	sage_set_standardize(&set, m);
+	model_t *m = model_load(model, NULL, NULL);
+	model_set_t set;
+	model_set_read(&set, stream, m->hp.kind, 0, 1);
+	model_set_standardize(&set, m);
 	if (set.n == 0)
 		die(EX_DATA, "%s: no graphs", stream);
-	sage_graph_set_pe(&set.g[0], m->hp.pe_k);
-	const sage_graph_t *g = &set.g[0];
+	model_graph_set_pe(&set.g[0], m->hp.pe_k);
+	const model_graph_t *g = &set.g[0];
 	size_t nb = g->nconf < (size_t)B ? g->nconf : (size_t)B;
-	size_t w3 = (size_t)g->nc * SAGE_NCODE;
+	size_t w3 = (size_t)g->nc * MODEL_NCODE;
 	uint8_t *sym = xmallocarray(nb * w3 * 6 + 1, 1);
-	float *tf = xmallocarray(nb * SAGE_NTILE + 1, sizeof *tf);
-	if (m->hp.kind == SAGE_LAYOUT)
-		sage_symbols(sym, g->codes, nb * w3);
+	float *tf = xmallocarray(nb * MODEL_NTILE + 1, sizeof *tf);
+	if (m->hp.kind == MODEL_LAYOUT)
+		model_symbols(sym, g->codes, nb * w3);
 	else
-		memcpy(tf, g->tfeat, nb * SAGE_NTILE * sizeof *tf);
-	sage_batch_t b = { nb, sym, tf };
+		memcpy(tf, g->tfeat, nb * MODEL_NTILE * sizeof *tf);
+	model_batch_t b = { nb, sym, tf };
 	float *scores = xcalloc(nb + 1, sizeof *scores), *ds = xcalloc(nb + 1, sizeof *ds);
-	sage_work_t *w = sage_work_new(0);
-	sage_zero_grad(m);
-	sage_forward(m, w, g, &b, scores, 1);
+	model_work_t *w = model_work_new(0);
+	model_zero_grad(m);
+	model_forward(m, w, g, &b, scores, 1);
 	const train_loss_t mixed = { TRAIN_LOSS_MIXED, 0.1, 0.5, 0.0 };
 	double loss = train_loss(&mixed, ds, scores, g->target, nb, 1.0);
-	sage_backward(m, w, g, &b, ds);
+	model_backward(m, w, g, &b, ds);
 	FILE *fp = fopen(out, "w");
 	if (!fp)
 		edie(EX_IO, "%s", out);
@@ -937,9 +937,9 @@ static int dump_grads(const char *model, const char *stream, long B, const char 
 	free(tf);
 	free(scores);
 	free(ds);
-	sage_work_free(w);
-	sage_set_free(&set);
-	sage_free(m);
+	model_work_free(w);
+	model_set_free(&set);
+	model_free(m);
 	return 0;
 }
 
@@ -966,5 +966,5 @@ int main(int argc, char **argv)
 	UT_RUN(test_batch_independent);
 	UT_RUN(test_threads_agree);
 	UT_RUN(test_save_load);
-	return ut_done("test_sage");
+	return ut_done("test_model");
 }
