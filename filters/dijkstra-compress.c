@@ -147,7 +147,7 @@ static void compress(record_t *r)
 {
 	graph_rec_t gr;
 	graph_t g;
-	char err[256];
+	char err[1024];
 	tensor_t *ef, *op, *nf, *t;
 	double *w, *len, *df, *db, *clen;
 	int32_t *pf, *pb, *src, *end, *newid, x;
@@ -279,7 +279,8 @@ static void compress(record_t *r)
 	newid = xmallocarray((size_t)gr.n, sizeof *newid);
 	graph_renumber(keep, gr.n, newid);
 	graph_free(&g);
-	graph_rec_subset(r, keep, gr.n);
+	if (graph_rec_subset(r, keep, gr.n, err, sizeof err) != 0)
+		die(EX_DATA, "%s", err);
 	km = rec_tensor(r, "edge_index")->shape[0];
 	m_out = km + nb;
 	for (i = 0; i < (int64_t)r->n; i++) {

@@ -44,7 +44,7 @@ static void prune(record_t *r)
 {
 	graph_rec_t gr;
 	graph_t g;
-	char err[256];
+	char err[1024];
 	int32_t *dist;
 	uint8_t *keep;
 	int32_t x;
@@ -61,7 +61,8 @@ static void prune(record_t *r)
 		keep[x] = dist[x] >= 0;
 	graph_free(&g);
 	free(dist);
-	graph_rec_subset(r, keep, gr.n);
+	if (graph_rec_subset(r, keep, gr.n, err, sizeof err) != 0)
+		die(EX_DATA, "%s", err);
 	free(keep);
 }
 

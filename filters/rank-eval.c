@@ -271,7 +271,10 @@ static void finish_graph(eval_t *e)
 
 	if (!e->id)
 		return;
-	truth_finish_graph(e->truth_name, e->id, e->n_expect, e->idx, e->y, n);
+	char err[1024];
+	if (truth_finish_graph(e->truth_name, e->id, e->n_expect, e->idx, e->y, n, err,
+			       sizeof err) != 0)
+		die(EX_DATA, "%s", err);
 
 	pred = xmallocarray(n, sizeof *pred);
 	for (size_t i = 0; i < n; i++)
@@ -327,7 +330,9 @@ static void start_graph(eval_t *e, record_t *r)
 	if (idmap_get(e->truth_ids, id))
 		rec_die(r, "duplicate graph id in the truth");
 	idmap_put(e->truth_ids, id, (void *)1);
-	coll = truth_collection_of(r, id);
+	char err[1024];
+	if (!(coll = truth_collection_of(r, id, err, sizeof err)))
+		die(EX_DATA, "%s", err);
 	if (strncmp(coll, "tile:", 5) != 0 && strncmp(coll, "layout:", 7) != 0)
 		rec_die(r, "collection '%s' is neither tile:... nor layout:...", coll);
 	e->cur_coll = coll_index(e, coll);
@@ -347,7 +352,9 @@ static void add_configs(eval_t *e, record_t *r)
 	if (!e->id || strcmp(id, e->id) != 0)
 		rec_die(r, "configs chunk outside its graph (the graph being read is %s)",
 			e->id ? e->id : "none");
-	truth_add_chunk(r, e->tile, &e->idx, &e->y, &e->n, &e->cap);
+	char err[1024];
+	if (truth_add_chunk(r, e->tile, &e->idx, &e->y, &e->n, &e->cap, err, sizeof err) != 0)
+		die(EX_DATA, "%s", err);
 }
 
 /* Predictions left over once the truth is done: graphs the truth lacks. */

@@ -353,14 +353,32 @@ static int is_node_rowkey(const char *k)
 	       strcmp(k, "node_splits") != 0;
 }
 
-void graph_rec_subset(record_t *r, const uint8_t *keep, int32_t n)
+int graph_rec_subset(record_t *r, const uint8_t *keep, int32_t n, char *err, size_t errlen)
 {
 	tensor_t *ei = rec_tensor(r, "edge_index");
-	tensor_t *t, *o;
+	tensor_t *t, *o, *orig, *cfg;
 	int32_t *newid = xmallocarray((size_t)n + 1, sizeof *newid);
 	int64_t *rows, *erows, m = ei->shape[0], em;
 	int32_t k = graph_renumber(keep, n, newid), x;
 	size_t i;
+
+	/* checked before anything changes */
+	if (rec_get_tensor(r, "orig_node_id", DT_I32, 1, 0, &orig, err, errlen) != 0 ||
+	    rec_get_tensor(r, "node_config_ids", DT_I32, 1, 0, &cfg, err, errlen) != 0)
+		goto fail;
+	if (orig && orig->shape[0] != n) {
+		rec_err(r, err, errlen, "orig_node_id has %lld entries for %d nodes",
+			(long long)orig->shape[0], n);
+		goto fail;
+	}
+	for (i = 0; cfg && i < cfg->numel; i++) {
+		int32_t c = ((const int32_t *)cfg->data)[i];
+		if (c < 0 || c >= n || newid[c] < 0) {
+			rec_err(r, err, errlen, "node_config_ids[%zu] = %d dropped by the subset",
+				i, c);
+			goto fail;
+		}
+	}
 
 	/* per-node rows */
 	rows = xmallocarray((size_t)k + 1, sizeof *rows);
@@ -378,10 +396,7 @@ void graph_rec_subset(record_t *r, const uint8_t *keep, int32_t n)
 		tensor_free(t);
 	}
 	/* orig_node_id: new, or composed with the input's */
-	t = rec_opt_tensor(r, "orig_node_id", DT_I32, 1);
-	if (t && t->shape[0] != n)
-		rec_die(r, "orig_node_id has %lld entries for %d nodes",
-			(long long)t->shape[0], n);
+	t = rec_tensor(r, "orig_node_id");
 	o = tensor_new1(DT_I32, k);
 	for (x = 0; x < k; x++)
 		((int32_t *)o->data)[x] = t ? ((const int32_t *)t->data)[rows[x]]
@@ -389,15 +404,11 @@ void graph_rec_subset(record_t *r, const uint8_t *keep, int32_t n)
 	rec_set_tensor(r, "orig_node_id", o);
 
 	/* node_config_ids, node_splits */
-	t = rec_opt_tensor(r, "node_config_ids", DT_I32, 1);
+	t = rec_tensor(r, "node_config_ids");
 	if (t) {
 		int32_t *c = t->data;
-		for (i = 0; i < t->numel; i++) {
-			if (c[i] < 0 || c[i] >= n || newid[c[i]] < 0)
-				rec_die(r, "node_config_ids[%zu] = %d dropped by the subset",
-					i, c[i]);
+		for (i = 0; i < t->numel; i++)
 			c[i] = newid[c[i]];
-		}
 	}
 	t = rec_opt_tensor(r, "node_splits", DT_I32, 1);
 	if (t)
@@ -425,72 +436,93 @@ void graph_rec_subset(record_t *r, const uint8_t *keep, int32_t n)
 	free(erows);
 	free(rows);
 	free(newid);
+	return 0;
+fail:
+	free(newid);
+	return -1;
 }
 
-void graph_rec_check(record_t *r, graph_rec_t *out)
+int graph_rec_parse(record_t *r, graph_rec_t *out, char *err, size_t errlen)
 {
 	tensor_t *nf = rec_tensor(r, "node_feat");
 	tensor_t *op = rec_tensor(r, "node_opcode");
 	tensor_t *ei, *ci;
 	int64_t n = -1, v;
-	uint8_t *seen;
 	size_t i;
 
 	memset(out, 0, sizeof *out);
 	if (nf) {
 		if (nf->ndim != 2)
-			rec_die(r, "node_feat: want 2 dimensions, got %d", nf->ndim);
+			return rec_err(r, err, errlen, "node_feat: want 2 dimensions, got %d",
+				       nf->ndim);
 		n = nf->shape[0];
 	} else if (op) {
 		n = op->shape[0];
 	} else if (!rec_int(r, "n_nodes", &n)) {
-		rec_die(r, "graph without node_feat, node_opcode or n_nodes");
+		return rec_err(r, err, errlen, "graph without node_feat, node_opcode or n_nodes");
 	}
 	if (rec_int(r, "n_nodes", &v) && v != n)
-		rec_die(r, "n_nodes is %lld but node_feat has %lld rows",
-			(long long)v, (long long)n);
+		return rec_err(r, err, errlen, "n_nodes is %lld but node_feat has %lld rows",
+			       (long long)v, (long long)n);
 	if (op && (op->ndim != 1 || op->shape[0] != n))
-		rec_die(r, "node_opcode: want (%lld,), got %zu values",
-			(long long)n, op->numel);
+		return rec_err(r, err, errlen, "node_opcode: want (%lld,), got %zu values",
+			       (long long)n, op->numel);
 	if (n <= 0)
-		rec_die(r, "empty graph (no nodes)");
+		return rec_err(r, err, errlen, "empty graph (no nodes)");
 	if (n > INT32_MAX - 1)
-		rec_die(r, "too many nodes (%lld)", (long long)n);
-	ei = rec_opt_tensor(r, "edge_index", DT_I32, 2);
+		return rec_err(r, err, errlen, "too many nodes (%lld)", (long long)n);
+	if (rec_get_tensor(r, "edge_index", DT_I32, 2, 0, &ei, err, errlen) != 0)
+		return -1;
 	if (!ei) {
 		int64_t shape[2] = {0, 2};
 		rec_set_tensor(r, "edge_index", tensor_new(DT_I32, 2, shape));
 		ei = rec_tensor(r, "edge_index");
 	}
 	if (ei->shape[1] != 2)
-		rec_die(r, "edge_index: want (m, 2), got (%lld, %lld)",
-			(long long)ei->shape[0], (long long)ei->shape[1]);
+		return rec_err(r, err, errlen, "edge_index: want (m, 2), got (%lld, %lld)",
+			       (long long)ei->shape[0], (long long)ei->shape[1]);
 	if (rec_int(r, "n_edges", &v) && v != ei->shape[0])
-		rec_die(r, "n_edges is %lld but edge_index has %lld rows",
-			(long long)v, (long long)ei->shape[0]);
+		return rec_err(r, err, errlen, "n_edges is %lld but edge_index has %lld rows",
+			       (long long)v, (long long)ei->shape[0]);
 	for (i = 0; i < ei->numel; i++) {
 		int32_t x = ((const int32_t *)ei->data)[i];
 		if (x < 0 || x >= n)
-			rec_die(r, "edge_index row %zu: node id %d out of range (%lld nodes)",
-				i / 2, x, (long long)n);
+			return rec_err(r, err, errlen,
+				       "edge_index row %zu: node id %d out of range (%lld nodes)",
+				       i / 2, x, (long long)n);
 	}
-	ci = rec_opt_tensor(r, "node_config_ids", DT_I32, 1);
+	if (rec_get_tensor(r, "node_config_ids", DT_I32, 1, 0, &ci, err, errlen) != 0)
+		return -1;
 	if (ci) {
-		seen = xcalloc((size_t)n, 1);
-		for (i = 0; i < ci->numel; i++) {
+		uint8_t *seen = xcalloc((size_t)n, 1);
+		int bad = 0;
+		for (i = 0; i < ci->numel && !bad; i++) {
 			int32_t x = ((const int32_t *)ci->data)[i];
 			if (x < 0 || x >= n)
-				rec_die(r, "node_config_ids[%zu] = %d out of range (%lld nodes)",
-					i, x, (long long)n);
-			if (seen[x])
-				rec_die(r, "node_config_ids[%zu] = %d appears twice", i, x);
-			seen[x] = 1;
+				bad = rec_err(r, err, errlen,
+					      "node_config_ids[%zu] = %d out of range (%lld nodes)",
+					      i, x, (long long)n);
+			else if (seen[x])
+				bad = rec_err(r, err, errlen, "node_config_ids[%zu] = %d appears twice",
+					      i, x);
+			else
+				seen[x] = 1;
 		}
 		free(seen);
+		if (bad)
+			return -1;
 		out->nc = (int64_t)ci->numel;
 	}
 	out->n = (int32_t)n;
 	out->m = ei->shape[0];
 	out->edge_index = ei;
 	out->node_config_ids = ci;
+	return 0;
+}
+
+void graph_rec_check(record_t *r, graph_rec_t *out)
+{
+	char err[1024];
+	if (graph_rec_parse(r, out, err, sizeof err) != 0)
+		die(EX_DATA, "%s", err);
 }

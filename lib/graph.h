@@ -98,14 +98,18 @@ tensor_t *tensor_take_rows(const tensor_t *t, const int64_t *rows, size_t nrows)
  *   - edge_index keeps the rows whose two ends are kept, remapped, and every
  *     tensor named edge_* whose first dimension is m keeps the same rows;
  *   - n_nodes and n_edges are updated.  Other fields are untouched.
- * edge_index must be i32 (m, 2) already (rec_need_tensor).  Dies with
- * rec_die when a configurable node is dropped (a caller bug or bad data). */
-void graph_rec_subset(record_t *r, const uint8_t *keep, int32_t n);
+ * edge_index must be i32 (m, 2) already (rec_need_tensor).  Returns 0, or
+ * -1 with err (rec_err's form) and r unchanged when a configurable node is
+ * dropped (a caller bug or bad data) or orig_node_id does not have n
+ * entries. */
+int graph_rec_subset(record_t *r, const uint8_t *keep, int32_t n, char *err, size_t errlen);
 
 /* Read and check a graph record's node count and edges: n from node_feat
  * (or n_nodes), edge_index converted to i32 (m, 2), node_config_ids to i32
- * (nc,) when present.  Dies (EX_DATA, with the record's context) on an empty
- * graph, an id out of range, or inconsistent counts. */
+ * (nc,) when present.  graph_rec_parse returns 0, or -1 with err set
+ * (rec_err's form: the record's context) on an empty graph, an id out of
+ * range, or inconsistent counts; graph_rec_check dies with that message
+ * (EX_DATA). */
 typedef struct {
 	int32_t n;
 	int64_t m;
@@ -113,6 +117,7 @@ typedef struct {
 	tensor_t *node_config_ids;  /* i32 (nc,) or NULL, owned by the record */
 	int64_t nc;
 } graph_rec_t;
+int graph_rec_parse(record_t *r, graph_rec_t *out, char *err, size_t errlen);
 void graph_rec_check(record_t *r, graph_rec_t *out);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -329,147 +330,248 @@ void model_write(swriter_t *sw, const model_t *m, const float *params)
 	}
 }
 
-static int64_t model_int(record_t *r, const char *key)
+/* The model record's integer (or boolean) key into *v: 0, or -1 with err. */
+static int hp_int(const record_t *r, const char *key, int *v, char *err, size_t errlen)
 {
-	field_t *f = rec_get(r, key);
+	const field_t *f = rec_get(r, key);
+	int64_t x;
 	if (f && f->kind == V_BOOL)
-		return f->v.b;
-	return rec_need_int(r, key);
+		x = f->v.b;
+	else if (!rec_int(r, key, &x))
+		return rec_err(r, err, errlen, "missing integer '%s'", key);
+	if (x < INT_MIN || x > INT_MAX)
+		return rec_err(r, err, errlen, "%s %lld out of range", key, (long long)x);
+	*v = (int)x;
+	return 0;
 }
 
-static void stats_from(record_t *r, const char *key, float *dst, int64_t n)
+static int stats_from(record_t *r, const char *key, float *dst, int64_t n, char *err,
+		      size_t errlen)
 {
-	tensor_t *t = rec_need_tensor(r, key, DT_F32, 1);
+	tensor_t *t;
+	if (rec_get_tensor(r, key, DT_F32, 1, 1, &t, err, errlen) != 0)
+		return -1;
 	if (t->shape[0] != n)
-		rec_die(r, "%s has %lld values, want %lld", key, (long long)t->shape[0], (long long)n);
+		return rec_err(r, err, errlen, "%s has %lld values, want %lld", key,
+			       (long long)t->shape[0], (long long)n);
 	memcpy(dst, t->data, t->nbytes);
+	return 0;
 }
 
-model_t *model_read(sreader_t *sr, record_t ***extra, size_t *nextra)
+/* The hyper-parameters of a `model` record. */
+static int hp_from(record_t *r, model_hp_t *hp, char *err, size_t errlen)
 {
-	record_t *r = sr_next(sr);
-	if (r && rec_is(r, "header")) {
-		rec_free(r);
-		r = sr_next(sr);
-	}
-	if (!r)
-		die(EX_DATA, "%s: not a model file (no model record)", sr_name(sr));
-	if (!rec_is(r, "model"))
-		rec_die(r, "not a model file: first record is '%s', want 'model'", r->type);
 	const char *fmt = rec_str(r, "format");
+	int64_t ver;
+	int nfeat, nops;
+	memset(hp, 0, sizeof *hp);
 	if (!fmt || strcmp(fmt, MODEL_FORMAT) != 0)
-		rec_die(r, "not a %s model (format '%s')", MODEL_FORMAT, fmt ? fmt : "");
-	int64_t ver = rec_need_int(r, "version");
+		return rec_err(r, err, errlen, "not a %s model (format '%s')", MODEL_FORMAT,
+			       fmt ? fmt : "");
+	if (!rec_int(r, "version", &ver))
+		return rec_err(r, err, errlen, "missing integer 'version'");
 	if (ver < 1 || ver > MODEL_VERSION)
-		rec_die(r, "model version %lld; this program reads versions 1 to %d (retrain or "
-			"use the matching release)", (long long)ver, MODEL_VERSION);
-	if (model_int(r, "nfeat") != MODEL_NFEAT || model_int(r, "nops") != MODEL_NOPS)
-		rec_die(r, "model made for %lld node features and %lld opcodes, this program "
-			"uses %d and %d", (long long)model_int(r, "nfeat"),
-			(long long)model_int(r, "nops"), MODEL_NFEAT, MODEL_NOPS);
-	model_hp_t hp;
-	memset(&hp, 0, sizeof hp);
-	const char *kind = rec_need_str(r, "kind");
+		return rec_err(r, err, errlen, "model version %lld; this program reads versions "
+			       "1 to %d (retrain or use the matching release)", (long long)ver,
+			       MODEL_VERSION);
+	if (hp_int(r, "nfeat", &nfeat, err, errlen) || hp_int(r, "nops", &nops, err, errlen))
+		return -1;
+	if (nfeat != MODEL_NFEAT || nops != MODEL_NOPS)
+		return rec_err(r, err, errlen, "model made for %d node features and %d opcodes, "
+			       "this program uses %d and %d", nfeat, nops, MODEL_NFEAT, MODEL_NOPS);
+	const char *kind = rec_str(r, "kind"), *pool = rec_str(r, "pool");
+	if (!kind || !pool)
+		return rec_err(r, err, errlen, "missing string '%s'", kind ? "pool" : "kind");
 	if (strcmp(kind, "layout") == 0)
-		hp.kind = MODEL_LAYOUT;
+		hp->kind = MODEL_LAYOUT;
 	else if (strcmp(kind, "tile") == 0)
-		hp.kind = MODEL_TILE;
+		hp->kind = MODEL_TILE;
 	else
-		rec_die(r, "unknown model kind '%s'", kind);
-	hp.hidden = (int)model_int(r, "hidden");
-	hp.layers = (int)model_int(r, "layers");
-	hp.op_dim = (int)model_int(r, "op_dim");
-	hp.cfg_dim = (int)model_int(r, "cfg_dim");
-	const char *pool = rec_need_str(r, "pool");
+		return rec_err(r, err, errlen, "unknown model kind '%s'", kind);
 	if (strcmp(pool, "mean+max") == 0)
-		hp.pool_max = 1;
+		hp->pool_max = 1;
 	else if (strcmp(pool, "mean") != 0)
-		rec_die(r, "unknown pooling '%s'", pool);
-	hp.se = (int)model_int(r, "se");
-	hp.se_dim = (int)model_int(r, "se_dim");
-	hp.xattn = (int)model_int(r, "xattn");
-	hp.batch = (int)model_int(r, "batch");
+		return rec_err(r, err, errlen, "unknown pooling '%s'", pool);
+	if (hp_int(r, "hidden", &hp->hidden, err, errlen) ||
+	    hp_int(r, "layers", &hp->layers, err, errlen) ||
+	    hp_int(r, "op_dim", &hp->op_dim, err, errlen) ||
+	    hp_int(r, "cfg_dim", &hp->cfg_dim, err, errlen) ||
+	    hp_int(r, "se", &hp->se, err, errlen) ||
+	    hp_int(r, "se_dim", &hp->se_dim, err, errlen) ||
+	    hp_int(r, "xattn", &hp->xattn, err, errlen) ||
+	    hp_int(r, "batch", &hp->batch, err, errlen))
+		return -1;
 	/* version 1 models are GraphSAGE without positional encoding */
 	model_hp_t dflt;
-	model_hp_default(&dflt, hp.kind);
-	hp.arch = dflt.arch;
-	hp.heads = dflt.heads;
-	hp.appnp_k = dflt.appnp_k;
-	hp.appnp_alpha = dflt.appnp_alpha;
+	model_hp_default(&dflt, hp->kind);
+	hp->arch = dflt.arch;
+	hp->heads = dflt.heads;
+	hp->appnp_k = dflt.appnp_k;
+	hp->appnp_alpha = dflt.appnp_alpha;
 	if (ver >= 2) {
-		const char *arch = rec_need_str(r, "arch");
-		hp.arch = model_arch_parse(arch);
-		if (hp.arch < 0)
-			rec_die(r, "unknown arch '%s'", arch);
-		hp.heads = (int)model_int(r, "heads");
-		hp.appnp_k = (int)model_int(r, "appnp_k");
+		const char *arch = rec_str(r, "arch");
+		if (!arch)
+			return rec_err(r, err, errlen, "missing string 'arch'");
+		hp->arch = model_arch_parse(arch);
+		if (hp->arch < 0)
+			return rec_err(r, err, errlen, "unknown arch '%s'", arch);
 		double alpha;
+		if (hp_int(r, "heads", &hp->heads, err, errlen) ||
+		    hp_int(r, "appnp_k", &hp->appnp_k, err, errlen) ||
+		    hp_int(r, "pe_k", &hp->pe_k, err, errlen))
+			return -1;
 		if (!rec_float(r, "appnp_alpha", &alpha))
-			rec_die(r, "appnp_alpha missing or not a number");
-		hp.appnp_alpha = (float)alpha;
-		hp.pe_k = (int)model_int(r, "pe_k");
+			return rec_err(r, err, errlen, "appnp_alpha missing or not a number");
+		hp->appnp_alpha = (float)alpha;
 	}
 	/* tile_join: absent in models written before it existed (early) */
 	const char *join = rec_str(r, "tile_join");
 	if (join) {
-		if (hp.kind != MODEL_TILE || (strcmp(join, "early") && strcmp(join, "late")))
-			rec_die(r, "tile_join '%s' is not early or late of a tile model", join);
-		hp.tile_late = !strcmp(join, "late");
+		if (hp->kind != MODEL_TILE || (strcmp(join, "early") && strcmp(join, "late")))
+			return rec_err(r, err, errlen,
+				       "tile_join '%s' is not early or late of a tile model", join);
+		hp->tile_late = !strcmp(join, "late");
 	}
-	const char *err = NULL;
-	model_t *m = model_new(&hp, &err);
-	if (!m)
-		rec_die(r, "bad hyper-parameters: %s", err);
-	if (model_int(r, "nparams") != (int64_t)m->nparams)
-		rec_die(r, "nparams %lld does not match the hyper-parameters (%zu)",
-			(long long)model_int(r, "nparams"), m->nparams);
-	stats_from(r, "feat_mean", m->feat_mean, MODEL_NFEAT);
-	stats_from(r, "feat_std", m->feat_std, MODEL_NFEAT);
-	stats_from(r, "tile_mean", m->tile_mean, MODEL_NTILE);
-	stats_from(r, "tile_std", m->tile_std, MODEL_NTILE);
-	rec_free(r);
+	return 0;
+}
 
-	uint8_t *seen = xcalloc(m->ntab, 1);
-	if (extra) {
-		*extra = NULL;
-		*nextra = 0;
+/* The model record: a model with its statistics, parameters zeroed. */
+static model_t *model_from(record_t *r, char *err, size_t errlen)
+{
+	model_hp_t hp;
+	const char *why = NULL;
+	int np;
+	if (hp_from(r, &hp, err, errlen) != 0)
+		return NULL;
+	model_t *m = model_new(&hp, &why);
+	if (!m) {
+		rec_err(r, err, errlen, "bad hyper-parameters: %s", why);
+		return NULL;
 	}
-	while ((r = sr_next(sr))) {
-		if (rec_is(r, "end")) {
-			rec_free(r);
-			continue;
-		}
-		if (!rec_is(r, "param")) {
-			if (!extra) {   /* other records (training info ...) */
-				rec_free(r);
-				continue;
-			}
-			*extra = xreallocarray(*extra, *nextra + 1, sizeof **extra);
-			(*extra)[(*nextra)++] = r;
-			continue;
-		}
-		const char *name = rec_need_str(r, "name");
-		const model_ptab_t *t = model_find(m, name);
-		if (!t)
-			rec_die(r, "unknown parameter '%s' for these hyper-parameters", name);
-		size_t i = (size_t)(t - m->tab);
-		if (seen[i])
-			rec_die(r, "parameter '%s' given twice", name);
-		tensor_t *v = rec_need_tensor(r, "value", DT_F32, t->ndim);
-		if (v->shape[0] != t->shape[0] || (t->ndim == 2 && v->shape[1] != t->shape[1])) {
-			char sh[64];
-			rec_die(r, "parameter '%s' has shape %s, want (%lld%s%lld)", name,
-				tensor_shape_str(v, sh, sizeof sh), (long long)t->shape[0],
-				t->ndim == 2 ? ", " : "", t->ndim == 2 ? (long long)t->shape[1] : 0LL);
-		}
-		memcpy(m->params + t->off, v->data, v->nbytes);
-		seen[i] = 1;
+	if (hp_int(r, "nparams", &np, err, errlen) != 0)
+		goto fail;
+	if ((size_t)np != m->nparams || np < 0) {
+		rec_err(r, err, errlen, "nparams %d does not match the hyper-parameters (%zu)", np,
+			m->nparams);
+		goto fail;
+	}
+	if (stats_from(r, "feat_mean", m->feat_mean, MODEL_NFEAT, err, errlen) ||
+	    stats_from(r, "feat_std", m->feat_std, MODEL_NFEAT, err, errlen) ||
+	    stats_from(r, "tile_mean", m->tile_mean, MODEL_NTILE, err, errlen) ||
+	    stats_from(r, "tile_std", m->tile_std, MODEL_NTILE, err, errlen))
+		goto fail;
+	return m;
+fail:
+	model_free(m);
+	return NULL;
+}
+
+/* A `param` record into m (seen: the tensors given so far). */
+static int param_from(model_t *m, uint8_t *seen, record_t *r, char *err, size_t errlen)
+{
+	const char *name = rec_str(r, "name");
+	if (!name)
+		return rec_err(r, err, errlen, "missing string 'name'");
+	const model_ptab_t *t = model_find(m, name);
+	if (!t)
+		return rec_err(r, err, errlen, "unknown parameter '%s' for these hyper-parameters",
+			       name);
+	size_t i = (size_t)(t - m->tab);
+	if (seen[i])
+		return rec_err(r, err, errlen, "parameter '%s' given twice", name);
+	tensor_t *v;
+	if (rec_get_tensor(r, "value", DT_F32, t->ndim, 1, &v, err, errlen) != 0)
+		return -1;
+	if (v->shape[0] != t->shape[0] || (t->ndim == 2 && v->shape[1] != t->shape[1])) {
+		char sh[64];
+		return rec_err(r, err, errlen, "parameter '%s' has shape %s, want (%lld%s%lld)",
+			       name, tensor_shape_str(v, sh, sizeof sh), (long long)t->shape[0],
+			       t->ndim == 2 ? ", " : "",
+			       t->ndim == 2 ? (long long)t->shape[1] : 0LL);
+	}
+	memcpy(m->params + t->off, v->data, v->nbytes);
+	seen[i] = 1;
+	return 0;
+}
+
+static void free_extra(record_t **extra, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rec_free(extra[i]);
+	free(extra);
+}
+
+int model_parse(sreader_t *sr, model_t **out, record_t ***extra, size_t *nextra, char *err,
+		size_t errlen)
+{
+	record_t *r = NULL, **ex = NULL;
+	size_t nex = 0;
+	model_t *m = NULL;
+	uint8_t *seen = NULL;
+	int got, rc = EX_DATA;
+	*out = NULL;
+	while ((got = sr_read(sr, &r, err, errlen)) == SR_OK && rec_is(r, "header"))
 		rec_free(r);
+	if (got != SR_OK) {
+		if (got == SR_DONE)
+			snprintf(err, errlen, "%s: not a model file (no model record)", sr_name(sr));
+		return got == SR_EIO ? EX_IO : EX_DATA;
+	}
+	if (!rec_is(r, "model")) {
+		rec_err(r, err, errlen, "not a model file: first record is '%s', want 'model'",
+			r->type);
+		goto fail;
+	}
+	if (!(m = model_from(r, err, errlen)))
+		goto fail;
+	rec_free(r);
+	r = NULL;
+	seen = xcalloc(m->ntab, 1);
+	while ((got = sr_read(sr, &r, err, errlen)) == SR_OK) {
+		if (rec_is(r, "param")) {
+			if (param_from(m, seen, r, err, errlen) != 0)
+				goto fail;
+			rec_free(r);
+		} else if (extra && !rec_is(r, "end")) {   /* training info ... */
+			ex = xreallocarray(ex, nex + 1, sizeof *ex);
+			ex[nex++] = r;
+		} else {
+			rec_free(r);
+		}
+		r = NULL;
+	}
+	if (got != SR_DONE) {
+		rc = got == SR_EIO ? EX_IO : EX_DATA;
+		goto fail;
 	}
 	for (size_t i = 0; i < m->ntab; i++)
-		if (!seen[i])
-			die(EX_DATA, "%s: parameter '%s' missing", sr_name(sr), m->tab[i].name);
+		if (!seen[i]) {
+			snprintf(err, errlen, "%s: parameter '%s' missing", sr_name(sr),
+				 m->tab[i].name);
+			goto fail;
+		}
 	free(seen);
+	if (extra) {
+		*extra = ex;
+		*nextra = nex;
+	}
+	*out = m;
+	return 0;
+fail:
+	rec_free(r);
+	free(seen);
+	free_extra(ex, nex);
+	model_free(m);
+	return rc;
+}
+
+model_t *model_read(sreader_t *sr, record_t ***extra, size_t *nextra)
+{
+	char err[1024];
+	model_t *m;
+	int rc = model_parse(sr, &m, extra, nextra, err, sizeof err);
+	if (rc)
+		die(rc, "%s", err);
 	return m;
 }
 
@@ -491,10 +593,24 @@ void model_save(const char *path, const model_t *m, const float *params,
 	of_commit(of);  /* fsync, rename over path (a regular file) */
 }
 
+int model_try_load(const char *path, model_t **out, record_t ***extra, size_t *nextra,
+		   char *err, size_t errlen)
+{
+	*out = NULL;
+	sreader_t *sr = sr_try_open(path, err, errlen);
+	if (!sr)
+		return EX_IO;
+	int rc = model_parse(sr, out, extra, nextra, err, errlen);
+	sr_close(sr);
+	return rc;
+}
+
 model_t *model_load(const char *path, record_t ***extra, size_t *nextra)
 {
-	sreader_t *sr = sr_open(path);
-	model_t *m = model_read(sr, extra, nextra);
-	sr_close(sr);
+	char err[1024];
+	model_t *m;
+	int rc = model_try_load(path, &m, extra, nextra, err, sizeof err);
+	if (rc)
+		die(rc, "%s", err);
 	return m;
 }

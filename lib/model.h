@@ -216,7 +216,10 @@ typedef struct {
 
 /* Fill g's structure from a graph record (node_feat, node_opcode,
  * edge_index, node_config_ids): features log-transformed only (the caller
- * standardises).  Dies with rec_die on bad data. */
+ * standardises).  Returns 0, or -1 with err (rec_err's form: the record and
+ * what is wrong) on bad data, g left empty. */
+int model_graph_parse(model_graph_t *g, record_t *r, int kind, char *err, size_t errlen);
+/* model_graph_parse that dies with its message (EX_DATA). */
 void model_graph_from_record(model_graph_t *g, record_t *r, int kind);
 void model_graph_free(model_graph_t *g);
 /* Compute g's random-walk positional encoding of size k (0: none); a
@@ -232,7 +235,9 @@ size_t model_graph_bytes(const model_graph_t *g);
  * standardises).  target: config_runtime (tile: divided by
  * config_runtime_normalizers), NULL when the chunk has no runtimes.
  * dup_off/dup_idx: encode-base7 --dedup's mapping (the original indices
- * each row stands for), NULL when absent.  Dies with rec_die on bad data. */
+ * each row stands for), NULL when absent.  model_chunk_parse returns 0, or
+ * -1 with err (rec_err's form) on bad data, c left empty;
+ * model_chunk_from_record dies with that message (EX_DATA). */
 typedef struct {
 	size_t count;
 	uint32_t *codes;      /* layout (count, nc, 3) */
@@ -243,6 +248,8 @@ typedef struct {
 	int64_t *dup_idx;     /* (dup_off[count]) */
 } model_chunk_t;
 
+int model_chunk_parse(model_chunk_t *c, record_t *r, const model_graph_t *g, int kind,
+		      char *err, size_t errlen);
 void model_chunk_from_record(model_chunk_t *c, record_t *r, const model_graph_t *g, int kind);
 void model_chunk_free(model_chunk_t *c);
 /* The kind a graph record is for: its collection ("tile:..." or
@@ -265,9 +272,14 @@ typedef struct {
  * runtimes.  max_configs > 0 keeps a random sample of that many configs per
  * graph (seeded, stable).  Node features are log-transformed, not yet
  * standardised.  The header's history is kept, packed, for the model
- * (sage-predict compares it with its input's, lib/history.h). */
+ * (sage-predict compares it with its input's, lib/history.h).
+ * model_set_load returns 0, or the exit code for the failure (EX_DATA bad
+ * data, EX_IO the file) with err, s left empty; model_set_read dies with
+ * them. */
+int model_set_load(model_set_t *s, const char *path, int kind, size_t max_configs,
+		   uint64_t seed, char *err, size_t errlen);
 void model_set_read(model_set_t *s, const char *path, int kind, size_t max_configs,
-		   uint64_t seed);
+		    uint64_t seed);
 void model_set_free(model_set_t *s);
 size_t model_set_bytes(const model_set_t *s);
 /* Bytes the configs would take as the stream's floats (for the report). */
@@ -314,10 +326,13 @@ void model_backward(model_t *m, model_work_t *w, const model_graph_t *g,
 /* Write the model record and the param records of params (m->params or a
  * copy of the same layout) to sw. */
 void model_write(swriter_t *sw, const model_t *m, const float *params);
-/* Read a model written by model_write from sr (after its header).  Records
+/* Read a model written by model_write from sr (its header first).  Records
  * other than the params are returned in *extra (caller frees each and the
- * array) when extra is not NULL, else skipped.  Dies naming the file on a
- * bad model. */
+ * array) when extra is not NULL, else skipped.  model_parse returns 0 and
+ * *out, or the exit code for the failure (EX_DATA a bad model, EX_IO the
+ * file) with err naming the file and record; model_read dies with them. */
+int model_parse(sreader_t *sr, model_t **out, record_t ***extra, size_t *nextra, char *err,
+		size_t errlen);
 model_t *model_read(sreader_t *sr, record_t ***extra, size_t *nextra);
 
 /* Write header (history + name/argv), model, params, extra records and end
@@ -326,7 +341,11 @@ model_t *model_read(sreader_t *sr, record_t ***extra, size_t *nextra);
 void model_save(const char *path, const model_t *m, const float *params,
 	       record_t *const *extra, size_t nextra, const char *prog,
 	       int argc, char **argv);
-/* Load a model file; extra as in model_read. */
+/* Load a model file; extra as in model_read.  model_try_load returns as
+ * model_parse does (EX_IO too when the file cannot be opened); model_load
+ * dies. */
+int model_try_load(const char *path, model_t **out, record_t ***extra, size_t *nextra,
+		   char *err, size_t errlen);
 model_t *model_load(const char *path, record_t ***extra, size_t *nextra);
 
 #endif

@@ -54,44 +54,62 @@ void model_stats_get(const model_stats_t *s, float *mean, float *std)
 /* ------------------------------------------------------------------ */
 /* graphs */
 
-void model_graph_from_record(model_graph_t *g, record_t *r, int kind)
+int model_graph_parse(model_graph_t *g, record_t *r, int kind, char *err, size_t errlen)
 {
 	graph_rec_t gr;
+	tensor_t *feat, *op;
 	memset(g, 0, sizeof *g);
-	graph_rec_check(r, &gr);
-	g->id = xstrdup(rec_need_str(r, "id"));
+	if (graph_rec_parse(r, &gr, err, errlen) != 0)
+		return -1;
+	const char *id = rec_str(r, "id");
+	if (!id)
+		return rec_err(r, err, errlen, "missing string 'id'");
+	if (rec_get_tensor(r, "node_feat", DT_F32, 2, 1, &feat, err, errlen) != 0 ||
+	    rec_get_tensor(r, "node_opcode", DT_I32, 1, 1, &op, err, errlen) != 0)
+		return -1;
+	if (feat->shape[0] != gr.n || feat->shape[1] != MODEL_NFEAT)
+		return rec_err(r, err, errlen, "node_feat is (%lld, %lld), want (%d, %d)",
+			       (long long)feat->shape[0], (long long)feat->shape[1], gr.n,
+			       MODEL_NFEAT);
+	if (op->shape[0] != gr.n)
+		return rec_err(r, err, errlen, "node_opcode has %lld entries, the graph %d nodes",
+			       (long long)op->shape[0], gr.n);
+	const float *fv = feat->data;
+	for (size_t i = 0; i < (size_t)gr.n * MODEL_NFEAT; i++)
+		if (!isfinite(fv[i]))
+			return rec_err(r, err, errlen,
+				       "node_feat: non-finite value at node %zu feature %zu",
+				       i / MODEL_NFEAT, i % MODEL_NFEAT);
+	if (kind == MODEL_LAYOUT && !gr.node_config_ids)
+		return rec_err(r, err, errlen, "layout graph without node_config_ids");
+	if (nn_adj_build(&g->adj, (size_t)gr.n, gr.edge_index->data, (size_t)gr.m) != 0)
+		return rec_err(r, err, errlen, "edge_index: node id out of range");
+	/* checked: from here nothing fails */
+	g->id = xstrdup(id);
 	const char *coll = rec_str(r, "collection");
 	g->coll = coll ? xstrdup(coll) : NULL;
 	g->n = gr.n;
-	tensor_t *feat = rec_need_tensor(r, "node_feat", DT_F32, 2);
-	if (feat->shape[0] != gr.n || feat->shape[1] != MODEL_NFEAT)
-		rec_die(r, "node_feat is (%lld, %lld), want (%d, %d)",
-			(long long)feat->shape[0], (long long)feat->shape[1], gr.n, MODEL_NFEAT);
-	tensor_t *op = rec_need_tensor(r, "node_opcode", DT_I32, 1);
-	if (op->shape[0] != gr.n)
-		rec_die(r, "node_opcode has %lld entries, the graph %d nodes",
-			(long long)op->shape[0], gr.n);
 	g->feat = xmallocarray((size_t)gr.n * MODEL_NFEAT, sizeof *g->feat);
 	memcpy(g->feat, feat->data, feat->nbytes);
-	for (size_t i = 0; i < (size_t)gr.n * MODEL_NFEAT; i++)
-		if (!isfinite(g->feat[i]))
-			rec_die(r, "node_feat: non-finite value at node %zu feature %zu",
-				i / MODEL_NFEAT, i % MODEL_NFEAT);
 	model_log_transform(g->feat, (size_t)gr.n * MODEL_NFEAT);
 	g->op = xmalloc((size_t)gr.n);
 	for (int32_t i = 0; i < gr.n; i++) {
 		int32_t o = ((const int32_t *)op->data)[i];
 		g->op[i] = (uint8_t)(o >= 0 && o < MODEL_NOPS ? o : 0);
 	}
-	if (nn_adj_build(&g->adj, (size_t)gr.n, gr.edge_index->data, (size_t)gr.m) != 0)
-		rec_die(r, "edge_index: node id out of range");
 	if (kind == MODEL_LAYOUT) {
-		if (!gr.node_config_ids)
-			rec_die(r, "layout graph without node_config_ids");
 		g->nc = (int32_t)gr.nc;
 		g->cfg_ids = xmallocarray(gr.nc ? (size_t)gr.nc : 1, sizeof *g->cfg_ids);
 		memcpy(g->cfg_ids, gr.node_config_ids->data, (size_t)gr.nc * sizeof *g->cfg_ids);
 	}
+	return 0;
+}
+
+void model_graph_from_record(model_graph_t *g, record_t *r, int kind)
+{
+	char err[1024];
+	if (model_graph_parse(g, r, kind, err, sizeof err) != 0)
+		die(EX_DATA, "%s", err);
 }
 
 void model_graph_set_pe(model_graph_t *g, int k)
@@ -149,71 +167,155 @@ int model_record_kind(const record_t *r)
 	return rec_get(r, "node_config_ids") ? MODEL_LAYOUT : MODEL_TILE;
 }
 
-static int64_t *copy_i64(record_t *r, const char *key, size_t n, int required)
+/* *out: a copy of the i64 (n) tensor key, NULL when absent and not
+ * required.  0, or -1 with err. */
+static int copy_i64(record_t *r, const char *key, size_t n, int required, int64_t **out,
+		    char *err, size_t errlen)
 {
-	tensor_t *t = required ? rec_need_tensor(r, key, DT_I64, 1) : rec_opt_tensor(r, key, DT_I64, 1);
+	tensor_t *t;
+	*out = NULL;
+	if (rec_get_tensor(r, key, DT_I64, 1, required, &t, err, errlen) != 0)
+		return -1;
 	if (!t)
-		return NULL;
+		return 0;
 	if ((size_t)t->shape[0] != n)
-		rec_die(r, "%s has %lld entries, want %zu", key, (long long)t->shape[0], n);
-	int64_t *v = xmallocarray(n ? n : 1, sizeof *v);
-	memcpy(v, t->data, t->nbytes);
-	return v;
+		return rec_err(r, err, errlen, "%s has %lld entries, want %zu", key,
+			       (long long)t->shape[0], n);
+	*out = xmallocarray(n ? n : 1, sizeof **out);
+	memcpy(*out, t->data, t->nbytes);
+	return 0;
 }
 
-void model_chunk_from_record(model_chunk_t *c, record_t *r, const model_graph_t *g, int kind)
+/* The configs' own part: codes (layout) or features (tile), and count. */
+static int chunk_configs(model_chunk_t *c, record_t *r, size_t nc, int kind, char *err,
+			 size_t errlen)
 {
-	memset(c, 0, sizeof *c);
-	const char *id = rec_str(r, "id");
-	if (id && g->id && strcmp(id, g->id) != 0)
-		rec_die(r, "configs for graph '%s' inside graph '%s'", id, g->id);
-	size_t nc = (size_t)g->nc;
 	tensor_t *t;
-	if (kind == MODEL_LAYOUT) {
-		if ((t = rec_opt_tensor(r, "node_config_code", DT_U32, 3))) {
-			if ((size_t)t->shape[1] != nc || t->shape[2] != MODEL_NCODE)
-				rec_die(r, "node_config_code is (%lld, %lld, %lld), want (count, %zu, 3)",
-					(long long)t->shape[0], (long long)t->shape[1],
-					(long long)t->shape[2], nc);
-			c->count = (size_t)t->shape[0];
-			c->codes = xmallocarray(t->numel ? t->numel : 1, sizeof *c->codes);
-			memcpy(c->codes, t->data, t->nbytes);
-			for (size_t i = 0; i < t->numel; i++)
-				if (c->codes[i] >= B7_NCODES)
-					rec_die(r, "node_config_code: %u at %zu is not a base-7 code (>= 7^6)",
-						c->codes[i], i);
-		} else if ((t = rec_opt_tensor(r, "node_config_feat", DT_F32, 3))) {
-			if ((size_t)t->shape[1] != nc || t->shape[2] != MODEL_NSLOT)
-				rec_die(r, "node_config_feat is (%lld, %lld, %lld), want (count, %zu, 18)",
-					(long long)t->shape[0], (long long)t->shape[1],
-					(long long)t->shape[2], nc);
-			c->count = (size_t)t->shape[0];
-			size_t nb = c->count * nc * MODEL_NCODE;
-			c->codes = xmallocarray(nb ? nb : 1, sizeof *c->codes);
-			int64_t bad = b7_pack(c->codes, t->data, nb);
-			if (bad >= 0)
-				rec_die(r, "node_config_feat: value %g at %lld is not an integer in -1..5",
-					((const float *)t->data)[bad], (long long)bad);
-		} else {
-			rec_die(r, "layout configs without node_config_code or node_config_feat");
-		}
-	} else {
-		t = rec_need_tensor(r, "config_feat", DT_F32, 2);
+	if (kind == MODEL_TILE) {
+		if (rec_get_tensor(r, "config_feat", DT_F32, 2, 1, &t, err, errlen) != 0)
+			return -1;
 		if (t->shape[1] != MODEL_NTILE)
-			rec_die(r, "config_feat is (%lld, %lld), want (count, %d)",
-				(long long)t->shape[0], (long long)t->shape[1], MODEL_NTILE);
+			return rec_err(r, err, errlen, "config_feat is (%lld, %lld), want (count, %d)",
+				       (long long)t->shape[0], (long long)t->shape[1], MODEL_NTILE);
+		const float *v = t->data;
+		for (size_t i = 0; i < t->numel; i++)
+			if (!isfinite(v[i]))
+				return rec_err(r, err, errlen, "config_feat: non-finite value at %zu", i);
 		c->count = (size_t)t->shape[0];
 		c->tfeat = xmallocarray(t->numel ? t->numel : 1, sizeof *c->tfeat);
 		memcpy(c->tfeat, t->data, t->nbytes);
-		for (size_t i = 0; i < t->numel; i++)
-			if (!isfinite(c->tfeat[i]))
-				rec_die(r, "config_feat: non-finite value at %zu", i);
 		model_log_transform(c->tfeat, t->numel);
+		return 0;
 	}
+	if (rec_get_tensor(r, "node_config_code", DT_U32, 3, 0, &t, err, errlen) != 0)
+		return -1;
+	if (t) {
+		if ((size_t)t->shape[1] != nc || t->shape[2] != MODEL_NCODE)
+			return rec_err(r, err, errlen,
+				       "node_config_code is (%lld, %lld, %lld), want (count, %zu, 3)",
+				       (long long)t->shape[0], (long long)t->shape[1],
+				       (long long)t->shape[2], nc);
+		const uint32_t *v = t->data;
+		for (size_t i = 0; i < t->numel; i++)
+			if (v[i] >= B7_NCODES)
+				return rec_err(r, err, errlen,
+					       "node_config_code: %u at %zu is not a base-7 code (>= 7^6)",
+					       v[i], i);
+		c->count = (size_t)t->shape[0];
+		c->codes = xmallocarray(t->numel ? t->numel : 1, sizeof *c->codes);
+		memcpy(c->codes, t->data, t->nbytes);
+		return 0;
+	}
+	if (rec_get_tensor(r, "node_config_feat", DT_F32, 3, 0, &t, err, errlen) != 0)
+		return -1;
+	if (!t)
+		return rec_err(r, err, errlen,
+			       "layout configs without node_config_code or node_config_feat");
+	if ((size_t)t->shape[1] != nc || t->shape[2] != MODEL_NSLOT)
+		return rec_err(r, err, errlen,
+			       "node_config_feat is (%lld, %lld, %lld), want (count, %zu, 18)",
+			       (long long)t->shape[0], (long long)t->shape[1],
+			       (long long)t->shape[2], nc);
+	c->count = (size_t)t->shape[0];
+	size_t nb = c->count * nc * MODEL_NCODE;
+	c->codes = xmallocarray(nb ? nb : 1, sizeof *c->codes);
+	int64_t bad = b7_pack(c->codes, t->data, nb);
+	if (bad >= 0)
+		return rec_err(r, err, errlen,
+			       "node_config_feat: value %g at %lld is not an integer in -1..5",
+			       ((const float *)t->data)[bad], (long long)bad);
+	return 0;
+}
+
+/* The runtimes as targets (tile: divided by the normalizers), when present. */
+static int chunk_targets(model_chunk_t *c, record_t *r, int kind, char *err, size_t errlen)
+{
+	int64_t *rt, *nm = NULL;
+	if (copy_i64(r, "config_runtime", c->count, 0, &rt, err, errlen) != 0)
+		return -1;
+	if (!rt)
+		return 0;
+	if (kind == MODEL_TILE &&
+	    copy_i64(r, "config_runtime_normalizers", c->count, 0, &nm, err, errlen) != 0) {
+		free(rt);
+		return -1;
+	}
+	int rc = 0;
+	c->target = xmallocarray(c->count ? c->count : 1, sizeof *c->target);
+	for (size_t i = 0; i < c->count && !rc; i++) {
+		if (rt[i] <= 0 || (nm && nm[i] <= 0))
+			rc = rec_err(r, err, errlen, "config %zu: runtime or normalizer <= 0", i);
+		else
+			c->target[i] = nm ? (double)rt[i] / (double)nm[i] : (double)rt[i];
+	}
+	free(rt);
+	free(nm);
+	return rc;
+}
+
+/* encode-base7 --dedup's mapping, when present. */
+static int chunk_dups(model_chunk_t *c, record_t *r, char *err, size_t errlen)
+{
+	tensor_t *dof, *dix;
+	if (rec_get_tensor(r, "dup_offsets", DT_I64, 1, 0, &dof, err, errlen) != 0 ||
+	    rec_get_tensor(r, "dup_index", DT_I64, 1, 0, &dix, err, errlen) != 0)
+		return -1;
+	if (!dof && !dix)
+		return 0;
+	if (!dof || !dix)
+		return rec_err(r, err, errlen, "dup_offsets without dup_index or the other way round");
+	const int64_t *o = dof->data;
+	if ((size_t)dof->shape[0] != c->count + 1 || o[0] != 0 || o[c->count] != dix->shape[0])
+		return rec_err(r, err, errlen,
+			       "dup_offsets (%lld entries) do not fit %zu rows and %lld dup_index",
+			       (long long)dof->shape[0], c->count, (long long)dix->shape[0]);
+	for (size_t i = 0; i < c->count; i++)
+		if (o[i + 1] < o[i])
+			return rec_err(r, err, errlen, "dup_offsets decrease at %zu", i);
+	if (copy_i64(r, "dup_offsets", c->count + 1, 1, &c->dup_off, err, errlen) != 0 ||
+	    copy_i64(r, "dup_index", (size_t)dix->shape[0], 1, &c->dup_idx, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+int model_chunk_parse(model_chunk_t *c, record_t *r, const model_graph_t *g, int kind,
+		      char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	const char *id = rec_str(r, "id");
 	int64_t cnt;
-	if (rec_int(r, "count", &cnt) && (size_t)cnt != c->count)
-		rec_die(r, "count is %lld but the config tensor has %zu rows", (long long)cnt, c->count);
-	c->cidx = copy_i64(r, "config_index", c->count, 0);
+	if (id && g->id && strcmp(id, g->id) != 0)
+		return rec_err(r, err, errlen, "configs for graph '%s' inside graph '%s'", id,
+			       g->id);
+	if (chunk_configs(c, r, (size_t)g->nc, kind, err, errlen) != 0)
+		goto fail;
+	if (rec_int(r, "count", &cnt) && (size_t)cnt != c->count) {
+		rec_err(r, err, errlen, "count is %lld but the config tensor has %zu rows",
+			(long long)cnt, c->count);
+		goto fail;
+	}
+	if (copy_i64(r, "config_index", c->count, 0, &c->cidx, err, errlen) != 0)
+		goto fail;
 	if (!c->cidx) {
 		int64_t off = 0;
 		rec_int(r, "offset", &off);
@@ -221,34 +323,19 @@ void model_chunk_from_record(model_chunk_t *c, record_t *r, const model_graph_t 
 		for (size_t i = 0; i < c->count; i++)
 			c->cidx[i] = off + (int64_t)i;
 	}
-	int64_t *rt = copy_i64(r, "config_runtime", c->count, 0);
-	if (rt) {
-		int64_t *nm = kind == MODEL_TILE ?
-			copy_i64(r, "config_runtime_normalizers", c->count, 0) : NULL;
-		c->target = xmallocarray(c->count ? c->count : 1, sizeof *c->target);
-		for (size_t i = 0; i < c->count; i++) {
-			if (rt[i] <= 0 || (nm && nm[i] <= 0))
-				rec_die(r, "config %zu: runtime or normalizer <= 0", i);
-			c->target[i] = nm ? (double)rt[i] / (double)nm[i] : (double)rt[i];
-		}
-		free(rt);
-		free(nm);
-	}
-	tensor_t *dof = rec_opt_tensor(r, "dup_offsets", DT_I64, 1);
-	tensor_t *dix = rec_opt_tensor(r, "dup_index", DT_I64, 1);
-	if (dof || dix) {
-		if (!dof || !dix)
-			rec_die(r, "dup_offsets without dup_index or the other way round");
-		const int64_t *o = dof->data;
-		if ((size_t)dof->shape[0] != c->count + 1 || o[0] != 0 || o[c->count] != dix->shape[0])
-			rec_die(r, "dup_offsets (%lld entries) do not fit %zu rows and %lld dup_index",
-				(long long)dof->shape[0], c->count, (long long)dix->shape[0]);
-		for (size_t i = 0; i < c->count; i++)
-			if (o[i + 1] < o[i])
-				rec_die(r, "dup_offsets decrease at %zu", i);
-		c->dup_off = copy_i64(r, "dup_offsets", c->count + 1, 1);
-		c->dup_idx = copy_i64(r, "dup_index", (size_t)dix->shape[0], 1);
-	}
+	if (chunk_targets(c, r, kind, err, errlen) != 0 || chunk_dups(c, r, err, errlen) != 0)
+		goto fail;
+	return 0;
+fail:
+	model_chunk_free(c);
+	return -1;
+}
+
+void model_chunk_from_record(model_chunk_t *c, record_t *r, const model_graph_t *g, int kind)
+{
+	char err[1024];
+	if (model_chunk_parse(c, r, g, kind, err, sizeof err) != 0)
+		die(EX_DATA, "%s", err);
 }
 
 void model_chunk_free(model_chunk_t *c)
@@ -325,68 +412,113 @@ static void graph_subsample(model_graph_t *g, size_t k, uint64_t seed, size_t gi
 	free(idx);
 }
 
-void model_set_read(model_set_t *s, const char *path, int kind, size_t max_configs,
-		   uint64_t seed)
+/* The header's history, packed (an empty list when it has none). */
+static void keep_history(model_set_t *s, const record_t *r)
+{
+	const field_t *h = rec_get(r, "history");
+	free(s->history);
+	if (h && h->kind == V_RAW) {
+		s->history_len = h->v.raw.len;
+		s->history = xmalloc(h->v.raw.len);
+		memcpy(s->history, h->v.raw.bytes, h->v.raw.len);
+	} else {
+		s->history_len = 1;
+		s->history = xmalloc(1);
+		s->history[0] = (char)0x90;
+	}
+}
+
+/* A graph record: checked against the set's kind, appended. */
+static int set_graph(model_set_t *s, record_t *r, char *err, size_t errlen)
+{
+	int k = model_record_kind(r);
+	if (rec_flag(r, "runtimes_hidden"))
+		return rec_err(r, err, errlen, "its runtimes are hidden (a test split): "
+			       "nothing to train or validate on");
+	if (s->kind < 0)
+		s->kind = k;
+	else if (k != s->kind)
+		return rec_err(r, err, errlen,
+			       "a %s graph among %s graphs: train one model per collection",
+			       k == MODEL_TILE ? "tile" : "layout",
+			       s->kind == MODEL_TILE ? "tile" : "layout");
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 16;
+		s->g = xreallocarray(s->g, s->cap, sizeof *s->g);
+	}
+	if (model_graph_parse(&s->g[s->n], r, s->kind, err, errlen) != 0)
+		return -1;
+	s->n++;
+	return 0;
+}
+
+/* A configs record: its configs appended to graph g (cap: g's room). */
+static int set_configs(model_set_t *s, model_graph_t *g, size_t *cap, record_t *r,
+		       char *err, size_t errlen)
+{
+	model_chunk_t c;
+	if (!g)
+		return rec_err(r, err, errlen, "configs record before any graph");
+	if (model_chunk_parse(&c, r, g, s->kind, err, errlen) != 0)
+		return -1;
+	int rc = 0;
+	if (!c.target)
+		rc = rec_err(r, err, errlen, "configs without config_runtime: training and "
+			     "validation need measured runtimes");
+	else
+		graph_append(g, &c, s->kind, cap);
+	model_chunk_free(&c);
+	return rc;
+}
+
+int model_set_load(model_set_t *s, const char *path, int kind, size_t max_configs,
+		   uint64_t seed, char *err, size_t errlen)
 {
 	memset(s, 0, sizeof *s);
 	s->kind = kind;
-	sreader_t *sr = sr_open(path);
+	sreader_t *sr = sr_try_open(path, err, errlen);
+	if (!sr)
+		return EX_IO;
 	record_t *r;
-	model_graph_t *g = NULL;
 	size_t cap = 0;
-	while ((r = sr_next(sr))) {
+	int rc = 0, got = SR_DONE;
+	while (!rc && (got = sr_read(sr, &r, err, errlen)) == SR_OK) {
+		model_graph_t *g = s->n ? &s->g[s->n - 1] : NULL;
 		if (rec_is(r, "header")) {
-			const field_t *h = rec_get(r, "history");
-			free(s->history);
-			if (h && h->kind == V_RAW) {
-				s->history_len = h->v.raw.len;
-				s->history = xmalloc(h->v.raw.len);
-				memcpy(s->history, h->v.raw.bytes, h->v.raw.len);
-			} else {   /* no history: an empty list */
-				s->history_len = 1;
-				s->history = xmalloc(1);
-				s->history[0] = (char)0x90;
-			}
+			keep_history(s, r);
 		} else if (rec_is(r, "graph")) {
-			int k = model_record_kind(r);
-			if (rec_flag(r, "runtimes_hidden"))
-				rec_die(r, "its runtimes are hidden (a test split): "
-					"nothing to train or validate on");
-			if (s->kind < 0)
-				s->kind = k;
-			else if (k != s->kind)
-				rec_die(r, "a %s graph among %s graphs: train one model per collection",
-					k == MODEL_TILE ? "tile" : "layout",
-					s->kind == MODEL_TILE ? "tile" : "layout");
 			if (g && max_configs)
 				graph_subsample(g, max_configs, seed, s->n - 1);
-			if (s->n == s->cap) {
-				s->cap = s->cap ? 2 * s->cap : 16;
-				s->g = xreallocarray(s->g, s->cap, sizeof *s->g);
-			}
-			g = &s->g[s->n++];
-			model_graph_from_record(g, r, s->kind);
+			rc = set_graph(s, r, err, errlen) ? EX_DATA : 0;
 			cap = 0;
 		} else if (rec_is(r, "configs")) {
-			if (!g)
-				rec_die(r, "configs record before any graph");
-			model_chunk_t c;
-			model_chunk_from_record(&c, r, g, s->kind);
-			if (!c.target)
-				rec_die(r, "configs without config_runtime: training and validation "
-					"need measured runtimes");
-			graph_append(g, &c, s->kind, &cap);
-			model_chunk_free(&c);
+			rc = set_configs(s, g, &cap, r, err, errlen) ? EX_DATA : 0;
 		}
 		rec_free(r);
 	}
-	if (g && max_configs)
-		graph_subsample(g, max_configs, seed, s->n - 1);
+	if (!rc && got != SR_DONE)
+		rc = got == SR_EIO ? EX_IO : EX_DATA;
 	sr_close(sr);
+	if (rc) {
+		model_set_free(s);
+		return rc;
+	}
+	if (s->n && max_configs)
+		graph_subsample(&s->g[s->n - 1], max_configs, seed, s->n - 1);
 	for (size_t i = 0; i < s->n; i++)
 		s->nconf += s->g[i].nconf;
 	if (s->kind < 0)
 		s->kind = kind < 0 ? MODEL_LAYOUT : kind;
+	return 0;
+}
+
+void model_set_read(model_set_t *s, const char *path, int kind, size_t max_configs,
+		    uint64_t seed)
+{
+	char err[1024];
+	int rc = model_set_load(s, path, kind, max_configs, seed, err, sizeof err);
+	if (rc)
+		die(rc, "%s", err);
 }
 
 void model_set_free(model_set_t *s)

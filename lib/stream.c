@@ -448,46 +448,78 @@ tensor_t *rec_take_tensor(record_t *r, const char *key)
 	return t;
 }
 
+/* "SRC: record N (ID or type): " */
+static void rec_where(const record_t *r, char *buf, size_t len)
+{
+	const char *id = rec_str(r, "id");
+	snprintf(buf, len, "%s: record %llu (%s): ", r->src ? r->src : "stream",
+		 (unsigned long long)r->index, id ? id : r->type);
+}
+
+int rec_err(const record_t *r, char *err, size_t errlen, const char *fmt, ...)
+{
+	char where[512];
+	rec_where(r, where, sizeof where);
+	size_t k = strlen(where);
+	if (errlen == 0)
+		return -1;
+	snprintf(err, errlen, "%s", where);
+	if (k < errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err + k, errlen - k, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
 void rec_die(const record_t *r, const char *fmt, ...)
 {
-	char msg[1024];
-	const char *id = rec_str(r, "id");
+	char where[512], msg[1024];
+	rec_where(r, where, sizeof where);
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (id)
-		die(EX_DATA, "%s: record %llu (%s): %s", r->src ? r->src : "stream",
-		    (unsigned long long)r->index, id, msg);
-	die(EX_DATA, "%s: record %llu (%s): %s", r->src ? r->src : "stream",
-	    (unsigned long long)r->index, r->type, msg);
+	die(EX_DATA, "%s%s", where, msg);
+}
+
+int rec_get_tensor(record_t *r, const char *key, dtype_t dt, int ndim, int need,
+		   tensor_t **out, char *err, size_t errlen)
+{
+	field_t *f = rec_get(r, key);
+	tensor_t *t, *c;
+	char cerr[256], sh[128];
+
+	*out = NULL;
+	if (!f)
+		return need ? rec_err(r, err, errlen, "missing tensor '%s'", key) : 0;
+	if (f->kind != V_TENSOR)
+		return rec_err(r, err, errlen, "'%s' is not a tensor", key);
+	t = f->v.t;
+	if (ndim >= 0 && t->ndim != ndim)
+		return rec_err(r, err, errlen, "'%s' has shape %s, want %d dimension%s", key,
+			       tensor_shape_str(t, sh, sizeof sh), ndim, ndim == 1 ? "" : "s");
+	if (t->dtype != dt) {
+		c = tensor_convert(t, dt, cerr, sizeof cerr);
+		if (!c)
+			return rec_err(r, err, errlen, "'%s' (%s): %s", key, dtype_name(t->dtype),
+				       cerr);
+		tensor_free(t);
+		f->v.t = c;
+		t = c;
+	}
+	*out = t;
+	return 0;
 }
 
 static tensor_t *get_tensor(record_t *r, const char *key, dtype_t dt, int ndim, int need)
 {
-	field_t *f = rec_get(r, key);
-	tensor_t *t, *c;
-	char err[256], sh[128];
-
-	if (!f) {
-		if (need)
-			rec_die(r, "missing tensor '%s'", key);
-		return NULL;
-	}
-	if (f->kind != V_TENSOR)
-		rec_die(r, "'%s' is not a tensor", key);
-	t = f->v.t;
-	if (ndim >= 0 && t->ndim != ndim)
-		rec_die(r, "'%s' has shape %s, want %d dimension%s", key,
-			tensor_shape_str(t, sh, sizeof sh), ndim, ndim == 1 ? "" : "s");
-	if (t->dtype == dt)
-		return t;
-	c = tensor_convert(t, dt, err, sizeof err);
-	if (!c)
-		rec_die(r, "'%s' (%s): %s", key, dtype_name(t->dtype), err);
-	tensor_free(t);
-	f->v.t = c;
-	return c;
+	char err[1024];
+	tensor_t *t;
+	if (rec_get_tensor(r, key, dt, ndim, need, &t, err, sizeof err) != 0)
+		die(EX_DATA, "%s", err);
+	return t;
 }
 
 tensor_t *rec_need_tensor(record_t *r, const char *key, dtype_t dt, int ndim)
@@ -1007,17 +1039,28 @@ sreader_t *sr_open_fd(int fd, const char *name)
 	return sr;
 }
 
-sreader_t *sr_open(const char *path)
+sreader_t *sr_try_open(const char *path, char *err, size_t errlen)
 {
 	int fd;
 	sreader_t *sr;
 	if (strcmp(path, "-") == 0)
 		return sr_open_fd(0, "stdin");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		edie(EX_IO, "%s", path);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
 	sr = sr_open_fd(fd, path);
 	sr->own_fd = 1;
+	return sr;
+}
+
+sreader_t *sr_open(const char *path)
+{
+	char err[1024];
+	sreader_t *sr = sr_try_open(path, err, sizeof err);
+	if (!sr)
+		die(EX_IO, "%s", err);
 	return sr;
 }
 

@@ -113,6 +113,16 @@ void rec_del(record_t *r, const char *key);
  * "id" field when it has one. */
 _Noreturn void rec_die(const record_t *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* rec_die's message, "SRC: record N (ID): what", written to err instead;
+ * returns -1 (for returning cores: return rec_err(r, err, errlen, ...)). */
+int rec_err(const record_t *r, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The returning core of the two below: *out is the tensor field key,
+ * converted in place to dtype dt (ints checked for range), with ndim
+ * dimensions (-1: any); NULL when absent and need is 0.  Returns 0, or -1
+ * with err set (rec_err's form). */
+int rec_get_tensor(record_t *r, const char *key, dtype_t dt, int ndim, int need,
+		   tensor_t **out, char *err, size_t errlen);
 /* Require a tensor field; converts it in place to dtype dt (ints checked for
  * range) and checks ndim (-1: any).  Dies with rec_die on failure. */
 tensor_t *rec_need_tensor(record_t *r, const char *key, dtype_t dt, int ndim);
@@ -134,7 +144,10 @@ typedef struct sreader sreader_t;
 
 /* Open a stream on fd; name is used in messages ("-" reads as "stdin"). */
 sreader_t *sr_open_fd(int fd, const char *name);
-/* Open a path ("-" = stdin); dies with EX_IO when it cannot be opened. */
+/* Open a path ("-" = stdin): NULL with err ("PATH: why", an I/O error)
+ * when it cannot be opened. */
+sreader_t *sr_try_open(const char *path, char *err, size_t errlen);
+/* sr_try_open that dies with EX_IO. */
 sreader_t *sr_open(const char *path);
 void sr_close(sreader_t *sr);
 const char *sr_name(const sreader_t *sr);

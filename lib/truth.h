@@ -4,8 +4,8 @@
  * config_runtime, and for tile config_runtime_normalizers) as rank-eval
  * reads its --truth: every graph's configs sorted by config index, with
  * y = runtime (layout) or runtime / normalizer (tile), lower = faster.
- * Dies (exit 1, naming the file, record and graph) on a split whose
- * runtimes are hidden, a deduplicated stream, a missing or non-positive
+ * Fails (exit code 1 for its caller, a message naming the file, record and
+ * graph) on a split whose runtimes are hidden, a deduplicated stream, a missing or non-positive
  * runtime, a config index twice, n_configs not matching the chunks, a
  * duplicate graph id, an id or collection that is neither tile: nor
  * layout:, or no graph at all.  Memory: 16 bytes a config of every graph
@@ -34,21 +34,29 @@ typedef struct {
 	char *name;        /* the stream's name for messages */
 } truth_t;
 
+/* Read the truth stream at path: 0 and *out, or the exit code for the
+ * failure (EX_DATA the data, EX_IO the file) with err.  truth_read dies
+ * with them. */
+int truth_load(const char *path, truth_t **out, char *err, size_t errlen);
 truth_t *truth_read(const char *path);
 /* The collection of a graph record r with this id: its "collection" key,
- * else the id's first two (tile) or three (layout) fields; dies naming r. */
-char *truth_collection_of(const record_t *r, const char *id);
+ * else the id's first two (tile) or three (layout) fields; NULL with err
+ * (naming r) when the id has neither. */
+char *truth_collection_of(const record_t *r, const char *id, char *err, size_t errlen);
 /* Append the configs of one configs chunk r of a truth stream to *idx and
  * *y (grown as needed: *n of *cap used; tile: y = runtime / normalizer),
  * with the checks above (deduplicated, no runtimes, lengths, a config
  * index below 0, a runtime or normalizer not positive): rank-eval, which
- * reads the truth a graph at a time, and truth_read share it. */
-void truth_add_chunk(record_t *r, int tile, int64_t **idx, double **y, size_t *n, size_t *cap);
+ * reads the truth a graph at a time, and truth_read share it.  0, or -1
+ * with err (rec_err's form), nothing appended. */
+int truth_add_chunk(record_t *r, int tile, int64_t **idx, double **y, size_t *n, size_t *cap,
+		    char *err, size_t errlen);
 /* A graph's configs read: check n against the graph record's n_configs
  * (expect, -1: none) and that there are some, sort idx (and y with it) by
- * config index, and die on an index twice; name and id for messages. */
-void truth_finish_graph(const char *name, const char *id, int64_t expect, int64_t *idx,
-			double *y, size_t n);
+ * config index; -1 with err on an index twice, a count that does not match
+ * or no configs; name and id for messages. */
+int truth_finish_graph(const char *name, const char *id, int64_t expect, int64_t *idx,
+		       double *y, size_t n, char *err, size_t errlen);
 void truth_free(truth_t *t);
 /* The graph with this id, or NULL. */
 const truth_graph_t *truth_get(const truth_t *t, const char *id);

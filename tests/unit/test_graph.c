@@ -229,7 +229,13 @@ static void test_rec_subset(void)
 	UT_EQ_INT(gr.n, N7);
 	UT_EQ_INT(gr.m, M7);
 	UT_EQ_INT(gr.nc, 2);
-	graph_rec_subset(r, keep, N7);  /* keeps 2 3 4 6 */
+	char err[1024];
+	uint8_t drop3[N7] = {0, 0, 1, 0, 1, 0, 1};   /* drops configurable node 3 */
+	UT_EQ_INT(graph_rec_subset(r, drop3, N7, err, sizeof err), -1);
+	UT_CHECK(strstr(err, "(layout:xla:random:g7): node_config_ids[0] = 3 dropped") != NULL);
+	UT_EQ_INT(rec_tensor(r, "node_feat")->shape[0], N7);   /* unchanged */
+	UT_CHECK(rec_tensor(r, "orig_node_id") == NULL);
+	UT_EQ_INT(graph_rec_subset(r, keep, N7, err, sizeof err), 0);  /* keeps 2 3 4 6 */
 	t = rec_tensor(r, "node_feat");
 	UT_EQ_INT(t->shape[0], 4);
 	UT_NEAR(((float *)t->data)[3], 9, 0);   /* row of node 3, col 0 */
@@ -259,7 +265,7 @@ static void test_rec_subset(void)
 	UT_CHECK(rec_int(r, "n_nodes", &v) && v == 4);
 	UT_CHECK(rec_int(r, "n_edges", &v) && v == 3);
 	/* a second subset (dropping node 4) composes orig_node_id */
-	graph_rec_subset(r, keep2, 4);
+	UT_EQ_INT(graph_rec_subset(r, keep2, 4, err, sizeof err), 0);
 	t = rec_tensor(r, "orig_node_id");
 	UT_EQ_INT(t->shape[0], 3);
 	UT_EQ_INT(((int32_t *)t->data)[0], 2); UT_EQ_INT(((int32_t *)t->data)[1], 3);

@@ -8,11 +8,13 @@
  * the largest gradient: the bound is 5e-3 (max-norm relative).  The PyTorch
  * cross-check (tests/torch/) compares the same gradients at 1e-4. */
 #include "ut.h"
+#include "ut_files.h"
 #include "model.h"
 #include "model_layers.h"
 #include "train.h"
 #include "err.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -887,6 +889,149 @@ static void test_save_load(void)
 	model_free(m2);
 }
 
+/* ---- the readers return their errors (lib/README.md's policy) ---- */
+
+/* A layout graph record: n nodes in a chain, node 1 configurable. */
+static record_t *graph_record(const char *id, int32_t n)
+{
+	record_t *r = rec_new("graph");
+	rec_set_str(r, "id", id);
+	rec_set_str(r, "collection", "layout:xla:random");
+	tensor_t *f = tensor_new2(DT_F32, n, MODEL_NFEAT);
+	tensor_t *op = tensor_new1(DT_I32, n);
+	tensor_t *e = tensor_new2(DT_I32, n - 1, 2);
+	for (int32_t i = 0; i + 1 < n; i++) {
+		((int32_t *)e->data)[2 * i] = i + 1;
+		((int32_t *)e->data)[2 * i + 1] = i;
+	}
+	tensor_t *ci = tensor_new1(DT_I32, 1);
+	((int32_t *)ci->data)[0] = 1;
+	rec_set_tensor(r, "node_feat", f);
+	rec_set_tensor(r, "node_opcode", op);
+	rec_set_tensor(r, "edge_index", e);
+	rec_set_tensor(r, "node_config_ids", ci);
+	return r;
+}
+
+/* Its configs: count rows of raw values (0 = symbol 1), runtimes 1..count. */
+static record_t *configs_record(const char *id, int64_t count)
+{
+	record_t *r = rec_new("configs");
+	rec_set_str(r, "id", id);
+	rec_set_int(r, "count", count);
+	rec_set_tensor(r, "node_config_feat", tensor_new3(DT_F32, count, 1, MODEL_NSLOT));
+	tensor_t *rt = tensor_new1(DT_I64, count), *ix = tensor_new1(DT_I64, count);
+	for (int64_t i = 0; i < count; i++) {
+		((int64_t *)rt->data)[i] = i + 1;
+		((int64_t *)ix->data)[i] = i;
+	}
+	rec_set_tensor(r, "config_runtime", rt);
+	rec_set_tensor(r, "config_index", ix);
+	return r;
+}
+
+static void test_readers_return(void)
+{
+	char err[1024];
+	model_graph_t g;
+	model_chunk_t c;
+	record_t *r = graph_record("layout:xla:random:a", 4);
+	UT_EQ_INT(model_graph_parse(&g, r, MODEL_LAYOUT, err, sizeof err), 0);
+	UT_EQ_INT(g.n, 4);
+	UT_EQ_INT(g.nc, 1);
+	record_t *cr = configs_record("layout:xla:random:a", 3);
+	UT_EQ_INT(model_chunk_parse(&c, cr, &g, MODEL_LAYOUT, err, sizeof err), 0);
+	UT_EQ_INT(c.count, 3);
+	UT_CHECK(c.target && c.target[2] == 3.0);
+	model_chunk_free(&c);
+	rec_free(cr);
+	/* a config value out of range: an error naming the record, nothing kept */
+	cr = configs_record("layout:xla:random:a", 2);
+	((float *)rec_tensor(cr, "node_config_feat")->data)[5] = 9.0f;
+	UT_EQ_INT(model_chunk_parse(&c, cr, &g, MODEL_LAYOUT, err, sizeof err), -1);
+	UT_CHECK(strstr(err, "record 0 (layout:xla:random:a): node_config_feat: value 9") != NULL);
+	UT_CHECK(c.codes == NULL && c.target == NULL && c.cidx == NULL);
+	rec_free(cr);
+	/* configs of another graph */
+	cr = configs_record("layout:xla:random:b", 2);
+	UT_EQ_INT(model_chunk_parse(&c, cr, &g, MODEL_LAYOUT, err, sizeof err), -1);
+	UT_CHECK(strstr(err, "configs for graph 'layout:xla:random:b' inside graph") != NULL);
+	rec_free(cr);
+	model_graph_free(&g);
+	rec_free(r);
+	/* a graph: an edge out of range, a missing id, non-finite features */
+	r = graph_record("layout:xla:random:a", 4);
+	((int32_t *)rec_tensor(r, "edge_index")->data)[3] = 7;
+	UT_EQ_INT(model_graph_parse(&g, r, MODEL_LAYOUT, err, sizeof err), -1);
+	UT_CHECK(strstr(err, "edge_index row 1: node id 7 out of range (4 nodes)") != NULL);
+	UT_CHECK(g.id == NULL && g.feat == NULL);
+	rec_free(r);
+	r = graph_record("layout:xla:random:a", 4);
+	((float *)rec_tensor(r, "node_feat")->data)[MODEL_NFEAT + 2] = NAN;
+	UT_EQ_INT(model_graph_parse(&g, r, MODEL_LAYOUT, err, sizeof err), -1);
+	UT_CHECK(strstr(err, "non-finite value at node 1 feature 2") != NULL);
+	rec_free(r);
+
+	/* a collection: the file, then its data */
+	char path[] = "/tmp/test_model_XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	model_set_t set;
+	UT_EQ_INT(model_set_load(&set, "/nonexistent/x.mp", -1, 0, 1, err, sizeof err), EX_IO);
+	UT_CHECK(strstr(err, "/nonexistent/x.mp: No such file") != NULL);
+	record_t *recs[4] = { graph_record("layout:xla:random:a", 5),
+			      configs_record("layout:xla:random:a", 4),
+			      graph_record("layout:xla:random:b", 3),
+			      configs_record("layout:xla:random:b", 2) };
+	ut_write_stream(path, recs, 4, 0);
+	UT_EQ_INT(model_set_load(&set, path, -1, 0, 1, err, sizeof err), 0);
+	UT_EQ_INT(set.n, 2);
+	UT_EQ_INT(set.nconf, 6);
+	model_set_free(&set);
+	recs[0] = graph_record("layout:xla:random:a", 5);
+	recs[1] = configs_record("layout:xla:random:a", 4);
+	recs[2] = graph_record("layout:xla:random:b", 3);
+	rec_set_bool(recs[2], "runtimes_hidden", 1);
+	ut_write_stream(path, recs, 3, 0);
+	UT_EQ_INT(model_set_load(&set, path, -1, 0, 1, err, sizeof err), EX_DATA);
+	UT_CHECK(strstr(err, "record 3 (layout:xla:random:b): its runtimes are hidden") != NULL);
+	UT_CHECK(set.n == 0 && set.g == NULL);
+
+	/* a model file: missing, not a model, a parameter of the wrong shape */
+	model_t *m;
+	UT_EQ_INT(model_try_load("/nonexistent/m", &m, NULL, NULL, err, sizeof err), EX_IO);
+	UT_CHECK(m == NULL);
+	UT_EQ_INT(model_try_load(path, &m, NULL, NULL, err, sizeof err), EX_DATA);
+	UT_CHECK(strstr(err, "not a model file: first record is 'graph'") != NULL);
+	model_hp_t hp;
+	model_hp_default(&hp, MODEL_TILE);
+	hp.hidden = 4;
+	model_t *good = model_new(&hp, NULL);
+	model_init(good, 3);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	swriter_t *sw = sw_open_fd(fd, path);
+	record_t *h = header_new();
+	sw_write(sw, h);
+	rec_free(h);
+	model_write(sw, good, good->params);
+	sw_end(sw);
+	sw_close(sw);
+	UT_EQ_INT(model_try_load(path, &m, NULL, NULL, err, sizeof err), 0);
+	UT_CHECK(m && memcmp(m->params, good->params, good->nparams * sizeof(float)) == 0);
+	model_free(m);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	sw = sw_open_fd(fd, path);
+	h = header_new();
+	sw_write(sw, h);
+	rec_free(h);
+	model_write(sw, good, good->params);
+	sw_close(sw);   /* no end record: a truncated file */
+	UT_EQ_INT(model_try_load(path, &m, NULL, NULL, err, sizeof err), EX_DATA);
+	UT_CHECK(m == NULL && strstr(err, "end") != NULL);
+	model_free(good);
+	unlink(path);
+}
+
 /* test_model --grads MODEL STREAM B OUT.json: the C side of the PyTorch
  * cross-check (tests/torch/): scores, mixed ranking loss (margin 0.1, mix
  * 0.5) and every parameter's gradient on the first graph of STREAM and its
@@ -966,5 +1111,6 @@ int main(int argc, char **argv)
 	UT_RUN(test_batch_independent);
 	UT_RUN(test_threads_agree);
 	UT_RUN(test_save_load);
+	UT_RUN(test_readers_return);
 	return ut_done("test_model");
 }
