@@ -28,7 +28,7 @@ static struct {
 	double seconds;             /* 0: no time budget */
 	int epochs_given;
 	train_loss_t loss;          /* kind, margin, mix, mape */
-	double lr, lr_min, wd, clip, drop_edge;
+	double lr, lr_min, wd, clip, drop_edge, ema;
 	uint64_t seed;
 	model_hp_t hp;
 	const char *arch_opt;       /* the first architecture option given */
@@ -104,6 +104,8 @@ static const char help_text[] =
 	"                           (DropEdge; default 0)\n"
 	"      --swa N              write the average of the weights of the last N\n"
 	"                           rounds (stochastic weight averaging; default 0: off)\n"
+	"      --ema D              validate and write the weights' moving average,\n"
+	"                           decay D per step (e.g. 0.99; default 0: off)\n"
 	"      --oversample         visit every collection's graphs as often per\n"
 	"                           epoch as the largest collection's\n"
 	"      --init MODEL         start from MODEL's weights, architecture and\n"
@@ -254,6 +256,7 @@ static void fingerprint(record_t *r, const model_set_t *train, const model_set_t
 	rec_set_float(r, "mape", opt.loss.mape);
 	rec_set_float(r, "drop_edge", opt.drop_edge);
 	rec_set_int(r, "swa", opt.swa);
+	rec_set_float(r, "ema", opt.ema);
 	rec_set_int(r, "oversample", opt.oversample);
 	rec_set_str(r, "init", opt.init ? opt.init : "");
 	rec_set_int(r, "valid_configs", opt.valid_configs);
@@ -282,6 +285,8 @@ static void save_checkpoint(const trainer_t *tr, const state_t *st, const model_
 	rec_set_tensor(r, "adam_m", f32_tensor(tr->adam_m, m->nparams));
 	rec_set_tensor(r, "adam_v", f32_tensor(tr->adam_v, m->nparams));
 	rec_set_tensor(r, "best_params", f32_tensor(st->best_params, m->nparams));
+	if (tr->ema)
+		rec_set_tensor(r, "ema_params", f32_tensor(tr->ema, m->nparams));
 	tensor_t *h = tensor_new2(DT_F64, plan.nrounds, NHIST);
 	memcpy(h->data, st->hist, h->nbytes);
 	rec_set_tensor(r, "history", h);
@@ -365,6 +370,8 @@ static int load_checkpoint(trainer_t *tr, state_t *st, const model_set_t *valid)
 	take_f32(r, "adam_m", tr->adam_m, m->nparams);
 	take_f32(r, "adam_v", tr->adam_v, m->nparams);
 	take_f32(r, "best_params", st->best_params, m->nparams);
+	if (tr->ema)
+		take_f32(r, "ema_params", tr->ema, m->nparams);
 	tensor_t *h = rec_need_tensor(r, "history", DT_F64, 2);
 	if (h->shape[0] != plan.nrounds || h->shape[1] != NHIST)
 		rec_die(r, "history has the wrong shape");
@@ -660,7 +667,7 @@ static const char *parse_args(int argc, char **argv)
 	enum { O_VALID_CONFIGS = 256, O_CHECKPOINT, O_RESUME, O_LOG, O_HIDDEN, O_LAYERS,
 	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_TILE_JOIN, O_GPS, O_LOSS, O_MIX,
 	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP, O_ARCH, O_HEADS,
-	       O_APPNP_K, O_APPNP_A, O_PE, O_MAPE, O_DROP_EDGE, O_SWA, O_OVERSAMPLE, O_INIT,
+	       O_APPNP_K, O_APPNP_A, O_PE, O_MAPE, O_DROP_EDGE, O_SWA, O_EMA, O_OVERSAMPLE, O_INIT,
 	       O_EXCLUDE, O_STEPS, O_SECONDS, O_VALID_EVERY, O_PATIENCE, O_FORCE_TTY };
 	static const struct option longopts[] = {
 		{"appnp-alpha", required_argument, NULL, O_APPNP_A},
@@ -703,6 +710,7 @@ static const char *parse_args(int argc, char **argv)
 		{"patience", required_argument, NULL, O_PATIENCE},
 		{"stop-after", required_argument, NULL, O_STOP},
 		{"swa", required_argument, NULL, O_SWA},
+		{"ema", required_argument, NULL, O_EMA},
 		{"threads", required_argument, NULL, 't'},
 		{"valid", required_argument, NULL, 'v'},
 		{"valid-configs", required_argument, NULL, O_VALID_CONFIGS},
@@ -788,6 +796,7 @@ static const char *parse_args(int argc, char **argv)
 		case O_MAPE: opt.loss.mape = parse_double("--mape", optarg, 0, 1e6); break;
 		case O_DROP_EDGE: opt.drop_edge = parse_double("--drop-edge", optarg, 0, 0.99); break;
 		case O_SWA: opt.swa = parse_ll("--swa", optarg, 0, 1000000); break;
+		case O_EMA: opt.ema = parse_double("--ema", optarg, 0.0, 0.999999); break;
 		case O_OVERSAMPLE: opt.oversample = 1; break;
 		case O_INIT: opt.init = optarg; break;
 		case O_EXCLUDE:
@@ -849,6 +858,8 @@ static const char *parse_args(int argc, char **argv)
 		usage_error("%s", "--swa N: N must not exceed --epochs");
 	if (opt.patience && !opt.valid)
 		usage_error("%s", "--patience needs --valid FILE (it watches the valid score)");
+	if (opt.ema > 0 && opt.swa)
+		usage_error("%s", "--ema and --swa: give one of them (both average weights)");
 	if (opt.patience && opt.swa)
 		usage_error("%s", "--patience and --swa: give one of them (SWA averages the "
 			    "last rounds, which a stopped run never reaches)");
@@ -1038,7 +1049,8 @@ static void save_model(const trainer_t *tr, state_t *st, const model_set_t *vali
 	const char *metric = train->kind == MODEL_TILE ? "top-5 score" : "kendall";
 	int untrained = tr->nvisit == 0;
 	if (st->best_round == 0)   /* resumed after the last round without a best */
-		memcpy(st->best_params, m->params, m->nparams * sizeof *m->params);
+		memcpy(st->best_params, tr->ema ? tr->ema : m->params,
+		       m->nparams * sizeof *m->params);
 	double swa_score = NAN;
 	long best_epoch = st->best_round ? epoch_of(round_end(st, st->best_round)) : 0;
 	if (opt.swa) {   /* the average of the last rounds replaces the best */
@@ -1073,6 +1085,8 @@ static void save_model(const trainer_t *tr, state_t *st, const model_set_t *vali
 	}
 	if (opt.init)
 		rec_set_str(info, "init", opt.init);
+	if (opt.ema > 0)
+		rec_set_float(info, "ema", opt.ema);
 	rec_set_int(info, "steps", plan.total);
 	rec_set_int(info, "valid_every", plan.every);
 	rec_set_int(info, "best_round", st->best_round);
@@ -1121,7 +1135,7 @@ int main(int argc, char **argv)
 		.seed = opt.seed, .configs_per_graph = (size_t)opt.cpg,
 		.graphs_per_step = (size_t)opt.gps, .loss = opt.loss, .drop_edge = opt.drop_edge,
 		.oversample = opt.oversample, .adam = { opt.lr, 0.9, 0.999, 1e-8, opt.wd },
-		.lr_min = opt.lr_min, .clip = opt.clip, .quiet = opt.quiet });
+		.lr_min = opt.lr_min, .clip = opt.clip, .ema = opt.ema, .quiet = opt.quiet });
 	/* Nothing to rank (every graph has one distinct config, as the real
 	 * openai_v0_rnn file after --dedup): the model keeps its initial
 	 * weights, so that a pipeline can still predict and submit, and says so. */
@@ -1158,6 +1172,7 @@ int main(int argc, char **argv)
 		long nsteps = end - tr.step;
 		double loss = train_round(&tr, end);
 		double ttrain = now() - te;
+		train_ema_swap(&tr);   /* --ema: the average is what is judged and kept */
 		double score = opt.valid ? evaluate(m, w, &valid) : NAN;
 		double *h = st.hist + r * NHIST;
 		h[H_LOSS] = loss;
@@ -1177,6 +1192,7 @@ int main(int argc, char **argv)
 			h = st.hist + r * NHIST;   /* it may have moved */
 		}
 		keep_weights(m, &st, score);
+		train_ema_swap(&tr);
 		if (!opt.quiet)
 			report_round(&st, h, by_epoch, metric);
 		double tk = now();

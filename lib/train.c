@@ -114,6 +114,10 @@ void train_init(trainer_t *t, model_t *m, model_work_t *w, const model_set_t *se
 	t->steps_per_epoch = (long)((t->nvisit + o->graphs_per_step - 1) / o->graphs_per_step);
 	t->adam_m = xcalloc(m->nparams, sizeof *t->adam_m);
 	t->adam_v = xcalloc(m->nparams, sizeof *t->adam_v);
+	if (o->ema > 0) {
+		t->ema = xmallocarray(m->nparams, sizeof *t->ema);
+		memcpy(t->ema, m->params, m->nparams * sizeof *t->ema);
+	}
 	t->lr = o->adam.lr;
 	size_t B = o->configs_per_graph, maxnc = 0, maxc = 0;
 	for (size_t i = 0; i < set->n; i++) {
@@ -137,6 +141,7 @@ void train_free(trainer_t *t)
 	free(t->visits);
 	free(t->adam_m);
 	free(t->adam_v);
+	free(t->ema);
 	free(t->order);
 	free(t->pick);
 	free(t->sym);
@@ -250,7 +255,26 @@ double train_step(trainer_t *t)
 				t->adam_v + pt->off, pt->size, &adam,
 				pt->decay ? t->o.adam.weight_decay : 0.0, t->step);
 	}
+	if (t->ema) {
+		double d = (1.0 + (double)t->step) / (10.0 + (double)t->step);
+		float a = (float)(d < t->o.ema ? d : t->o.ema), b = 1.0f - a;
+		#pragma omp simd
+		for (size_t i = 0; i < m->nparams; i++)
+			t->ema[i] = a * t->ema[i] + b * m->params[i];
+	}
 	return loss;
+}
+
+void train_ema_swap(trainer_t *t)
+{
+	float *p = t->m->params;
+	if (!t->ema)
+		return;
+	for (size_t i = 0; i < t->m->nparams; i++) {
+		float x = p[i];
+		p[i] = t->ema[i];
+		t->ema[i] = x;
+	}
 }
 
 double train_round(trainer_t *t, long end)

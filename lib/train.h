@@ -64,6 +64,8 @@ typedef struct {
 	long warmup;               /* linear warm-up steps */
 	long total;                /* the schedule's length in steps (may be revised) */
 	double clip;               /* max global gradient norm, 0: off */
+	double ema;                /* > 0: keep the weights' moving average with
+				    * this decay per step (train_ema_swap); 0: off */
 	int quiet;                 /* no notes on stderr */
 } train_opts_t;
 
@@ -75,6 +77,7 @@ typedef struct {
 	size_t *visits, nvisit;    /* an epoch's visits, before shuffling */
 	long steps_per_epoch;
 	float *adam_m, *adam_v;    /* AdamW's moments, (nparams) each */
+	float *ema;                /* (nparams) the weights' moving average, or NULL */
 	long step;                 /* optimiser steps done */
 	double lr;                 /* the learning rate of the last step */
 	size_t nconfigs;           /* configs scored, all steps */
@@ -105,5 +108,11 @@ double train_grads(trainer_t *t, long step);
 double train_step(trainer_t *t);
 /* Steps until t->step reaches end; returns their mean loss (NaN: none). */
 double train_round(trainer_t *t, long end);
+/* With o.ema: exchange the model's weights and their moving average (call
+ * twice: validate or save the average, then train on).  After each step
+ * the average moves as ema = d ema + (1 - d) w with d = min(o.ema,
+ * (1 + step) / (10 + step)): short at first, so that it does not remember
+ * the initial weights.  It starts as the weights train_init finds. */
+void train_ema_swap(trainer_t *t);
 
 #endif

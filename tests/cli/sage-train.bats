@@ -200,6 +200,50 @@ w(msgpack.packb({"t": "end", "records": 1, "graphs": 0, "chunks": 0, "configs": 
 	done
 }
 
+@test "sage-train --ema D: the weights' moving average is validated and written; resumes exactly" {
+	sage-train "${Q[@]}" -q --epochs 3 --valid "$D/t_valid.mp" --out "$T/raw.mp" "$D/t_train.mp"
+	sage-train "${Q[@]}" -q --epochs 3 --valid "$D/t_valid.mp" --ema 0.9 --out "$T/ema.mp" \
+		"$D/t_train.mp"
+	! diff -q <(params "$T/raw.mp") <(params "$T/ema.mp")
+	mp-dump --type training "$T/ema.mp" | grep -q '"ema": 0.9'
+	# no learning (--lr 0): the average of constant weights is those weights
+	sage-train "${Q[@]}" -q --epochs 2 --lr 0 --out "$T/raw0.mp" "$D/l_train.mp"
+	sage-train "${Q[@]}" -q --epochs 2 --lr 0 --ema 0.99 --out "$T/ema0.mp" "$D/l_train.mp"
+	params "$T/raw0.mp" > "$T/a.json"
+	params "$T/ema0.mp" > "$T/b.json"
+	/usr/bin/python3 - "$T/a.json" "$T/b.json" <<'PY'
+import json, sys
+def load(p):
+    out = {}
+    for line in open(p):
+        r = json.loads(line)
+        v = r["value"]
+        out[r["name"]] = v["data"] if isinstance(v, dict) else v
+    return out
+a, b = load(sys.argv[1]), load(sys.argv[2])
+assert a.keys() == b.keys() and a
+flat = lambda x: [z for y in x for z in (flat(y) if isinstance(y, list) else [y])]
+d = max(abs(p - q) for k in a for p, q in zip(flat(a[k]), flat(b[k])))
+assert d < 1e-5, d   # float rounding of a w + (1 - a) w
+PY
+	# --stop-after + --resume: the same model as one run (the average is in the checkpoint)
+	sage-train "${Q[@]}" -q --epochs 4 --ema 0.9 --out "$T/full.mp" "$D/l_train.mp"
+	sage-train "${Q[@]}" -q --epochs 4 --ema 0.9 --checkpoint "$T/ck.mp" --stop-after 2 \
+		--out "$T/part.mp" "$D/l_train.mp" || true
+	sage-train "${Q[@]}" -q --epochs 4 --ema 0.9 --checkpoint "$T/ck.mp" --resume \
+		--out "$T/part.mp" "$D/l_train.mp"
+	diff <(params "$T/full.mp") <(params "$T/part.mp")
+	run sage-train "${Q[@]}" --epochs 4 --checkpoint "$T/ck.mp" --resume --out "$T/x.mp" \
+		"$D/l_train.mp"
+	assert_failure 2
+	assert_output --partial "made with ema = 0.9, this run has 0"
+	run sage-train "${Q[@]}" --epochs 4 --ema 0.9 --swa 2 --out "$T/x.mp" "$D/l_train.mp"
+	assert_failure 2
+	assert_output --partial "--ema and --swa"
+	run sage-train "${Q[@]}" --ema 1 --out "$T/x.mp" "$D/l_train.mp"
+	assert_failure 2
+}
+
 @test "sage-train: --resume refuses other options; starts afresh without a checkpoint" {
 	sage-train "${Q[@]}" -q --epochs 3 --checkpoint "$T/ck.mp" --stop-after 1 --out "$T/m.mp" "$D/l_train.mp"
 	run sage-train "${Q[@]}" --hidden 12 --epochs 3 --checkpoint "$T/ck.mp" --resume --out "$T/m.mp" "$D/l_train.mp"
