@@ -244,6 +244,13 @@ typedef struct {
 	int32_t *argmax;           /* pooling's cache (slot o) */
 } block_t;
 
+/* Float o of buffer b, or NULL when b has none (a buffer this plan does
+ * not use). */
+static float *at(const buf_t *b, size_t o)
+{
+	return b->p ? (float *)b->p + o : NULL;
+}
+
 static block_t block_at(const model_t *m, model_work_t *w, const model_graph_t *g,
 			size_t k0, size_t kb, size_t o, int t)
 {
@@ -251,29 +258,17 @@ static block_t block_at(const model_t *m, model_work_t *w, const model_graph_t *
 	size_t H = (size_t)hp->hidden, NH = (size_t)g->n * H, Bb = w->Bb, nc = (size_t)g->nc;
 	size_t S = nc * MODEL_NSLOT * (size_t)hp->cfg_dim;
 	size_t cps = hp->kind == MODEL_LAYOUT ? Bb * nc * H + 1 : Bb * H;
-	size_t ts = (size_t)t * Bb * NH;
-	block_t b = { k0, kb, o, t, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-		      NULL, NULL, NULL, NULL };
-	b.x0 = (float *)w->x[0].p + o * NH;
-	b.cfg_e = (float *)w->cfg_e.p + o * S;
-	b.cfg_p = (float *)w->cfg_p.p + (size_t)t * cps;
-	b.h = (float *)w->h.p + ts;
-	b.Z = (float *)w->Z.p + (size_t)t * w->zf;
-	b.y = (float *)w->y.p + ts;
-	b.argmax = (int32_t *)w->argmax.p + o * H;
-	if (w->dX.p) {
-		b.dX = (float *)w->dX.p + ts;
-		b.dY = (float *)w->dY.p + ts;
-		b.dh = (float *)w->dh.p + ts;
-		b.dcfg_p = (float *)w->dcfg_p.p + (size_t)t * cps;
-		if (w->dcfg_e.p)
-			b.dcfg_e = (float *)w->dcfg_e.p + (size_t)t * (Bb * S + 1);
-	}
-	if (hp->arch == MODEL_ARCH_APPNP) {
-		b.ap = (float *)w->ap.p + (size_t)t * w->af;
-		b.apo = (float *)w->apo.p + ts;
-	}
-	return b;
+	size_t ts = (size_t)t * Bb * NH, tt = (size_t)t;
+	return (block_t){
+		.k0 = k0, .kb = kb, .o = o, .t = t,
+		.x0 = at(&w->x[0], o * NH),
+		.cfg_e = at(&w->cfg_e, o * S), .cfg_p = at(&w->cfg_p, tt * cps),
+		.dcfg_e = at(&w->dcfg_e, tt * (Bb * S + 1)), .dcfg_p = at(&w->dcfg_p, tt * cps),
+		.h = at(&w->h, ts), .Z = at(&w->Z, tt * w->zf), .y = at(&w->y, ts),
+		.dX = at(&w->dX, ts), .dY = at(&w->dY, ts), .dh = at(&w->dh, ts),
+		.ap = at(&w->ap, tt * w->af), .apo = at(&w->apo, ts),
+		.argmax = w->argmax.p ? (int32_t *)w->argmax.p + o * H : NULL,
+	};
 }
 
 /* Where layer l's tensors are for block b.  keep: the input x and output of
