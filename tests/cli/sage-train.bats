@@ -237,6 +237,29 @@ PY
 		"$D/l_train.mp"
 	assert_failure 2
 	assert_output --partial "made with ema = 0.9, this run has 0"
+	# a checkpoint from before --ema (no "ema" key) resumes a run without it
+	sage-train "${Q[@]}" -q --epochs 4 --checkpoint "$T/old.mp" --stop-after 2 \
+		--out "$T/o.mp" "$D/l_train.mp" || true
+	/usr/bin/python3 - "$T/old.mp" <<'PY'
+import msgpack, sys
+p = sys.argv[1]
+with open(p, "rb") as f:
+    recs = list(msgpack.Unpacker(f, raw=False, strict_map_key=False))
+for r in recs:
+    if isinstance(r, dict) and r.get("t") == "train_state":
+        assert r.pop("ema") == 0
+with open(p, "wb") as f:
+    for r in recs:
+        f.write(msgpack.packb(r, use_bin_type=True))
+PY
+	run sage-train "${Q[@]}" --epochs 4 --ema 0.5 --checkpoint "$T/old.mp" --resume \
+		--out "$T/o.mp" "$D/l_train.mp"
+	assert_failure 2
+	assert_output --partial "made with ema = ?, this run has 0.5"
+	run sage-train "${Q[@]}" --epochs 4 --checkpoint "$T/old.mp" --resume --out "$T/o.mp" \
+		"$D/l_train.mp"
+	assert_success
+	assert_output --partial "resuming from $T/old.mp after epoch 2"
 	run sage-train "${Q[@]}" --epochs 4 --ema 0.9 --swa 2 --out "$T/x.mp" "$D/l_train.mp"
 	assert_failure 2
 	assert_output --partial "--ema and --swa"
