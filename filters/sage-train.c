@@ -83,6 +83,9 @@ static const char help_text[] =
 	"      --tile-join early|late  tile: add the config features at every\n"
 	"                           node (early, the default), or after pooling\n"
 	"                           (late: the graph runs once for all its configs)\n"
+	"      --norm instance|layer  each layer's norm: over the nodes, per channel\n"
+	"                           (instance, the default), or over the channels,\n"
+	"                           per node (layer: for graphs of a few nodes)\n"
 	"\n"
 	"Training:\n"
 	"  -e, --epochs N           epochs (default 10); or one of:\n"
@@ -668,7 +671,7 @@ static void check_outputs(void)
 static const char *parse_args(int argc, char **argv)
 {
 	enum { O_VALID_CONFIGS = 256, O_CHECKPOINT, O_RESUME, O_LOG, O_HIDDEN, O_LAYERS,
-	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_TILE_JOIN, O_GPS, O_LOSS, O_MIX,
+	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_TILE_JOIN, O_NORM, O_GPS, O_LOSS, O_MIX,
 	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP, O_ARCH, O_HEADS,
 	       O_APPNP_K, O_APPNP_A, O_PE, O_MAPE, O_DROP_EDGE, O_SWA, O_EMA, O_OVERSAMPLE, O_INIT,
 	       O_EXCLUDE, O_STEPS, O_SECONDS, O_VALID_EVERY, O_PATIENCE, O_FORCE_TTY };
@@ -723,6 +726,7 @@ static const char *parse_args(int argc, char **argv)
 		{"weight-decay", required_argument, NULL, O_WD},
 		{"xattn", required_argument, NULL, O_XATTN},
 		{"tile-join", required_argument, NULL, O_TILE_JOIN},
+		{"norm", required_argument, NULL, O_NORM},
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = "-";
@@ -745,7 +749,7 @@ static const char *parse_args(int argc, char **argv)
 		switch (c) {   /* the model's own options: not with --init */
 		case O_ARCH: case O_HEADS: case O_APPNP_K: case O_APPNP_A: case O_PE:
 		case O_HIDDEN: case O_LAYERS: case O_OP_DIM: case O_CFG_DIM: case O_POOL:
-		case O_SE: case O_SE_DIM: case O_XATTN: case O_TILE_JOIN:
+		case O_SE: case O_SE_DIM: case O_XATTN: case O_TILE_JOIN: case O_NORM:
 			if (!opt.arch_opt && li >= 0)
 				opt.arch_opt = longopts[li].name;
 			break;
@@ -825,6 +829,11 @@ static const char *parse_args(int argc, char **argv)
 			if (strcmp(optarg, "early") && strcmp(optarg, "late"))
 				usage_error("--tile-join: want early or late, not '%s'", optarg);
 			opt.hp.tile_late = !strcmp(optarg, "late");
+			break;
+		case O_NORM:
+			if (strcmp(optarg, "instance") && strcmp(optarg, "layer"))
+				usage_error("--norm: want instance or layer, not '%s'", optarg);
+			opt.hp.norm = strcmp(optarg, "layer") ? MODEL_NORM_INSTANCE : MODEL_NORM_LAYER;
 			break;
 		case O_GPS: opt.gps = parse_ll("--graphs-per-step", optarg, 1, 100000); break;
 		case O_LOSS:

@@ -85,6 +85,8 @@ const char *model_hp_check(const model_hp_t *hp)
 		return "positional encoding size must be in 0..64";
 	if (hp->tile_late && hp->kind != MODEL_TILE)
 		return "the late config join is for tile models only";
+	if (hp->norm != MODEL_NORM_INSTANCE && hp->norm != MODEL_NORM_LAYER)
+		return "norm must be instance or layer";
 	return NULL;
 }
 
@@ -310,6 +312,8 @@ void model_write(swriter_t *sw, const model_t *m, const float *params)
 	rec_set_int(r, "pe_k", hp->pe_k);
 	if (hp->kind == MODEL_TILE)
 		rec_set_str(r, "tile_join", hp->tile_late ? "late" : "early");
+	if (hp->norm == MODEL_NORM_LAYER)   /* absent: instance (every older file) */
+		rec_set_str(r, "norm", "layer");
 	rec_set_int(r, "nfeat", MODEL_NFEAT);
 	rec_set_int(r, "nops", MODEL_NOPS);
 	rec_set_int(r, "nparams", (int64_t)m->nparams);
@@ -431,6 +435,13 @@ static int hp_from(record_t *r, model_hp_t *hp, char *err, size_t errlen)
 			return rec_err(r, err, errlen,
 				       "tile_join '%s' is not early or late of a tile model", join);
 		hp->tile_late = !strcmp(join, "late");
+	}
+	/* norm: written only when it is not the instance norm */
+	const char *norm = rec_str(r, "norm");
+	if (norm) {
+		if (strcmp(norm, "instance") && strcmp(norm, "layer"))
+			return rec_err(r, err, errlen, "norm '%s' is not instance or layer", norm);
+		hp->norm = strcmp(norm, "layer") ? MODEL_NORM_INSTANCE : MODEL_NORM_LAYER;
 	}
 	return 0;
 }

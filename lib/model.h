@@ -96,11 +96,17 @@ typedef struct {
 	int tile_late;   /* tile: join the config features after pooling (the
 			  * graph's body runs once for all its configs), not
 			  * at every node */
+	int norm;        /* MODEL_NORM_*: each layer's normalisation */
 } model_hp_t;
+
+/* Each layer's norm: over the nodes of a config, per channel (instance, the
+ * default), or over the channels of a node (layer: for graphs of a few
+ * nodes, where the nodes' statistics say little). */
+enum { MODEL_NORM_INSTANCE, MODEL_NORM_LAYER };
 
 /* Defaults: H 64, L 3, E 16, C 4, mean+max pooling, SE on (R 16), cross
  * attention off, batch 64, arch sage, 4 heads, APPNP 10 steps alpha 0.1,
- * no positional encoding, tile configs joined early. */
+ * no positional encoding, tile configs joined early, instance norm. */
 void model_hp_default(model_hp_t *hp, int kind);
 /* NULL when valid, else a message naming the bad value. */
 const char *model_hp_check(const model_hp_t *hp);

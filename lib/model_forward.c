@@ -160,8 +160,8 @@ static void ensure_body(const model_t *m, model_work_t *w, const model_graph_t *
 				NEEDF(w, yr[l], Bm * N * H);
 		}
 	for (size_t l = 0; l < nl; l++) {
-		NEEDF(w, mean[l], Bk * H);
-		NEEDF(w, rstd[l], Bk * H);
+		NEEDF(w, mean[l], Bk * layer_norm_stats(hp, N));
+		NEEDF(w, rstd[l], Bk * layer_norm_stats(hp, N));
 		if (hp->se) {
 			NEEDF(w, sq[l], Bk * H);
 			NEEDF(w, sa[l], Bk * R);
@@ -277,7 +277,7 @@ static block_t block_at(const model_t *m, model_work_t *w, const model_graph_t *
  * the block's x0, output too), statistics in slot 0's, SE writing into h. */
 typedef struct {
 	float *x, *out;            /* (kb, N, H): the input, GELU(x + branch) */
-	float *mean, *rstd;        /* (kb, H) InstanceNorm's statistics */
+	float *mean, *rstd;        /* (kb, layer_norm_stats) the norm's statistics */
 	float *conv;               /* (kb, N, H) the conv's output */
 	float *se;                 /* (kb, N, H) SE's output (se) */
 	float *sq, *sa, *ss;       /* SE's caches */
@@ -294,8 +294,9 @@ static layer_acts_t layer_acts(const model_t *m, model_work_t *w, const model_gr
 	a.x = keep ? (float *)w->x[l].p + o * NH : b->x0;
 	a.out = keep ? (float *)w->x[l + 1].p + o * NH : b->x0;
 	a.dgelu = keep ? (float *)w->dg[l].p + o * NH : NULL;
-	a.mean = (float *)w->mean[lc].p + o * H;
-	a.rstd = (float *)w->rstd[lc].p + o * H;
+	size_t ns = layer_norm_stats(hp, (size_t)g->n);
+	a.mean = (float *)w->mean[lc].p + o * ns;
+	a.rstd = (float *)w->rstd[lc].p + o * ns;
 	a.conv = keep && hp->se ? (float *)w->yr[l].p + o * NH : b->y;
 	a.se = keep ? b->y : b->h;
 	a.sq = a.sa = a.ss = NULL;
@@ -323,7 +324,7 @@ static void block_forward(const model_t *m, model_work_t *w, const model_graph_t
 	for (int l = 0; l < hp->layers; l++) {
 		const model_layer_params_t *lp = &m->p.layer[l];
 		layer_acts_t a = layer_acts(m, w, g, b, l, keep);
-		nn_instnorm_forward(b->h, a.mean, a.rstd, a.x, lp->norm_g, lp->norm_b, kb, N, H);
+		layer_norm_forward(hp, lp, b->h, a.mean, a.rstd, a.x, kb, N);
 		layer_conv_forward(hp, lp, g, a.conv, b->Z, b->h, kb);
 		float *branch = a.conv;
 		if (hp->se) {
@@ -430,11 +431,10 @@ NN_CLONES static void block_backward(const model_t *m, model_work_t *w,
 				       a.conv, a.sq, a.sa, a.ss, lp->se_w1, lp->se_w2, kb, N, H, R);
 			dconv = a.se;
 		}
-		nn_instnorm_apply(b->h, a.x, a.mean, a.rstd, lp->norm_g, lp->norm_b, kb, N, H);
+		layer_norm_apply(hp, lp, b->h, a.mean, a.rstd, a.x, kb, N);
 		layer_conv_backward(hp, lp, gl, g, b->dh, b->Z, dconv, b->h, kb);
 		/* dsum holds the residual's share of d x; add the branch's */
-		nn_instnorm_backward(dsum, gl->norm_g, gl->norm_b, b->dh, a.x, a.mean, a.rstd,
-				     lp->norm_g, kb, N, H);
+		layer_norm_backward(hp, lp, gl, dsum, b->dh, a.x, a.mean, a.rstd, kb, N);
 		float *t = dx;
 		dx = dsum;
 		dsum = t;

@@ -191,6 +191,49 @@ NN_CLONES void layer_input_backward(const model_t *m, const model_params_t *gr,
 }
 
 /* ------------------------------------------------------------------ */
+/* norm */
+
+size_t layer_norm_stats(const model_hp_t *hp, size_t N)
+{
+	return hp->norm == MODEL_NORM_LAYER ? N : (size_t)hp->hidden;
+}
+
+void layer_norm_forward(const model_hp_t *hp, const model_layer_params_t *lp, float *h,
+			float *mean, float *rstd, const float *x, size_t kb, size_t N)
+{
+	size_t H = (size_t)hp->hidden;
+	if (hp->norm == MODEL_NORM_LAYER)
+		nn_layernorm_forward(h, mean, rstd, x, lp->norm_g, lp->norm_b, kb * N, H);
+	else
+		nn_instnorm_forward(h, mean, rstd, x, lp->norm_g, lp->norm_b, kb, N, H);
+}
+
+void layer_norm_apply(const model_hp_t *hp, const model_layer_params_t *lp, float *h,
+		      const float *mean, const float *rstd, const float *x, size_t kb,
+		      size_t N)
+{
+	size_t H = (size_t)hp->hidden;
+	if (hp->norm == MODEL_NORM_LAYER)
+		nn_layernorm_apply(h, x, mean, rstd, lp->norm_g, lp->norm_b, kb * N, H);
+	else
+		nn_instnorm_apply(h, x, mean, rstd, lp->norm_g, lp->norm_b, kb, N, H);
+}
+
+void layer_norm_backward(const model_hp_t *hp, const model_layer_params_t *lp,
+			 const model_layer_params_t *gl, float *dx, const float *dh,
+			 const float *x, const float *mean, const float *rstd, size_t kb,
+			 size_t N)
+{
+	size_t H = (size_t)hp->hidden;
+	if (hp->norm == MODEL_NORM_LAYER)
+		nn_layernorm_backward(dx, gl->norm_g, gl->norm_b, dh, x, mean, rstd, lp->norm_g,
+				      kb * N, H);
+	else
+		nn_instnorm_backward(dx, gl->norm_g, gl->norm_b, dh, x, mean, rstd, lp->norm_g,
+				     kb, N, H);
+}
+
+/* ------------------------------------------------------------------ */
 /* conv: one file's worth of dispatch; the kernels are lib/gnn_*.c's */
 
 size_t layer_conv_scratch(const model_hp_t *hp, const model_graph_t *g, size_t kb)

@@ -6,7 +6,7 @@
  *   node   Pn (N, H)        the config-free node term          layer_node_*
  *   input  x0 (kb, N, H)    Pn plus the config term            layer_input_*
  *   for each layer l:
- *     norm  h = InstanceNorm(x)                                nn_instnorm_*
+ *     norm  h = InstanceNorm(x) (or LayerNorm: --norm layer)   layer_norm_*
  *     conv  y = CONV(h), the arch's message passing            layer_conv_*
  *     SE    y = y * gate(mean over nodes of y)                 nn_se_*
  *     res   x = GELU(x + y)                                    nn_residual_gelu_*
@@ -58,6 +58,24 @@ void layer_input_backward(const model_t *m, const model_params_t *gr,
 			  const model_graph_t *g, const model_batch_t *bt, size_t k0,
 			  size_t kb, const float *Pn, const float *dx0, float *dPn,
 			  const float *ce, float *cp, float *dcp, float *dce);
+
+/* norm: h (kb, N, H) = the layer's norm of x (kb, N, H) with lp's norm_g,
+ * norm_b; mean and rstd (kb, layer_norm_stats floats each) keep its
+ * statistics: per config and channel (instance norm, over the N nodes) or
+ * per config and node (layer norm, over the H channels). */
+size_t layer_norm_stats(const model_hp_t *hp, size_t N);
+void layer_norm_forward(const model_hp_t *hp, const model_layer_params_t *lp, float *h,
+			float *mean, float *rstd, const float *x, size_t kb, size_t N);
+/* h again from the kept statistics, bit for bit (the backward's input). */
+void layer_norm_apply(const model_hp_t *hp, const model_layer_params_t *lp, float *h,
+		      const float *mean, const float *rstd, const float *x, size_t kb,
+		      size_t N);
+/* dx (kb, N, H) += the norm's input gradient from dh; norm_g and norm_b's
+ * gradients into gl. */
+void layer_norm_backward(const model_hp_t *hp, const model_layer_params_t *lp,
+			 const model_layer_params_t *gl, float *dx, const float *dh,
+			 const float *x, const float *mean, const float *rstd, size_t kb,
+			 size_t N);
 
 /* conv: y (kb, N, H) = the arch's message passing over h (kb, N, H) with
  * one layer's parameters lp.  Z: scratch of layer_conv_scratch floats. */

@@ -686,6 +686,147 @@ void nn_instnorm_backward_naive(double *din, double *dgamma, double *dbeta,
 }
 
 /* ------------------------------------------------------------------ */
+/* layer norm */
+
+/* Rows per task of the backward's parameter sums: a fixed split, so that
+ * dgamma and dbeta do not depend on the number of threads. */
+#define LNORM_ROWS 64
+
+NN_CLONES void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *in,
+				    const float *gamma, const float *beta, size_t R, size_t H)
+{
+	#pragma omp parallel for schedule(static) if (R * H > 32768)
+	for (size_t r = 0; r < R; r++) {
+		const float *x = in + r * H;
+		float *y = out + r * H;
+		double acc = 0.0;
+		for (size_t k = 0; k < H; k++)
+			acc += x[k];
+		float mu = (float)(acc / (double)H);
+		acc = 0.0;
+		for (size_t k = 0; k < H; k++) {
+			float d = x[k] - mu;
+			acc += d * d;
+		}
+		float rs = (float)(1.0 / sqrt(acc / (double)H + NN_NORM_EPS));
+		mean[r] = mu;
+		rstd[r] = rs;
+		#pragma omp simd
+		for (size_t k = 0; k < H; k++)
+			y[k] = gamma[k] * ((x[k] - mu) * rs) + beta[k];
+	}
+}
+
+NN_CLONES void nn_layernorm_apply(float *out, const float *in, const float *mean,
+				  const float *rstd, const float *gamma, const float *beta,
+				  size_t R, size_t H)
+{
+	#pragma omp parallel for schedule(static) if (R * H > 32768)
+	for (size_t r = 0; r < R; r++) {
+		const float *x = in + r * H;
+		float *y = out + r * H;
+		float mu = mean[r], rs = rstd[r];
+		#pragma omp simd
+		for (size_t k = 0; k < H; k++)
+			y[k] = gamma[k] * ((x[k] - mu) * rs) + beta[k];
+	}
+}
+
+NN_CLONES void nn_layernorm_backward(float *din, float *dgamma, float *dbeta,
+				     const float *dout, const float *in, const float *mean,
+				     const float *rstd, const float *gamma, size_t R, size_t H)
+{
+	size_t nt = (R + LNORM_ROWS - 1) / LNORM_ROWS;
+	double *pg = xcalloc(nt * H + 1, sizeof *pg), *pb = xcalloc(nt * H + 1, sizeof *pb);
+	#pragma omp parallel for schedule(static) if (R * H > 32768)
+	for (size_t t = 0; t < nt; t++) {
+		size_t r1 = (t + 1) * LNORM_ROWS < R ? (t + 1) * LNORM_ROWS : R;
+		double *g = pg + t * H, *be = pb + t * H;
+		for (size_t r = t * LNORM_ROWS; r < r1; r++) {
+			const float *x = in + r * H, *dy = dout + r * H;
+			float mu = mean[r], rs = rstd[r];
+			/* dxhat = dy * gamma: c1 = mean(dxhat), c2 = mean(dxhat * xhat) */
+			double s1 = 0.0, s2 = 0.0;
+			for (size_t k = 0; k < H; k++) {
+				float xh = (x[k] - mu) * rs;
+				g[k] += dy[k] * xh;
+				be[k] += dy[k];
+				s1 += dy[k] * gamma[k];
+				s2 += dy[k] * gamma[k] * xh;
+			}
+			if (din) {
+				float c1 = (float)(s1 / (double)H), c2 = (float)(s2 / (double)H);
+				float *dx = din + r * H;
+				#pragma omp simd
+				for (size_t k = 0; k < H; k++) {
+					float xh = (x[k] - mu) * rs;
+					dx[k] += rs * (dy[k] * gamma[k] - c1 - xh * c2);
+				}
+			}
+		}
+	}
+	for (size_t k = 0; k < H; k++) {
+		double sg = 0.0, sb = 0.0;
+		for (size_t t = 0; t < nt; t++) {
+			sg += pg[t * H + k];
+			sb += pb[t * H + k];
+		}
+		if (dgamma)
+			dgamma[k] += (float)sg;
+		if (dbeta)
+			dbeta[k] += (float)sb;
+	}
+	free(pg);
+	free(pb);
+}
+
+void nn_layernorm_forward_naive(double *out, double *mean, double *rstd,
+				const double *in, const double *gamma,
+				const double *beta, size_t R, size_t H)
+{
+	for (size_t r = 0; r < R; r++) {
+		const double *x = in + r * H;
+		double mu = 0.0, var = 0.0;
+		for (size_t k = 0; k < H; k++)
+			mu += x[k];
+		mu /= (double)H;
+		for (size_t k = 0; k < H; k++)
+			var += (x[k] - mu) * (x[k] - mu);
+		var /= (double)H;
+		double rs = 1.0 / sqrt(var + NN_NORM_EPS);
+		mean[r] = mu;
+		rstd[r] = rs;
+		for (size_t k = 0; k < H; k++)
+			out[r * H + k] = gamma[k] * (x[k] - mu) * rs + beta[k];
+	}
+}
+
+void nn_layernorm_backward_naive(double *din, double *dgamma, double *dbeta,
+				 const double *dout, const double *in,
+				 const double *mean, const double *rstd,
+				 const double *gamma, size_t R, size_t H)
+{
+	for (size_t r = 0; r < R; r++) {
+		const double *x = in + r * H, *dy = dout + r * H;
+		double mu = mean[r], rs = rstd[r], m1 = 0.0, m2 = 0.0;
+		for (size_t k = 0; k < H; k++) {
+			double xh = (x[k] - mu) * rs;
+			if (dgamma)
+				dgamma[k] += dy[k] * xh;
+			if (dbeta)
+				dbeta[k] += dy[k];
+			m1 += dy[k] * gamma[k];
+			m2 += dy[k] * gamma[k] * xh;
+		}
+		m1 /= (double)H;
+		m2 /= (double)H;
+		if (din)
+			for (size_t k = 0; k < H; k++)
+				din[r * H + k] += rs * (dy[k] * gamma[k] - m1 - (x[k] - mu) * rs * m2);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* adjacency */
 
 int nn_adj_build(nn_adj_t *a, size_t n, const int32_t *edges, size_t m)

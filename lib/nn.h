@@ -130,6 +130,31 @@ void nn_instnorm_backward_naive(double *din, double *dgamma, double *dbeta,
 				const double *mean, const double *rstd,
 				const double *gamma, size_t B, size_t N, size_t H);
 
+/* ---- layer norm over the channels of each node ---- */
+
+/* For each row r of R = B N rows (a node of a config): mean and variance
+ * over its H channels, out = gamma * (in - mean) * rstd + beta.  in, out
+ * (R, H); mean, rstd (R) caches; gamma, beta (H).  The instance norm's
+ * alternative for graphs of a few nodes, where a mean over the nodes says
+ * little (sage-train --norm layer). */
+void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *in,
+			  const float *gamma, const float *beta, size_t R, size_t H);
+/* The forward's output again from its statistics, bit for bit. */
+void nn_layernorm_apply(float *out, const float *in, const float *mean, const float *rstd,
+			const float *gamma, const float *beta, size_t R, size_t H);
+/* din += d in (din may be NULL); dgamma, dbeta += theirs (each may be NULL);
+ * the sums over rows are taken in a fixed order, whatever the threads. */
+void nn_layernorm_backward(float *din, float *dgamma, float *dbeta,
+			   const float *dout, const float *in, const float *mean,
+			   const float *rstd, const float *gamma, size_t R, size_t H);
+void nn_layernorm_forward_naive(double *out, double *mean, double *rstd,
+				const double *in, const double *gamma,
+				const double *beta, size_t R, size_t H);
+void nn_layernorm_backward_naive(double *din, double *dgamma, double *dbeta,
+				 const double *dout, const double *in,
+				 const double *mean, const double *rstd,
+				 const double *gamma, size_t R, size_t H);
+
 /* ---- graph adjacency, both directions (CSR) ---- */
 
 /* An edge (u, v) means "u consumes the output of v" (TpuGraphs edge_index):

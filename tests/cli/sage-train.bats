@@ -109,6 +109,51 @@ params() { mp-dump --full --type param "$1"; }
 	assert_output --partial "--tile-join: the architecture comes from the --init model"
 }
 
+@test "sage-train --norm: layer is recorded and predicts, instance is the unwritten default; bad uses exit 2" {
+	run sage-train "${Q[@]}" --out "$T/m" --norm batch "$D/t_train.mp"
+	assert_failure 2
+	assert_output --partial "--norm: want instance or layer, not 'batch'"
+	[ ! -e "$T/m" ]
+	for k in t l; do
+		sage-train -q "${Q[@]}" --epochs 2 --out "$T/$k-inst.mp" "$D/${k}_train.mp"
+		sage-train -q "${Q[@]}" --epochs 2 --norm layer --out "$T/$k-layer.mp" "$D/${k}_train.mp"
+		run mp-dump --type model "$T/$k-layer.mp"
+		assert_output --partial '"norm": "layer"'
+		run mp-dump --type model "$T/$k-inst.mp"
+		refute_output --partial '"norm"'
+		# the same shapes, other scores
+		sage-predict --threads 1 --model "$T/$k-inst.mp" "$D/${k}_valid.mp" | mp-dump --full --type pred > "$T/$k-pi"
+		sage-predict --threads 1 --model "$T/$k-layer.mp" "$D/${k}_valid.mp" | mp-dump --full --type pred > "$T/$k-pl"
+		[ -s "$T/$k-pl" ]
+		[ "$(wc -l < "$T/$k-pi")" = "$(wc -l < "$T/$k-pl")" ]
+		! cmp -s "$T/$k-pi" "$T/$k-pl"
+	done
+	# --init keeps the norm; it cannot be changed there
+	sage-train -q --threads 1 --epochs 1 --configs-per-graph 16 --init "$T/t-layer.mp" \
+		--out "$T/ft.mp" "$D/t_train.mp"
+	run mp-dump --type model "$T/ft.mp"
+	assert_output --partial '"norm": "layer"'
+	run sage-train -q --threads 1 --init "$T/t-layer.mp" --norm instance --out "$T/x.mp" "$D/t_train.mp"
+	assert_failure 2
+	assert_output --partial "--norm: the architecture comes from the --init model"
+	# a model file with a norm it does not know is bad data
+	need_py msgpack
+	"$PY" - "$T/t-layer.mp" "$T/bad.mp" <<-'EOF'
+	import msgpack, sys
+	with open(sys.argv[1], "rb") as f:
+	    recs = list(msgpack.Unpacker(f, raw=False, strict_map_key=False))
+	for r in recs:
+	    if isinstance(r, dict) and r.get("t") == "model":
+	        r["norm"] = "group"
+	with open(sys.argv[2], "wb") as f:
+	    for r in recs:
+	        f.write(msgpack.packb(r, use_bin_type=True))
+	EOF
+	run sage-predict --model "$T/bad.mp" "$D/t_valid.mp"
+	assert_failure 1
+	assert_output --partial "norm 'group' is not instance or layer"
+}
+
 @test "sage-train: empty, truncated and runtime-less input exit 1, no model" {
 	head -c 200 "$D/l_train.mp" > "$T/cut.mp"
 	run sage-train --out "$T/m" "$T/cut.mp"

@@ -117,6 +117,13 @@ grads_match() {
 		"tx --arch gat --tile-join late"
 }
 
+@test "torch archs: the layer norm (--norm layer), every arch, layout and tile" {
+	grads_match "l --norm layer" "t --norm layer" "l --arch gat --norm layer" \
+		"t --arch gin --norm layer" "l --arch appnp --norm layer" \
+		"t --arch gps --norm layer --xattn on" "l --arch mlp --norm layer" \
+		"t --arch sage --norm layer --tile-join late" "tx --arch gat --norm layer"
+}
+
 @test "torch archs: duplicated edges, self loops and an isolated node" {
 	grads_match "lx --arch gat" "tx --arch gat" "lx --arch gin" "tx --arch gin" \
 		"lx --arch appnp" "tx --arch appnp" "lx --arch gps" "lx --arch mlp" "lx --arch sage"

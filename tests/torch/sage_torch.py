@@ -208,12 +208,12 @@ ARCHS = ("sage", "gat", "gin", "appnp", "gps", "mlp")
 
 class Sage(torch.nn.Module):
     """The model for hp (load_model's dict): arch, heads, appnp_k,
-    appnp_alpha and pe_k default to the plain GraphSAGE."""
+    appnp_alpha, pe_k, tile_join and norm default to the plain GraphSAGE."""
 
     def __init__(self, hp, dtype=torch.float32):
         super().__init__()
         hp = dict(dict(arch="sage", heads=4, appnp_k=10, appnp_alpha=0.1, pe_k=0,
-                       tile_join="early"), **hp)
+                       tile_join="early", norm="instance"), **hp)
         if hp["arch"] not in ARCHS:
             raise ValueError("unknown arch %r" % hp["arch"])
         self.hp = hp
@@ -357,10 +357,15 @@ class Sage(torch.nn.Module):
             if prod:
                 x = x + pn.unsqueeze(1) * c
         for l in range(hp["layers"]):
-            # instance norm over the nodes: one var_mean pass, one fused affine
-            var, mu = torch.var_mean(x, 0, unbiased=False)                         # (B, H)
-            scale = torch.rsqrt(var + 1e-5) * w("l%d.norm_g" % l)
-            h = torch.addcmul(w("l%d.norm_b" % l) - mu * scale, x, scale)            # (N, B, H)
+            if hp["norm"] == "layer":
+                # layer norm over the channels of each node and config
+                var, mu = torch.var_mean(x, -1, unbiased=False, keepdim=True)      # (N, B, 1)
+                h = (x - mu) * torch.rsqrt(var + 1e-5) * w("l%d.norm_g" % l) + w("l%d.norm_b" % l)
+            else:
+                # instance norm over the nodes: one var_mean pass, one fused affine
+                var, mu = torch.var_mean(x, 0, unbiased=False)                     # (B, H)
+                scale = torch.rsqrt(var + 1e-5) * w("l%d.norm_g" % l)
+                h = torch.addcmul(w("l%d.norm_b" % l) - mu * scale, x, scale)        # (N, B, H)
             y = self.conv(g, l, h)
             if hp["se"]:
                 sq = y.mean(0)                                                       # (B, H)
@@ -442,7 +447,8 @@ def load_model(path):
                       # version 2 (version 1 files are GraphSAGE without encoding)
                       arch=r.get("arch", "sage"), heads=r.get("heads", 4),
                       appnp_k=r.get("appnp_k", 10), appnp_alpha=r.get("appnp_alpha", 0.1),
-                      pe_k=r.get("pe_k", 0), tile_join=r.get("tile_join", "early"))
+                      pe_k=r.get("pe_k", 0), tile_join=r.get("tile_join", "early"),
+                      norm=r.get("norm", "instance"))
             st = {k: tensor(r[k]).astype(np.float32) for k in ("feat_mean", "feat_std", "tile_mean", "tile_std")}
         elif r["t"] == "param":
             params[r["name"]] = tensor(r["value"])

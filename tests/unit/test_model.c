@@ -246,6 +246,28 @@ static void test_grad_archs(void)
 	ut_test = "test_grad_archs";
 }
 
+/* The layer norm (--norm layer), every arch, layout and tile (early and
+ * late join), against finite differences. */
+static void test_grad_layernorm(void)
+{
+	for (int a = 0; a < MODEL_NARCH; a++) {
+		for (int kind = 0; kind < 2; kind++) {
+			model_hp_t hp;
+			tiny_hp(&hp, kind, a);
+			hp.norm = MODEL_NORM_LAYER;
+			hp.hidden = 6;   /* a norm over 4 channels is ill-conditioned in float */
+			ut_test = model_arch_name(a);
+			check_model_grads(&hp, 9, kind == MODEL_LAYOUT ? 3 : 0, 4);
+			if (kind == MODEL_TILE) {
+				hp.tile_late = 1;
+				hp.xattn = 1;
+				check_model_grads(&hp, 2, 0, 3);   /* a kernel of 2 nodes */
+			}
+		}
+	}
+	ut_test = "test_grad_layernorm";
+}
+
 /* The late tile join (the config after pooling), every arch: against
  * finite differences, and a config's score does not depend on the others
  * of its batch. */
@@ -530,6 +552,52 @@ static void test_layer_conv(void)
 	}
 }
 
+static void norm_fwd(lcase_t *c, float *out)
+{
+	layer_norm_forward(&c->m->hp, &c->m->p.layer[1], out, c->ce, c->cp, c->in, c->kb,
+			   (size_t)c->g.n);
+}
+
+static void norm_bwd(lcase_t *c, const float *dout, float *din)
+{
+	layer_norm_backward(&c->m->hp, &c->m->p.layer[1], &c->m->g.layer[1], din, dout, c->in,
+			    c->ce, c->cp, c->kb, (size_t)c->g.n);
+}
+
+/* Both norms, layer 1 of 2; the backward adds its din; the output again
+ * from the statistics (layer_norm_apply) is the forward's, bit for bit. */
+static void test_layer_norm(void)
+{
+	for (int nm = MODEL_NORM_INSTANCE; nm <= MODEL_NORM_LAYER; nm++) {
+		model_hp_t hp;
+		tiny_hp(&hp, MODEL_LAYOUT, MODEL_ARCH_SAGE);
+		hp.norm = nm;
+		lcase_t c;
+		lcase_init(&c, &hp, 6, 2, 2);
+		size_t n = 2 * (size_t)c.g.n * (size_t)hp.hidden;
+		size_t ns = 2 * layer_norm_stats(&hp, (size_t)c.g.n);
+		UT_EQ_INT(ns, 2 * (nm == MODEL_NORM_LAYER ? 6 : 4));
+		c.kb = 2;
+		c.nin = c.nout = n;
+		c.in = fnew(n);
+		for (size_t k = 0; k < n; k++)
+			c.in[k] = (float)(2 * urand() - 1);
+		c.out = fnew(n);
+		c.ce = fnew(ns);
+		c.cp = fnew(ns);
+		c.din_added = 1;
+		c.fwd = norm_fwd;
+		c.bwd = norm_bwd;
+		check_layer(nm == MODEL_NORM_LAYER ? "norm (layer)" : "norm (instance)", &c);
+		float *h = fnew(n);
+		norm_fwd(&c, c.out);
+		layer_norm_apply(&hp, &c.m->p.layer[1], h, c.ce, c.cp, c.in, c.kb, (size_t)c.g.n);
+		UT_CHECK(memcmp(h, c.out, n * sizeof *h) == 0);
+		free(h);
+		lcase_free(&c);
+	}
+}
+
 static void late_fwd(lcase_t *c, float *out)
 {
 	layer_late_forward(c->m, &c->bt.b, c->bt.B, c->in, out);
@@ -796,6 +864,9 @@ static void test_table(void)
 	hp.appnp_alpha = 0.1f;
 	hp.pe_k = 65;
 	UT_CHECK(model_new(&hp, &err) == NULL && strstr(err, "positional"));
+	hp.pe_k = 0;
+	hp.norm = 2;
+	UT_CHECK(model_new(&hp, &err) == NULL && strstr(err, "norm"));
 }
 
 static void test_transforms(void)
@@ -876,6 +947,7 @@ static void test_save_load(void)
 	hp.appnp_alpha = 0.25f;
 	hp.pe_k = 5;
 	hp.heads = 2;
+	hp.norm = MODEL_NORM_LAYER;
 	m = model_new(&hp, NULL);
 	model_init(m, 12);
 	fd = mkstemp(path);
@@ -1112,5 +1184,7 @@ int main(int argc, char **argv)
 	UT_RUN(test_threads_agree);
 	UT_RUN(test_save_load);
 	UT_RUN(test_readers_return);
+	UT_RUN(test_layer_norm);   /* last: the draws of the tests above stay */
+	UT_RUN(test_grad_layernorm);
 	return ut_done("test_model");
 }

@@ -248,6 +248,62 @@ static void test_instnorm(void)
 	run_norm(9, 300, 32, 0);
 }
 
+/* ---- layer norm ---- */
+
+static double lnorm_loss(void *p)
+{
+	norm_ctx *c = p;   /* R = B N rows of H */
+	nn_layernorm_forward_naive(c->out, c->mean, c->rstd, c->in, c->gamma, c->beta,
+				   c->B * c->N, c->H);
+	return dot(c->out, c->dout, c->B * c->N * c->H);
+}
+
+static void run_lnorm(size_t R, size_t H, int fd)
+{
+	size_t n = R * H;
+	norm_ctx c = { R, 1, H, drand_new(n, 2), drand_new(H, 1), drand_new(H, 1),
+		       drand_new(n, 1), dzero(n), dzero(R), dzero(R) };
+	double *din = dzero(n), *dg = dzero(H), *dbeta = dzero(H);
+	lnorm_loss(&c);
+	nn_layernorm_backward_naive(din, dg, dbeta, c.dout, c.in, c.mean, c.rstd, c.gamma, R, H);
+	float *fin = tof(c.in, n), *fg = tof(c.gamma, H), *fb = tof(c.beta, H);
+	float *fdo = tof(c.dout, n), *fo = fzero(n), *fm = fzero(R), *fr = fzero(R);
+	float *fdin = fzero(n), *fdg = fzero(H), *fdb = fzero(H);
+	nn_layernorm_forward(fo, fm, fr, fin, fg, fb, R, H);
+	check_rel("fast forward vs naive", rel_err_f(fo, c.out, n), FWD_TOL);
+	float *fa = fzero(n);   /* the recomputation from the statistics */
+	nn_layernorm_apply(fa, fin, fm, fr, fg, fb, R, H);
+	UT_CHECK(memcmp(fa, fo, n * sizeof *fa) == 0);
+	free(fa);
+	/* the backward adds to din: without finite differences (gradients of
+	 * order 1) start from 1 and take it off */
+	for (size_t i = 0; i < n && !fd; i++)
+		fdin[i] = 1.0f;
+	nn_layernorm_backward(fdin, fdg, fdb, fdo, fin, fm, fr, fg, R, H);
+	for (size_t i = 0; i < n && !fd; i++)
+		fdin[i] -= 1.0f;
+	if (fd) {
+		check_grad("in", lnorm_loss, &c, c.in, n, din, fdin);
+		check_grad("gamma", lnorm_loss, &c, c.gamma, H, dg, fdg);
+		check_grad("beta", lnorm_loss, &c, c.beta, H, dbeta, fdb);
+	} else {
+		check_rel("fast din vs naive", rel_err_f(fdin, din, n), 1e-3);
+		check_rel("fast dgamma vs naive", rel_err_f(fdg, dg, H), 1e-4);
+		check_rel("fast dbeta vs naive", rel_err_f(fdb, dbeta, H), 1e-4);
+	}
+	free(c.in); free(c.gamma); free(c.beta); free(c.dout); free(c.out);
+	free(c.mean); free(c.rstd); free(din); free(dg); free(dbeta);
+	free(fin); free(fg); free(fb); free(fdo); free(fo); free(fm); free(fr);
+	free(fdin); free(fdg); free(fdb);
+}
+
+static void test_layernorm(void)
+{
+	run_lnorm(4, 5, 1);
+	run_lnorm(1, 3, 1);
+	run_lnorm(2700, 32, 0);   /* several tasks of the backward's sums */
+}
+
 /* ---- adjacency and SAGEConv ---- */
 
 /* A random graph with m edges on n nodes; node n-1 is left isolated. */
@@ -707,6 +763,7 @@ int main(void)
 	UT_RUN(test_linear);
 	UT_RUN(test_embedding);
 	UT_RUN(test_instnorm);
+	UT_RUN(test_layernorm);
 	UT_RUN(test_adj);
 	UT_RUN(test_sage);
 	UT_RUN(test_gelu);
