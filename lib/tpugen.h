@@ -123,8 +123,13 @@ typedef struct tg_layout_model tg_layout_model_t;
  * variation and noise level from r. */
 tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, const tg_world_t *w, rng_t *r);
 void tg_layout_model_free(tg_layout_model_t *m);
-/* Noise-free runtime (ns) of config CFG: (ncfg, 18) floats, -1 = default. */
+/* Noise-free runtime (ns) of config CFG: (ncfg, 18) floats, -1 = default.
+ * Evaluates only the nodes whose layouts the config moves (and their
+ * consumers); the rest are the all-default config's terms. */
 double tg_layout_runtime(tg_layout_model_t *m, const float *cfg);
+/* The same, every node evaluated: the reference the tests hold
+ * tg_layout_runtime to (equal doubles). */
+double tg_layout_runtime_full(tg_layout_model_t *m, const float *cfg);
 /* One measurement: runtime with the graph's multiplicative noise. */
 int64_t tg_layout_measure(tg_layout_model_t *m, const float *cfg, rng_t *r);
 /* Sample config number I of a collection: mode 0 = random, 1 = default

@@ -158,6 +158,16 @@ struct tg_layout_model {
 	size_t nrecent;
 	double p_node, p_block, p_explicit; /* random-mode sampling knobs */
 	double p_near;       /* default mode: share of nodes changed */
+	/* the incremental runtime: each node's terms under the all-default
+	 * config (up to 3 operand copies, then the node's own cost) */
+	double (*term0)[4];  /* (nn, 4) */
+	uint8_t *nterm0;     /* (nn) terms of each node */
+	uint8_t *moved;      /* (nn) the node's layout is not its default (last config) */
+	int32_t *mov;        /* the nodes a config can move (configurable, or
+			      * inheriting a layout from one that can), ascending */
+	size_t nmov;
+	int32_t *cptr, *cons; /* (nn + 1), consumers of the nodes in mov (CSR) */
+	uint32_t *mark, gen; /* mark[i] == gen: i moved, or reads one that did */
 };
 
 static int is_elementwise(int op)
@@ -249,17 +259,35 @@ static void default_out(const tg_graph_t *g, const lay_t *L, int id, int8_t *l)
 	}
 }
 
+/* node i's layout under cfg, its operands' already assigned */
+static void assign_one(const tg_graph_t *g, const float *cfg, lay_t *L, size_t i)
+{
+	const tg_node_t *v = &g->n[i];
+	const float *b = block(v, cfg, 0);
+	if (v->et == ET_TUPLE)
+		rowmajor(0, L[i]);
+	else if (b)
+		from_block(b, v->rank, L[i]);
+	else
+		default_out(g, L, (int)i, L[i]);
+}
+
 static void assign(const tg_graph_t *g, const float *cfg, lay_t *L)
 {
-	for (size_t i = 0; i < g->nn; i++) {
-		const tg_node_t *v = &g->n[i];
-		const float *b = block(v, cfg, 0);
-		if (v->et == ET_TUPLE)
-			rowmajor(0, L[i]);
-		else if (b)
-			from_block(b, v->rank, L[i]);
-		else
-			default_out(g, L, (int)i, L[i]);
+	for (size_t i = 0; i < g->nn; i++)
+		assign_one(g, cfg, L, i);
+}
+
+/* default_out takes a layout from an operand for these ops (from one of
+ * them; counting every operand keeps the set below a superset) */
+static int inherits(const tg_node_t *v)
+{
+	switch (v->op) {
+	case OP_TRANSPOSE: case OP_REDUCE: case OP_REDUCE_WINDOW: case OP_PAD: case OP_SLICE:
+	case OP_CONCATENATE: case OP_DYNAMIC_SLICE:
+		return 1;
+	default:
+		return is_elementwise(v->op);
 	}
 }
 
@@ -429,6 +457,9 @@ static double node_cost(const tg_layout_model_t *m, size_t id, const lay_t *L,
 	}
 }
 
+static int node_terms(const tg_layout_model_t *m, const float *cfg, const lay_t *L,
+		      size_t id, double *terms);
+
 tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, const tg_world_t *w, rng_t *r)
 {
 	tg_layout_model_t *m = xcalloc(1, sizeof *m);
@@ -439,6 +470,50 @@ tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, const tg_world_t *w,
 	m->def = xmallocarray(g->nn ? g->nn : 1, sizeof *m->def);
 	m->recent = xmallocarray(8 * (g->ncfg ? g->ncfg : 1), TG_NCFG * sizeof(float));
 	assign(g, NULL, m->def);
+	memcpy(m->L, m->def, g->nn * sizeof *m->L);
+	m->moved = xcalloc(g->nn ? g->nn : 1, 1);
+	m->mark = xcalloc(g->nn ? g->nn : 1, sizeof *m->mark);
+	m->mov = xmallocarray(g->nn ? g->nn : 1, sizeof *m->mov);
+	m->cptr = xcalloc(g->nn + 1, sizeof *m->cptr);
+	m->nterm0 = xcalloc(g->nn ? g->nn : 1, 1);
+	m->term0 = xmallocarray(g->nn ? g->nn : 1, sizeof *m->term0);
+	/* the nodes a config can move: configurable, or inheriting from an
+	 * operand that can (operands come first: the nodes are in topological
+	 * order; a graph that is not gets every node) */
+	int topo = 1;
+	for (size_t i = 0; i < g->no; i++)
+		topo &= g->opnd[i] >= 0 && (size_t)g->opnd[i] < g->nn;
+	for (size_t i = 0; i < g->nn && topo; i++)
+		for (int k = 0; k < g->n[i].nin; k++)
+			topo &= (size_t)opnd(g, &g->n[i], k) < i;
+	for (size_t i = 0; i < g->nn; i++) {
+		const tg_node_t *v = &g->n[i];
+		int mv = v->cfg >= 0 || !topo, rd = 0;
+		for (int k = 0; k < v->nin && topo; k++)
+			rd |= m->moved[opnd(g, v, k)];
+		mv |= rd && inherits(v);
+		m->moved[i] = (uint8_t)mv;   /* "can move", until the memset below */
+		if (mv)
+			m->mov[m->nmov++] = (int32_t)i;
+	}
+	/* the consumers of each node that can move */
+	for (size_t i = 0; i < g->nn; i++)
+		for (int k = 0; k < g->n[i].nin; k++)
+			if (m->moved[opnd(g, &g->n[i], k)])
+				m->cptr[opnd(g, &g->n[i], k) + 1]++;
+	for (size_t i = 0; i < g->nn; i++)
+		m->cptr[i + 1] += m->cptr[i];
+	m->cons = xmallocarray((size_t)m->cptr[g->nn] + 1, sizeof *m->cons);
+	for (size_t i = 0; i < g->nn; i++) {
+		int32_t *fill = (int32_t *)m->mark;   /* scratch: entries filled per node */
+		for (int k = 0; k < g->n[i].nin; k++) {
+			int p = opnd(g, &g->n[i], k);
+			if (m->moved[p])
+				m->cons[m->cptr[p] + fill[p]++] = (int32_t)i;
+		}
+	}
+	memset(m->mark, 0, g->nn * sizeof *m->mark);
+	memset(m->moved, 0, g->nn);
 	m->p_node = rng_range(r, 0.3, 0.9);
 	m->p_block = rng_range(r, 0.5, 0.9);
 	m->p_explicit = rng_range(r, 0.15, 0.4);
@@ -450,6 +525,8 @@ tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, const tg_world_t *w,
 			m->slow[i] = rng_bernoulli(r, w->slow_frac)
 				? (float)rng_range(r, 1, w->slow_max) : 1.0f;
 	}
+	for (size_t i = 0; i < g->nn; i++)   /* after slow: the copies use it */
+		m->nterm0[i] = (uint8_t)node_terms(m, NULL, m->def, i, m->term0[i]);
 	return m;
 }
 
@@ -461,6 +538,13 @@ void tg_layout_model_free(tg_layout_model_t *m)
 	free(m->def);
 	free(m->recent);
 	free(m->slow);
+	free(m->term0);
+	free(m->nterm0);
+	free(m->moved);
+	free(m->mark);
+	free(m->mov);
+	free(m->cptr);
+	free(m->cons);
 	free(m);
 }
 
@@ -473,40 +557,107 @@ void tg_layout_fill_default(tg_layout_model_t *m, tg_graph_t *g)
 	}
 }
 
+/* The terms node id adds to the runtime under layouts L (config cfg, NULL
+ * for the all-default one), in the order they are added: a copy for each of
+ * its first 3 operands whose layout is not the one it needs, then its own
+ * cost (the last term).  Returns their count (1..4). */
+static int node_terms(const tg_layout_model_t *m, const float *cfg, const lay_t *L,
+		      size_t id, double *terms)
+{
+	const tg_graph_t *g = m->g;
+	const tg_node_t *v = &g->n[id];
+	int8_t eff[3][TG_MAXRANK];
+	int k = 0;
+	for (int i = 0; i < v->nin && i < 3; i++) {
+		int p = opnd(g, v, i);
+		const tg_node_t *x = &g->n[p];
+		int8_t req[TG_MAXRANK];
+		const float *b = NULL;
+		int want = 0;
+		memcpy(eff[i], L[p], TG_MAXRANK);
+		if (x->et == ET_TUPLE || x->rank == 0)
+			continue;
+		if (i == 0 && (b = block(v, cfg, 1)) != NULL) {
+			from_block(b, x->rank, req), want = 1;
+		} else if (i == 1 && v->op == OP_CONVOLUTION && (b = block(v, cfg, 2)) != NULL) {
+			from_block(b, x->rank, req), want = 1;
+		} else if (is_elementwise(v->op) && x->rank == v->rank) {
+			memcpy(req, L[id], TG_MAXRANK), want = 1;
+		} else if (v->op == OP_TUPLE && v->comp == g->n[g->nn - 1].comp) {
+			rowmajor(x->rank, req), want = 1; /* program outputs: row-major */
+		}
+		if (want && !same_layout(req, L[p], x->rank)) {
+			if (!is_free_producer(x->op))
+				terms[k++] = copy_cost(m->w, x, L[p], req) * slow(m, p);
+			memcpy(eff[i], req, TG_MAXRANK);
+		}
+	}
+	terms[k++] = node_cost(m, id, L, eff);
+	return k;
+}
+
+double tg_layout_runtime_full(tg_layout_model_t *m, const float *cfg)
+{
+	const tg_graph_t *g = m->g;
+	double t = m->w->program_ovh, terms[4];
+	/* every layout assigned: the nodes no config moves get their defaults
+	 * again, as tg_layout_runtime relies on */
+	assign(g, cfg, m->L);
+	for (size_t id = 0; id < g->nn; id++) {
+		int k = node_terms(m, cfg, m->L, id, terms);
+		for (int j = 0; j < k; j++)
+			t += terms[j];
+	}
+	for (size_t k = 0; k < m->nmov; k++) {   /* what tg_layout_runtime keeps */
+		size_t id = (size_t)m->mov[k];
+		m->moved[id] = !same_layout(m->L[id], m->def[id], TG_MAXRANK);
+	}
+	return t;
+}
+
+/* A config moves the layouts of its configurable nodes and of the nodes
+ * that inherit theirs; every other node adds what it adds under the
+ * all-default config.  So only the nodes that are configurable, moved, or
+ * read a moved operand are evaluated; the others' terms come from the
+ * default's, and the sum is taken in the same order as
+ * tg_layout_runtime_full's: the same double, bit for bit. */
 double tg_layout_runtime(tg_layout_model_t *m, const float *cfg)
 {
 	const tg_graph_t *g = m->g;
 	lay_t *L = m->L;
-	double t = m->w->program_ovh;
-	int8_t eff[3][TG_MAXRANK];
-	assign(g, cfg, L);
-	for (size_t id = 0; id < g->nn; id++) {
-		const tg_node_t *v = &g->n[id];
-		for (int i = 0; i < v->nin && i < 3; i++) {
-			int p = opnd(g, v, i);
-			const tg_node_t *x = &g->n[p];
-			int8_t req[TG_MAXRANK];
-			const float *b = NULL;
-			int want = 0;
-			memcpy(eff[i], L[p], TG_MAXRANK);
-			if (x->et == ET_TUPLE || x->rank == 0)
-				continue;
-			if (i == 0 && (b = block(v, cfg, 1)) != NULL) {
-				from_block(b, x->rank, req), want = 1;
-			} else if (i == 1 && v->op == OP_CONVOLUTION && (b = block(v, cfg, 2)) != NULL) {
-				from_block(b, x->rank, req), want = 1;
-			} else if (is_elementwise(v->op) && x->rank == v->rank) {
-				memcpy(req, L[id], TG_MAXRANK), want = 1;
-			} else if (v->op == OP_TUPLE && v->comp == g->n[g->nn - 1].comp) {
-				rowmajor(x->rank, req), want = 1; /* program outputs: row-major */
-			}
-			if (want && !same_layout(req, L[p], x->rank)) {
-				if (!is_free_producer(x->op))
-					t += copy_cost(m->w, x, L[p], req) * slow(m, p);
-				memcpy(eff[i], req, TG_MAXRANK);
-			}
+	double t = m->w->program_ovh, terms[4];
+	uint32_t gen = ++m->gen;
+	if (gen == 0) {   /* wrapped: no mark may look current */
+		memset(m->mark, 0, g->nn * sizeof *m->mark);
+		gen = m->gen = 1;
+	}
+	/* The nodes that can move, in order: a node none of whose operands
+	 * moved, and not configurable, has its default layout.  A node that
+	 * moves marks itself and its consumers. */
+	for (size_t k = 0; k < m->nmov; k++) {
+		size_t id = (size_t)m->mov[k];
+		if (g->n[id].cfg >= 0 || m->mark[id] == gen) {
+			assign_one(g, cfg, L, id);
+			m->moved[id] = !same_layout(L[id], m->def[id], TG_MAXRANK);
+		} else if (m->moved[id]) {   /* moved under the last config */
+			memcpy(L[id], m->def[id], sizeof L[id]);
+			m->moved[id] = 0;
 		}
-		t += node_cost(m, id, L, eff);
+		if (m->moved[id]) {
+			m->mark[id] = gen;
+			for (int32_t c = m->cptr[id]; c < m->cptr[id + 1]; c++)
+				m->mark[m->cons[c]] = gen;
+		}
+	}
+	for (size_t id = 0; id < g->nn; id++) {
+		if (g->n[id].cfg >= 0 || m->mark[id] == gen) {
+			int k = node_terms(m, cfg, L, id, terms);
+			for (int j = 0; j < k; j++)
+				t += terms[j];
+		} else {
+			for (int j = 0; j < m->nterm0[id]; j++)
+				t += m->term0[id][j];
+		}
 	}
 	return t;
 }

@@ -135,6 +135,40 @@ static void test_layout_model(void)
 	}
 }
 
+/* The incremental runtime (only the nodes a config moves evaluated) is the
+ * full evaluation's double, bit for bit: every world, both sources, random
+ * and near-default configs one after the other, and the all-default one. */
+static void test_layout_incremental(void)
+{
+	for (int w = 0; w < TW__N; w++)
+		for (int src = 0; src < 2; src++) {
+			rng_t gr, mr, cr;
+			rng_derive(&gr, 21, (uint64_t)src, 2, (uint64_t)w);
+			rng_derive(&mr, 22, (uint64_t)src, 2, (uint64_t)w);
+			rng_derive(&cr, 23, (uint64_t)src, 2, (uint64_t)w);
+			tg_graph_t *g = tg_build_program(&gr, src, (tg_size_t){300, 1500});
+			tg_layout_model_t *m = tg_layout_model_new(g, tg_world(w), &mr);
+			float *cfg = malloc(g->ncfg * TG_NCFG * sizeof(float) + 1);
+			int same = 1, moved = 0;
+			for (size_t i = 0; i < g->ncfg * TG_NCFG; i++)
+				cfg[i] = -1;
+			double a = tg_layout_runtime(m, cfg), b = tg_layout_runtime_full(m, cfg);
+			same &= memcmp(&a, &b, sizeof a) == 0;
+			for (int i = 0; i < 120; i++) {
+				tg_layout_sample(m, i % 3 == 0, &cr, cfg);
+				a = tg_layout_runtime(m, cfg);
+				b = tg_layout_runtime_full(m, cfg);
+				same &= memcmp(&a, &b, sizeof a) == 0;
+				moved += a != tg_layout_runtime_full(m, NULL);
+			}
+			UT_CHECK(same);
+			UT_CHECK(moved > 60);   /* the configs do change the runtime */
+			free(cfg);
+			tg_layout_model_free(m);
+			tg_graph_free(g);
+		}
+}
+
 static void test_tile_model(void)
 {
 	int kinds[TK__N] = {0};
@@ -272,5 +306,6 @@ int main(void)
 	UT_RUN(test_layout_model);
 	UT_RUN(test_tile_model);
 	UT_RUN(test_worlds);
+	UT_RUN(test_layout_incremental);
 	return ut_done("test_tpugen");
 }
