@@ -130,6 +130,9 @@ double tg_layout_runtime(tg_layout_model_t *m, const float *cfg);
 /* The same, every node evaluated: the reference the tests hold
  * tg_layout_runtime to (equal doubles). */
 double tg_layout_runtime_full(tg_layout_model_t *m, const float *cfg);
+/* The nodes the last tg_layout_runtime call evaluated (the rest added
+ * their all-default terms): what makes it cheaper than the full one. */
+size_t tg_layout_evaluated(const tg_layout_model_t *m);
 /* One measurement: runtime with the graph's multiplicative noise. */
 int64_t tg_layout_measure(tg_layout_model_t *m, const float *cfg, rng_t *r);
 /* Sample config number I of a collection: mode 0 = random, 1 = default

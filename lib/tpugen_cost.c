@@ -168,6 +168,7 @@ struct tg_layout_model {
 	size_t nmov;
 	int32_t *cptr, *cons; /* (nn + 1), consumers of the nodes in mov (CSR) */
 	uint32_t *mark, gen; /* mark[i] == gen: i moved, or reads one that did */
+	size_t evaluated;    /* nodes the last tg_layout_runtime evaluated */
 };
 
 static int is_elementwise(int op)
@@ -649,9 +650,11 @@ double tg_layout_runtime(tg_layout_model_t *m, const float *cfg)
 				m->mark[m->cons[c]] = gen;
 		}
 	}
+	m->evaluated = 0;
 	for (size_t id = 0; id < g->nn; id++) {
 		if (g->n[id].cfg >= 0 || m->mark[id] == gen) {
 			int k = node_terms(m, cfg, L, id, terms);
+			m->evaluated++;
 			for (int j = 0; j < k; j++)
 				t += terms[j];
 		} else {
@@ -660,6 +663,11 @@ double tg_layout_runtime(tg_layout_model_t *m, const float *cfg)
 		}
 	}
 	return t;
+}
+
+size_t tg_layout_evaluated(const tg_layout_model_t *m)
+{
+	return m->evaluated;
 }
 
 int64_t tg_layout_measure(tg_layout_model_t *m, const float *cfg, rng_t *r)

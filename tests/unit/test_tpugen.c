@@ -137,34 +137,55 @@ static void test_layout_model(void)
 
 /* The incremental runtime (only the nodes a config moves evaluated) is the
  * full evaluation's double, bit for bit: every world, both sources, random
- * and near-default configs one after the other, and the all-default one. */
+ * and near-default configs one after the other (the incremental model sees
+ * only its own calls: what one config moved, the next must put back), the
+ * all-default one, and after a full evaluation on the same model. */
 static void test_layout_incremental(void)
 {
 	for (int w = 0; w < TW__N; w++)
 		for (int src = 0; src < 2; src++) {
-			rng_t gr, mr, cr;
+			rng_t gr, mr, mr2, cr;
 			rng_derive(&gr, 21, (uint64_t)src, 2, (uint64_t)w);
 			rng_derive(&mr, 22, (uint64_t)src, 2, (uint64_t)w);
+			mr2 = mr;
 			rng_derive(&cr, 23, (uint64_t)src, 2, (uint64_t)w);
 			tg_graph_t *g = tg_build_program(&gr, src, (tg_size_t){300, 1500});
 			tg_layout_model_t *m = tg_layout_model_new(g, tg_world(w), &mr);
+			tg_layout_model_t *ref = tg_layout_model_new(g, tg_world(w), &mr2);
 			float *cfg = malloc(g->ncfg * TG_NCFG * sizeof(float) + 1);
 			int same = 1, moved = 0;
+			size_t ev[2] = { 0, 0 }, nc[2] = { 0, 0 };
 			for (size_t i = 0; i < g->ncfg * TG_NCFG; i++)
 				cfg[i] = -1;
-			double a = tg_layout_runtime(m, cfg), b = tg_layout_runtime_full(m, cfg);
+			double a = tg_layout_runtime(m, cfg), b = tg_layout_runtime_full(ref, cfg);
+			double t0 = b;
 			same &= memcmp(&a, &b, sizeof a) == 0;
-			for (int i = 0; i < 120; i++) {
+			for (int i = 0; i < 300; i++) {
+				if (i >= 250) {   /* a full evaluation of another config first */
+					tg_layout_sample(m, i % 2, &cr, cfg);
+					tg_layout_runtime_full(m, cfg);
+				}
 				tg_layout_sample(m, i % 3 == 0, &cr, cfg);
 				a = tg_layout_runtime(m, cfg);
-				b = tg_layout_runtime_full(m, cfg);
+				ev[i % 3 == 0] += tg_layout_evaluated(m);
+				nc[i % 3 == 0]++;
+				b = tg_layout_runtime_full(ref, cfg);
 				same &= memcmp(&a, &b, sizeof a) == 0;
-				moved += a != tg_layout_runtime_full(m, NULL);
+				moved += a != t0;
 			}
 			UT_CHECK(same);
-			UT_CHECK(moved > 60);   /* the configs do change the runtime */
+			UT_CHECK(moved > 150);   /* the configs do change the runtime */
+			/* what it is for: a config evaluates a fraction of the nodes
+			 * (a return to evaluating all of them fails this) */
+			double fr = (double)ev[0] / (double)(nc[0] * g->nn);
+			double fd = (double)ev[1] / (double)(nc[1] * g->nn);
+			if (getenv("TG_VERBOSE"))
+				fprintf(stderr, "world %d source %d: %zu nodes, evaluated %.3f (random) %.3f (default)\n",
+					w, src, g->nn, fr, fd);
+			UT_CHECK(fr < 0.3 && fd < 0.25);
 			free(cfg);
 			tg_layout_model_free(m);
+			tg_layout_model_free(ref);
 			tg_graph_free(g);
 		}
 }
