@@ -7,24 +7,26 @@
 #            about 6 GB per tree
 #   OLD_BIN  another tpugen binary (e.g. a worktree's bin/tpugen at an
 #            older commit), run after this checkout's
-# Environment: SEED=1, THREADS (default: tpugen's, every core).
+# Environment: SEED=1, THREADS (default: tpugen's, every core), SCALE=full
+# (another scale checks the script in seconds).
 # Writes nothing outside WORKDIR; the report goes to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-$(mktemp -d)}
 OLD=${2:-}
 SEED=${SEED:-1}
+SCALE=${SCALE:-full}
 THREADS=${THREADS:-}
 mkdir -p "$W"
 make -s all >/dev/null
-echo "# tpugen --scale full: $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -m)"
+echo "# tpugen --scale $SCALE: $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -m)"
 echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 echo "# bench/tpugen_full.sh $*"
 
 full() { # name binary: one whole full-scale run
 	local name=$1 bin=$2
 	rm -rf "${W:?}/$name"
-	/usr/bin/time -f '%e %U %S %M' -o "$W/$name.time" "$bin" --out "$W/$name" --scale full \
+	/usr/bin/time -f '%e %U %S %M' -o "$W/$name.time" "$bin" --out "$W/$name" --scale "$SCALE" \
 		--seed "$SEED" ${THREADS:+--threads "$THREADS"}
 	read -r secs user sys kb < "$W/$name.time"
 	printf '%-6s %7.1f s wall  %7.1f s CPU  %5d MB RSS  %6s  %5d npz files (%d in truth/)\n' \
