@@ -79,6 +79,9 @@ one per seed and arch.
                           docs/cluster.md)
       --resume-failed     rerun only the jobs that failed in the last run (its joblog)
       --record DIR        keep every stage's output (see collection.sh --record)
+      --profile           run every filter of every job under GNU time: each
+                          one's wall seconds and peak RSS in OUT/profile.tsv,
+                          summed per collection and filter in OUT/profile.txt
   -s, --set KEY=VAL       passed to every collection.sh (repeatable)
       --reduce R          passed to every collection.sh
       --no-plots          skip the PNG plots
@@ -124,6 +127,7 @@ RESUME=""
 RECORD=${RECORD_DIR:-}
 PASS=()
 PLOTS=1
+PROFILE=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d|--data) DATA=$2; shift 2 ;;
@@ -143,6 +147,7 @@ while [ $# -gt 0 ]; do
 	--sshloginfile) SSHLOGINFILE=$2; shift 2 ;;
 	--resume-failed) RESUME=--resume-failed; shift ;;
 	--record) RECORD=$2; shift 2 ;;
+	--profile) PROFILE=1; PASS+=(--profile); shift ;;
 	-s|--set) PASS+=(--set "$2"); shift 2 ;;
 	--reduce) PASS+=(--reduce "$2"); shift 2 ;;
 	--no-plots) PLOTS=0; shift ;;
@@ -514,6 +519,31 @@ if [ "$PLOTS" = 1 ]; then
 	fi
 fi
 [ -f "$OUT/scores-valid.txt" ] && cat "$OUT/scores-valid.txt"
+# --profile: every job's filters, one line each, then per collection, step
+# and filter: runs, seconds (all runs, the longest) and the peak RSS
+if [ -n "$PROFILE" ]; then
+	{
+		printf 'collection\ttag\tstep\tfilter\twall_s\tpeak_rss_kb\texit\n'
+		for c in $COLLS; do
+			cat "$OUT/$(coll_slug "$c")"/*/profile.tsv 2>/dev/null || true
+		done
+	} > "$OUT/profile.tsv"
+	awk -F '\t' 'NR > 1 {
+		split($3, w, " "); k = $1 "\t" w[1] "\t" $4
+		if (!(k in n)) order[++nk] = k
+		n[k]++; s[k] += $5; if ($5 > mx[k]) mx[k] = $5; if ($6 > rss[k]) rss[k] = $6
+		if ($6 > peak) { peak = $6; where = $4 " (" $1 ", " $2 ", " $3 ")" }
+	}
+	END {
+		printf "%-20s %-8s %-18s %5s %10s %10s %10s\n", "collection", "step", "filter", "runs", "total s", "longest s", "peak MB"
+		for (i = 1; i <= nk; i++) {
+			split(order[i], f, "\t")
+			printf "%-20s %-8s %-18s %5d %10.1f %10.1f %10.1f\n", f[1], f[2], f[3], n[order[i]], s[order[i]], mx[order[i]], rss[order[i]] / 1024
+		}
+		if (nk) printf "peak RSS: %.1f MB, %s\n", peak / 1024, where
+	}' "$OUT/profile.tsv" > "$OUT/profile.txt"
+	sed 's/^/all.sh: profile: /' "$OUT/profile.txt" >&2
+fi
 if [ -n "$BUDGET_S" ]; then
 	echo "finished in $(elapsed "$T0") s of a budget of $BUDGET_S s" >> "$OUT/plan.txt"
 	log "finished in $(elapsed "$T0") s (budget $BUDGET_S s; what ran: $OUT/plan.txt); submission: $OUT/submission.csv"

@@ -29,6 +29,9 @@ test, and score valid.  COLLECTION is one of:
       --threads N     threads for training and prediction (default 1)
       --record DIR    also keep every stage's output as DIR/SLUG/STAGE.mp
                       (pipelines/replay.sh reruns one of them)
+      --profile       run every filter under GNU time (/usr/bin/time) and
+                      append its wall seconds and peak RSS to
+                      DIR/SLUG/TAG/profile.tsv (all.sh --profile sums them)
       --from STAGE    start at ingest, train, predict or eval (reuse earlier outputs)
       --ingest-only   stop after the ingest (all.sh --budget shares it among
                       the models of a collection)
@@ -70,6 +73,7 @@ TRAIN_SECONDS=""
 PATIENCE=""
 DEADLINE=""
 MIN_TRAIN=15
+PROFILE=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-d|--data) DATA=$2; shift 2 ;;
@@ -85,6 +89,7 @@ while [ $# -gt 0 ]; do
 	--arch) ARCH=$2; shift 2 ;;
 	-m|--model) MODEL=$2; shift 2 ;;
 	--ingest-only) INGEST_ONLY=1; shift ;;
+	--profile) PROFILE=1; shift ;;
 	--train-seconds) TRAIN_SECONDS=$2; shift 2 ;;
 	--patience) PATIENCE=$2; shift 2 ;;
 	--deadline) DEADLINE=$2; shift 2 ;;
@@ -166,6 +171,19 @@ mkdir -p "$W/data"
 [ -n "$RECORD" ] && mkdir -p "$RECORD/$SLUG"
 T0=$(now)
 
+# prof STEP FILTER: with --profile, the words that run FILTER under GNU time,
+# which appends "COLLECTION TAG STEP FILTER WALL_S PEAK_RSS_KB EXIT"
+# (tab-separated) to W/profile.tsv; else nothing
+if [ -n "$PROFILE" ]; then
+	[ -x /usr/bin/time ] || die "--profile: needs GNU time as /usr/bin/time (Debian's package time)" 3
+	: > "$W/profile.tsv"
+fi
+prof() {
+	[ -n "$PROFILE" ] || return 0
+	printf '/usr/bin/time -q -a -o %s -f %s ' "$(q "$W/profile.tsv")" \
+		"$(q "$COLL\t$TAG\t$1\t$2\t%e\t%M\t%x")"
+}
+
 # A chain of filters as one shell command; with --record, a tee after each
 # filter keeps its output, and a .cmd file says how to replay it.
 chain() {
@@ -177,7 +195,7 @@ chain() {
 	for s in "${stages[@]}"; do
 		stage=${s%% *}
 		[ -n "$cmd" ] && cmd="$cmd | "
-		cmd="$cmd$s"
+		cmd="$cmd$(prof "ingest $split" "$stage")$s"
 		if [ -n "$RECORD" ]; then
 			local rec="$RECORD/$SLUG/$stage-$split.mp"
 			cmd="$cmd | tee $(q "$rec")"
@@ -249,7 +267,7 @@ elif [ "$FROM" = ingest ] || [ "$FROM" = train ]; then
 	# sage-train's progress (stderr, one line a round or epoch) goes through
 	# train_progress; its stdout stays stdout
 	run_stage "$COLL: train" - \
-		"{ sage-train $(qw "${TRAIN_OPTS:-}") --seed $SEED --threads $THREADS $valid_opt $resume \
+		"{ $(prof train sage-train)sage-train $(qw "${TRAIN_OPTS:-}") --seed $SEED --threads $THREADS $valid_opt $resume \
 		 --log $(q "$W/train-log.jsonl") --checkpoint $(q "$W/checkpoint.mp") --out $(q "$W/model.mp") \
 		 < $(q "$W/data/train.mp") 2>&1 1>&3 3>&- | train_progress $(q "$COLL ($TAG)") >&2; } 3>&1"
 	rm -f "$W/checkpoint.mp"
@@ -259,13 +277,13 @@ if [ "$FROM" != eval ]; then
 	for split in valid test; do
 		[ -f "$W/data/$split.mp" ] || continue
 		run_stage "$COLL: predict $split" "$W/pred-$split.mp" \
-			"sage-predict $(qw "${PREDICT_OPTS:-}") --threads $THREADS --model $(q "$W/model.mp") < $(q "$W/data/$split.mp")"
+			"$(prof "predict $split" sage-predict)sage-predict $(qw "${PREDICT_OPTS:-}") --threads $THREADS --model $(q "$W/model.mp") < $(q "$W/data/$split.mp")"
 	done
 fi
 
 if [ -f "$W/pred-valid.mp" ]; then
 	run_stage "$COLL: eval valid" "$W/eval-valid.txt" \
-		"rank-eval --json-out $(q "$W/eval-valid.json") --truth $(q "$W/data/valid.mp") $(q "$W/pred-valid.mp")"
+		"$(prof "eval valid" rank-eval)rank-eval --json-out $(q "$W/eval-valid.json") --truth $(q "$W/data/valid.mp") $(q "$W/pred-valid.mp")"
 	cat "$W/eval-valid.txt" >&2
 fi
 log "$COLL: finished in $(elapsed "$T0") s -> $W"

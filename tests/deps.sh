@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages the project needs, only those missing.
 # As root: apt-get install.  Otherwise: print the exact command to run.
-PKGS="gcc make jq libmsgpack-dev zlib1g-dev libisal-dev libopenblas-dev parallel bats bats-support bats-assert python3 python3-numpy python3-msgpack python3-scipy python3-networkx protobuf-compiler gnuplot-nox openssh-server clang-14 libclang-rt-14-dev valgrind"
+PKGS="gcc make jq time libmsgpack-dev zlib1g-dev libisal-dev libopenblas-dev parallel bats bats-support bats-assert python3 python3-numpy python3-msgpack python3-scipy python3-networkx protobuf-compiler gnuplot-nox openssh-server clang-14 libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -87,6 +87,42 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	assert_output --regexp '^ok [0-9]+ rows$'
 }
 
+@test "all.sh --profile: every filter of every job timed, its peak RSS kept, summed per collection" {
+	run all.sh --budget none --data "$D" --out "$T/o" --jobs 2 --set "$QUICK" --no-plots \
+		--collections tile:xla,layout:nlp:random --profile
+	assert_success
+	assert_output --partial "all.sh: profile: peak RSS: "
+	head -1 "$T/o/profile.tsv" | grep -qx "$(printf 'collection\ttag\tstep\tfilter\twall_s\tpeak_rss_kb\texit')"
+	"$PY" - "$T/o/profile.tsv" "$T/o/profile.txt" <<-'EOF'
+	import sys, collections
+	rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])][1:]
+	assert all(len(r) == 7 for r in rows), rows
+	got = collections.Counter((r[0], r[2], r[3]) for r in rows)
+	for c, red in (("tile:xla", []), ("layout:nlp:random", ["prune-hop"])):
+	    for sp in ("train", "valid", "test"):
+	        for f in ["npz2mp"] + red + ["encode-base7"]:
+	            assert got[(c, "ingest " + sp, f)] == 1, (c, sp, f, got)
+	    assert got[(c, "train", "sage-train")] == 1
+	    assert got[(c, "predict valid", "sage-predict")] == 1
+	    assert got[(c, "predict test", "sage-predict")] == 1
+	    assert got[(c, "eval valid", "rank-eval")] == 1
+	assert len(rows) == sum(got.values()) == 3 * 2 + 4 + 3 * 3 + 4, len(rows)   # ingest + the model's 4
+	assert all(r[6] == "0" and int(r[5]) > 500 and float(r[4]) >= 0 for r in rows), rows
+	# the summary: one line per collection, step and filter, and the peak
+	txt = open(sys.argv[2]).read().splitlines()
+	peak = max(rows, key=lambda r: int(r[5]))
+	assert txt[-1] == "peak RSS: %.1f MB, %s (%s, %s, %s)" % (int(peak[5]) / 1024, peak[3], peak[0], peak[1], peak[2]), txt[-1]
+	assert len(txt) == 1 + 5 + 6 + 1, txt
+	EOF
+	# a filter that fails is timed too, with its exit status; no --profile, no profile
+	run collection.sh --data "$D" --out "$T/f" --set "TRAIN_OPTS=--epochs 0" --profile tile:xla
+	assert_failure
+	grep -q "$(printf 'tile:xla\tmain\ttrain\tsage-train\t[0-9.]*\t[0-9]*\t2')" "$T/f/tile_xla/main/profile.tsv"
+	run collection.sh --data "$D" --out "$T/n" --set "$QUICK" tile:xla
+	assert_success
+	[ ! -e "$T/n/tile_xla/main/profile.tsv" ]
+}
+
 @test "all.sh --budget: one ingest per collection, the planned models fill the waves, seeds weighted equally" {
 	run all.sh --data "$D" --out "$T/o" --budget 1m --members 1 --jobs 2 --set "$QUICK" --no-plots \
 		--collections tile:xla,layout:xla:random,layout:nlp:default --patience 0
