@@ -422,6 +422,18 @@ static void lcase_init(lcase_t *c, const model_hp_t *hp, int32_t n, int32_t nc, 
 	make_batch(&c->bt, &c->g, B, hp->kind);
 }
 
+/* A body layer's case: kb configs in, random in [-1, 1), as many out. */
+static void lcase_body_io(lcase_t *c, size_t kb)
+{
+	size_t n = kb * (size_t)c->g.n * (size_t)c->m->hp.hidden;
+	c->kb = kb;
+	c->nin = c->nout = n;
+	c->in = fnew(n);
+	for (size_t k = 0; k < n; k++)
+		c->in[k] = (float)(2 * urand() - 1);
+	c->out = fnew(n);
+}
+
 static void lcase_free(lcase_t *c)
 {
 	free(c->in); free(c->out); free(c->ce); free(c->cp); free(c->dcp); free(c->dce);
@@ -535,13 +547,7 @@ static void test_layer_conv(void)
 		tiny_hp(&hp, MODEL_LAYOUT, a);
 		lcase_t c;
 		lcase_init(&c, &hp, 8, 2, 2);
-		size_t n = 2 * (size_t)c.g.n * (size_t)hp.hidden;
-		c.kb = 2;
-		c.nin = c.nout = n;
-		c.in = fnew(n);
-		for (size_t k = 0; k < n; k++)
-			c.in[k] = (float)(2 * urand() - 1);
-		c.out = fnew(n);
+		lcase_body_io(&c, 2);
 		c.Z = fnew(layer_conv_scratch(&hp, &c.g, c.kb));
 		c.fwd = conv_fwd;
 		c.bwd = conv_bwd;
@@ -577,12 +583,7 @@ static void test_layer_norm(void)
 		size_t n = 2 * (size_t)c.g.n * (size_t)hp.hidden;
 		size_t ns = 2 * layer_norm_stats(&hp, (size_t)c.g.n);
 		UT_EQ_INT(ns, 2 * (nm == MODEL_NORM_LAYER ? 6 : 4));
-		c.kb = 2;
-		c.nin = c.nout = n;
-		c.in = fnew(n);
-		for (size_t k = 0; k < n; k++)
-			c.in[k] = (float)(2 * urand() - 1);
-		c.out = fnew(n);
+		lcase_body_io(&c, 2);
 		c.ce = fnew(ns);
 		c.cp = fnew(ns);
 		c.din_added = 1;

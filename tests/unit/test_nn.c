@@ -208,6 +208,27 @@ static double norm_loss(void *p)
 	return dot(c->out, c->dout, c->B * c->N * c->H);
 }
 
+/* The backward's gradients (fdin, fdg, fdb) against finite differences of
+ * loss (fd) or the naive backward's (din, dg, dbeta); then every buffer of
+ * the case freed. */
+static void norm_grads_check(norm_ctx *c, loss_fn loss, int fd, double din_tol, double *din,
+			     double *dg, double *dbeta, float *fdin, float *fdg, float *fdb)
+{
+	size_t n = c->B * c->N * c->H, H = c->H;
+	if (fd) {
+		check_grad("in", loss, c, c->in, n, din, fdin);
+		check_grad("gamma", loss, c, c->gamma, H, dg, fdg);
+		check_grad("beta", loss, c, c->beta, H, dbeta, fdb);
+	} else {
+		check_rel("fast din vs naive", rel_err_f(fdin, din, n), din_tol);
+		check_rel("fast dgamma vs naive", rel_err_f(fdg, dg, H), 1e-4);
+		check_rel("fast dbeta vs naive", rel_err_f(fdb, dbeta, H), 1e-4);
+	}
+	free(c->in); free(c->gamma); free(c->beta); free(c->dout); free(c->out);
+	free(c->mean); free(c->rstd); free(din); free(dg); free(dbeta);
+	free(fdin); free(fdg); free(fdb);
+}
+
 static void run_norm(size_t B, size_t N, size_t H, int fd)
 {
 	size_t n = B * N * H;
@@ -226,19 +247,8 @@ static void run_norm(size_t B, size_t N, size_t H, int fd)
 	UT_CHECK(memcmp(fa, fo, n * sizeof *fa) == 0);
 	free(fa);
 	nn_instnorm_backward(fdin, fdg, fdb, fdo, fin, fm, fr, fg, B, N, H);
-	if (fd) {
-		check_grad("in", norm_loss, &c, c.in, n, din, fdin);
-		check_grad("gamma", norm_loss, &c, c.gamma, H, dg, fdg);
-		check_grad("beta", norm_loss, &c, c.beta, H, dbeta, fdb);
-	} else {
-		check_rel("fast din vs naive", rel_err_f(fdin, din, n), 1e-4);
-		check_rel("fast dgamma vs naive", rel_err_f(fdg, dg, H), 1e-4);
-		check_rel("fast dbeta vs naive", rel_err_f(fdb, dbeta, H), 1e-4);
-	}
-	free(c.in); free(c.gamma); free(c.beta); free(c.dout); free(c.out);
-	free(c.mean); free(c.rstd); free(din); free(dg); free(dbeta);
+	norm_grads_check(&c, norm_loss, fd, 1e-4, din, dg, dbeta, fdin, fdg, fdb);
 	free(fin); free(fg); free(fb); free(fdo); free(fo); free(fm); free(fr);
-	free(fdin); free(fdg); free(fdb);
 }
 
 static void test_instnorm(void)
@@ -282,19 +292,8 @@ static void run_lnorm(size_t R, size_t H, int fd)
 	nn_layernorm_backward(fdin, fdg, fdb, fdo, fin, fm, fr, fg, R, H);
 	for (size_t i = 0; i < n && !fd; i++)
 		fdin[i] -= 1.0f;
-	if (fd) {
-		check_grad("in", lnorm_loss, &c, c.in, n, din, fdin);
-		check_grad("gamma", lnorm_loss, &c, c.gamma, H, dg, fdg);
-		check_grad("beta", lnorm_loss, &c, c.beta, H, dbeta, fdb);
-	} else {
-		check_rel("fast din vs naive", rel_err_f(fdin, din, n), 1e-3);
-		check_rel("fast dgamma vs naive", rel_err_f(fdg, dg, H), 1e-4);
-		check_rel("fast dbeta vs naive", rel_err_f(fdb, dbeta, H), 1e-4);
-	}
-	free(c.in); free(c.gamma); free(c.beta); free(c.dout); free(c.out);
-	free(c.mean); free(c.rstd); free(din); free(dg); free(dbeta);
+	norm_grads_check(&c, lnorm_loss, fd, 1e-3, din, dg, dbeta, fdin, fdg, fdb);
 	free(fin); free(fg); free(fb); free(fdo); free(fo); free(fm); free(fr);
-	free(fdin); free(fdg); free(fdb);
 }
 
 static void test_layernorm(void)
