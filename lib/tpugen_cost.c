@@ -169,6 +169,7 @@ struct tg_layout_model {
 	int32_t *cptr, *cons; /* (nn + 1), consumers of the nodes in mov (CSR) */
 	uint32_t *mark, gen; /* mark[i] == gen: i moved, or reads one that did */
 	size_t evaluated;    /* nodes the last tg_layout_runtime evaluated */
+	int full;            /* not in topological order: evaluate every node */
 };
 
 static int is_elementwise(int op)
@@ -479,18 +480,15 @@ tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, const tg_world_t *w,
 	m->nterm0 = xcalloc(g->nn ? g->nn : 1, 1);
 	m->term0 = xmallocarray(g->nn ? g->nn : 1, sizeof *m->term0);
 	/* the nodes a config can move: configurable, or inheriting from an
-	 * operand that can (operands come first: the nodes are in topological
-	 * order; a graph that is not gets every node) */
-	int topo = 1;
-	for (size_t i = 0; i < g->no; i++)
-		topo &= g->opnd[i] >= 0 && (size_t)g->opnd[i] < g->nn;
-	for (size_t i = 0; i < g->nn && topo; i++)
+	 * operand that can (operands come first: the builders write the nodes
+	 * in topological order; a graph that is not is evaluated whole) */
+	for (size_t i = 0; i < g->nn && !m->full; i++)
 		for (int k = 0; k < g->n[i].nin; k++)
-			topo &= (size_t)opnd(g, &g->n[i], k) < i;
-	for (size_t i = 0; i < g->nn; i++) {
+			m->full |= (size_t)opnd(g, &g->n[i], k) >= i;
+	for (size_t i = 0; i < g->nn && !m->full; i++) {
 		const tg_node_t *v = &g->n[i];
-		int mv = v->cfg >= 0 || !topo, rd = 0;
-		for (int k = 0; k < v->nin && topo; k++)
+		int mv = v->cfg >= 0, rd = 0;
+		for (int k = 0; k < v->nin; k++)
 			rd |= m->moved[opnd(g, v, k)];
 		mv |= rd && inherits(v);
 		m->moved[i] = (uint8_t)mv;   /* "can move", until the memset below */
@@ -627,6 +625,10 @@ double tg_layout_runtime(tg_layout_model_t *m, const float *cfg)
 	const tg_graph_t *g = m->g;
 	lay_t *L = m->L;
 	double t = m->w->program_ovh, terms[4];
+	if (m->full) {
+		m->evaluated = g->nn;
+		return tg_layout_runtime_full(m, cfg);
+	}
 	uint32_t gen = ++m->gen;
 	if (gen == 0) {   /* wrapped: no mark may look current */
 		memset(m->mark, 0, g->nn * sizeof *m->mark);
