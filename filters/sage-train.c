@@ -26,6 +26,7 @@ static struct {
 	long steps, valid_every;    /* 0: from --epochs; 0: automatic */
 	long patience;              /* 0: off */
 	double seconds;             /* 0: no time budget */
+	double then_predict;        /* --then-predict: valid splits' worth after training */
 	int epochs_given;
 	train_loss_t loss;          /* kind, margin, mix, mape */
 	double lr, lr_min, wd, clip, drop_edge, ema;
@@ -93,7 +94,14 @@ static const char help_text[] =
 	"      --seconds S          a time budget for the whole run, reading included:\n"
 	"                           times some steps and a validation, plans the\n"
 	"                           steps, revises the plan after each round; the\n"
-	"                           model records the steps that ran\n"
+	"                           model records the steps that ran; a round's\n"
+	"                           steps stop when only its validation fits\n"
+	"      --then-predict X     with --seconds: the budget also pays for\n"
+	"                           predicting X times the valid split after the\n"
+	"                           training (collection.sh: valid and test, X =\n"
+	"                           their bytes over valid's); the training leaves\n"
+	"                           X times the valid split's reading and\n"
+	"                           validation seconds\n"
 	"  -b, --configs-per-graph N  configs sampled per graph per step (default 64)\n"
 	"      --graphs-per-step N  graphs per optimiser step (default: layout 1, tile 8)\n"
 	"      --loss hinge|listmle|mixed|diffmat  ranking loss (default mixed);\n"
@@ -225,6 +233,10 @@ typedef struct {
 #define VALID_SHARE 0.1
 
 static plan_t plan;
+
+/* --seconds: the seconds the valid split took to read, and the
+ * calibration's validation (plan_seconds) */
+static double valid_read_s, calib_eval_s;
 
 /* The run's state besides the trainer's (step, AdamW's moments). */
 typedef struct {
@@ -546,6 +558,15 @@ static int checkpoint_plan(long *total, long *every)
 	return 1;
 }
 
+/* --then-predict: the seconds the predictions after the training will
+ * take, when a validation takes t_eval: X times the valid split's reading
+ * and validation (sage-predict reads its split and scores every config, as
+ * a validation does).  0 without the option. */
+static double after_seconds(double t_eval)
+{
+	return opt.then_predict * (valid_read_s + t_eval);
+}
+
 /* Calibration steps of --seconds: an epoch's steps, at least 8, at most 32. */
 #define CALIB_MIN 8
 #define CALIB_MAX 32
@@ -571,7 +592,9 @@ static long plan_seconds(trainer_t *tr, const model_set_t *valid, double t0, lon
 		(void)evaluate(tr->m, tr->w, valid);
 		t_eval = now() - te;
 	}
-	double left = 0.98 * (opt.seconds - (now() - t0));   /* 2%: saving, the last log */
+	calib_eval_s = t_eval;
+	/* 2%: saving, the last log; then the predictions (--then-predict) */
+	double left = 0.98 * (opt.seconds - (now() - t0)) - after_seconds(t_eval);
 	long rounds = MAX_AUTO_ROUNDS;
 	if (*every == 0 && valid) {
 		double fit = t_eval > 0 ? VALID_SHARE * left / t_eval : MAX_TIMED_ROUNDS;
@@ -585,11 +608,17 @@ static long plan_seconds(trainer_t *tr, const model_set_t *valid, double t0, lon
 			argv0, opt.seconds, now() - t0, t_step, t_eval);
 	if (*every == 0)
 		*every = (total + rounds - 1) / rounds;
-	if (!opt.quiet)
+	if (!opt.quiet) {
 		fprintf(stderr, "%s: --seconds %g: a step takes %.3f s, a validation %.2f s: "
-			"%ld steps (%.1f epochs) in rounds of %ld, revised after each round\n",
+			"%ld steps (%.1f epochs) in rounds of %ld, revised after each round",
 			argv0, opt.seconds, t_step, t_eval, total, (double)total / (double)plan.spe,
 			*every);
+		if (opt.then_predict > 0)
+			fprintf(stderr, "; %.1f s left for the predictions after (--then-predict %g: "
+				"the valid split read in %.3f s, validated in %.3f s)",
+				after_seconds(t_eval), opt.then_predict, valid_read_s, t_eval);
+		fputc('\n', stderr);
+	}
 	return total;
 }
 
@@ -604,7 +633,7 @@ static void replan(trainer_t *tr, state_t *st, double t0, long steps, double tra
 	if (steps <= 0 || rounds <= 0)
 		return;
 	double t_step = train_s / (double)steps, t_eval = eval_s / (double)rounds;
-	double left = 0.98 * opt.seconds - (now() - t0);
+	double left = 0.98 * opt.seconds - (now() - t0) - after_seconds(t_eval);
 	long total = tr->step;
 	if (left > 0 && t_step > 0) {
 		/* n more steps: n t_step, and a validation for each round begun */
@@ -632,6 +661,23 @@ static void replan(trainer_t *tr, state_t *st, double t0, long steps, double tra
 			plan.total);
 	plan.total = tr->o.total = total;
 	plan.nrounds = nr;
+}
+
+/* --seconds: the steps of a round, until t->step reaches end or the clock
+ * reaches until (the time left holds only the round's validation and the
+ * predictions after): the plan comes from timed steps and validations, and
+ * a step that takes longer than those (graphs of other sizes, a busy
+ * machine) would otherwise overrun the budget by the rest of the round.
+ * At least one step when first.  Returns their mean loss (NaN: none). */
+static double steps_until(trainer_t *t, long end, double until, int first)
+{
+	long n = 0;
+	double sum = 0.0;
+	while (t->step < end && ((first && n == 0) || now() < until)) {
+		sum += train_step(t);
+		n++;
+	}
+	return n ? sum / (double)n : NAN;
 }
 
 /* --patience: after a round, whether to stop.  The best valid score must
@@ -674,7 +720,7 @@ static const char *parse_args(int argc, char **argv)
 	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_TILE_JOIN, O_NORM, O_GPS, O_LOSS, O_MIX,
 	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP, O_ARCH, O_HEADS,
 	       O_APPNP_K, O_APPNP_A, O_PE, O_MAPE, O_DROP_EDGE, O_SWA, O_EMA, O_OVERSAMPLE, O_INIT,
-	       O_EXCLUDE, O_STEPS, O_SECONDS, O_VALID_EVERY, O_PATIENCE, O_FORCE_TTY };
+	       O_EXCLUDE, O_STEPS, O_SECONDS, O_THEN_PREDICT, O_VALID_EVERY, O_PATIENCE, O_FORCE_TTY };
 	static const struct option longopts[] = {
 		{"appnp-alpha", required_argument, NULL, O_APPNP_A},
 		{"appnp-steps", required_argument, NULL, O_APPNP_K},
@@ -715,6 +761,7 @@ static const char *parse_args(int argc, char **argv)
 		{"steps", required_argument, NULL, O_STEPS},
 		{"patience", required_argument, NULL, O_PATIENCE},
 		{"stop-after", required_argument, NULL, O_STOP},
+		{"then-predict", required_argument, NULL, O_THEN_PREDICT},
 		{"swa", required_argument, NULL, O_SWA},
 		{"ema", required_argument, NULL, O_EMA},
 		{"threads", required_argument, NULL, 't'},
@@ -765,6 +812,9 @@ static const char *parse_args(int argc, char **argv)
 			break;
 		case O_STEPS: opt.steps = parse_ll("--steps", optarg, 1, 1000000000); break;
 		case O_SECONDS: opt.seconds = parse_double("--seconds", optarg, 1, 1e9); break;
+		case O_THEN_PREDICT:
+			opt.then_predict = parse_double("--then-predict", optarg, 0, 1e6);
+			break;
 		case O_VALID_EVERY:
 			opt.valid_every = parse_ll("--valid-every", optarg, 1, 1000000000);
 			break;
@@ -868,6 +918,9 @@ static const char *parse_args(int argc, char **argv)
 		usage_error("%s", "--epochs, --steps and --seconds: give one of them");
 	if (opt.swa > opt.epochs && !opt.steps && !opt.seconds && !opt.valid_every)
 		usage_error("%s", "--swa N: N must not exceed --epochs");
+	if (opt.then_predict > 0 && !(opt.seconds > 0 && opt.valid))
+		usage_error("%s", "--then-predict needs --seconds and --valid FILE (it counts "
+			    "the predictions in the budget by the valid split's seconds)");
 	if (opt.patience && !opt.valid)
 		usage_error("%s", "--patience needs --valid FILE (it watches the valid score)");
 	if (opt.ema > 0 && opt.swa)
@@ -929,8 +982,10 @@ static model_t *read_data(const char *path, model_set_t *train, model_set_t *val
 	}
 	model_set_standardize(train, m);
 	if (opt.valid) {
+		double tv = now();
 		model_set_read(valid, opt.valid, train->kind, (size_t)opt.valid_configs, opt.seed);
 		model_set_standardize(valid, m);
+		valid_read_s = now() - tv;
 	}
 	if (opt.hp.pe_k) {
 		double tp = now();
@@ -1109,6 +1164,8 @@ static void save_model(const trainer_t *tr, state_t *st, const model_set_t *vali
 	rec_set_int(info, "best_step", st->best_round ? round_end(st, st->best_round) : 0);
 	if (opt.seconds > 0)
 		rec_set_float(info, "seconds_budget", opt.seconds);
+	if (opt.then_predict > 0)
+		rec_set_float(info, "then_predict", opt.then_predict);
 	rec_set_int(info, "train_graphs", (int64_t)train->n);
 	rec_set_int(info, "train_configs", (int64_t)train->nconf);
 	rec_set_int(info, "seed", (int64_t)opt.seed);
@@ -1177,12 +1234,31 @@ int main(int argc, char **argv)
 	long run_steps = 0, run_rounds = 0;   /* this process's, for replan() */
 	double run_train = 0.0, run_eval = 0.0;   /* run_eval: all but the steps */
 	long stopped = 0;   /* --patience: the round it stopped after */
-	for (long r = st.round; r < plan.nrounds; r++) {
+	long r0 = st.round;   /* this process's first round */
+	for (long r = r0; r < plan.nrounds; r++) {
 		double te = now();
 		size_t nconf0 = tr.nconfigs;
 		long end = (r + 1) * plan.every < plan.total ? (r + 1) * plan.every : plan.total;
-		long nsteps = end - tr.step;
-		double loss = train_round(&tr, end);
+		long step0 = tr.step;
+		double loss;
+		if (opt.seconds > 0) {
+			/* a validation's seconds: the rounds' so far, or the calibration's */
+			double tv = run_rounds ? run_eval / (double)run_rounds : calib_eval_s;
+			loss = steps_until(&tr, end, t0 + 0.98 * opt.seconds - tv - after_seconds(tv),
+					   r == r0);
+		} else {
+			loss = train_round(&tr, end);
+		}
+		long nsteps = tr.step - step0;
+		if (nsteps == 0 && r > r0) {   /* the time was up before the round */
+			if (!opt.quiet)
+				fprintf(stderr, "%s: --seconds %g: the time is up before round %ld: "
+					"round %ld is the last\n", argv0, opt.seconds, r + 1, r);
+			plan.total = tr.o.total = tr.step;
+			plan.nrounds = r;
+			break;
+		}
+		int cut = tr.step < end;   /* the time was up within the round */
 		double ttrain = now() - te;
 		train_ema_swap(&tr);   /* --ema: the average is what is judged and kept */
 		double score = opt.valid ? evaluate(m, w, &valid) : NAN;
@@ -1200,7 +1276,16 @@ int main(int argc, char **argv)
 			run_train += ttrain;
 			run_rounds++;
 			run_eval += h[H_SECONDS] - ttrain;
-			replan(&tr, &st, t0, run_steps, run_train, run_rounds, run_eval);
+			if (cut) {   /* this round is the last */
+				if (!opt.quiet)
+					fprintf(stderr, "%s: --seconds %g: the time is up at step %ld "
+						"of %ld: round %ld is the last\n", argv0, opt.seconds,
+						tr.step, plan.total, st.round);
+				plan.total = tr.o.total = tr.step;
+				plan.nrounds = st.round;
+			} else {
+				replan(&tr, &st, t0, run_steps, run_train, run_rounds, run_eval);
+			}
 			h = st.hist + r * NHIST;   /* it may have moved */
 		}
 		keep_weights(m, &st, score);

@@ -303,11 +303,16 @@ plan_budget() {
 		[ -n "$SEEDS_GIVEN" ] && njobs=$(( ncoll * per ))
 		slot=$(( (left - reserve) / waves ))
 		[ "$slot" -ge 10 ] || die "--budget $BUDGET: $t_ingest s went on the ingest, $left s are left: too little for $waves waves of models (a larger budget, or fewer --members)" 1
-		# a job is the training, then the predictions of valid and test
+		# a job is the training, then the predictions of valid and test:
+		# sage-train counts them in its seconds (collection.sh gives it
+		# --then-predict, by the splits' sizes: on full-size splits they
+		# take minutes); the other 10% of the slot: the processes' start,
+		# the scoring, what those estimates miss
 		TRAIN_S=$(( slot * 90 / 100 ))
 		MIN_TRAIN=$(( TRAIN_S / 10 ))
 		[ "$MIN_TRAIN" -ge 15 ] || MIN_TRAIN=15
-		# every training ends by the deadline (a rerun of failed jobs has none)
+		# every training and its predictions end by the deadline (a rerun of
+		# failed jobs has none)
 		deadline_args=(--deadline "$(( ${T0%.*} + BUDGET_S - reserve - (slot - TRAIN_S) ))"
 			--min-train-seconds "$MIN_TRAIN")
 		# past deadline - min-train-seconds a model would be skipped: the
@@ -371,9 +376,9 @@ plan_budget() {
 		{
 			echo "budget: $BUDGET ($BUDGET_S s) on $JOBS jobs of $THREADS threads"
 			echo "ingest: $ncoll collections in $t_ingest s"
-			echo "models: $(( $(wc -l < "$OUT/jobs.tsv") - nbonus )) in $waves waves of $JOBS jobs, $slot s per job: $TRAIN_S s of training (sage-train --seconds), then the predictions"
+			echo "models: $(( $(wc -l < "$OUT/jobs.tsv") - nbonus )) in $waves waves of $JOBS jobs, $slot s per job: $TRAIN_S s of training and predictions (sage-train --seconds, --then-predict)"
 			if [ "$PATIENCE" -gt 0 ]; then
-				echo "patience: $PATIENCE rounds (sage-train --patience); $nbonus more models queued (at most $MAX_MEMBERS per collection), each run while $MIN_TRAIN s of training remain before the deadline, $(( BUDGET_S - reserve - (slot - TRAIN_S) )) s into the run; the next one $( [ "$QUEUE_BY" = time ] && echo "of the collection whose models have taken the fewest seconds so far" || echo "of the collections in turn") (--queue $QUEUE_BY)"
+				echo "patience: $PATIENCE rounds (sage-train --patience); $nbonus more models queued (at most $MAX_MEMBERS per collection), each run while $MIN_TRAIN s of training (and the predictions of an earlier model of its collection) remain before the deadline, $(( BUDGET_S - reserve - (slot - TRAIN_S) )) s into the run; the next one $( [ "$QUEUE_BY" = time ] && echo "of the collection whose models have taken the fewest seconds so far" || echo "of the collections in turn") (--queue $QUEUE_BY)"
 			fi
 			for c in $COLLS; do
 				slug=$(coll_slug "$c")

@@ -35,14 +35,19 @@ test, and score valid.  COLLECTION is one of:
       --from STAGE    start at ingest, train, predict or eval (reuse earlier outputs)
       --ingest-only   stop after the ingest (all.sh --budget shares it among
                       the models of a collection)
-      --train-seconds S  train for S seconds (sage-train --seconds S, in place
-                      of the --epochs or --steps of TRAIN_OPTS)
+      --train-seconds S  train and predict in S seconds (sage-train --seconds
+                      S, in place of the --epochs or --steps of TRAIN_OPTS;
+                      --then-predict counts the predictions of valid and
+                      test in it, by their size)
       --patience R    stop training once the valid score's best is R rounds
                       old and as old as the run was then (sage-train --patience)
-      --deadline T    with --train-seconds: training ends by T (Unix time,
-                      seconds): S shrinks to what is left; with less than
-                      --min-train-seconds left, the model is skipped (exit 0,
-                      a line says so, no model or predictions)
+      --deadline T    with --train-seconds: the training and the predictions
+                      end by T (Unix time, seconds): S shrinks to what is
+                      left; with less than --min-train-seconds left after
+                      the predictions (as long as the longest of another
+                      model of the collection under DIR took), the model is
+                      skipped (exit 0, a line says so, no model or
+                      predictions)
       --min-train-seconds M  (default 15)
   -m, --model FILE    predict with this model (a sage-train model of the same
                       kind, tile or layout) instead of training one: for a
@@ -157,11 +162,19 @@ elif ! has_npz "$SRC/train"; then
 fi
 W="$OUT/$SLUG/$TAG"
 if [ -n "$DEADLINE" ] && { [ "$FROM" = ingest ] || [ "$FROM" = train ]; } && [ -z "$MODEL" ]; then
-	# the time left before the deadline bounds the training; too little: skip
+	# the time left before the deadline bounds the training and the
+	# predictions (as long as another model's of this collection took, the
+	# longest: OUT/SLUG/*/predict-seconds); too little: skip
 	left=$(( DEADLINE - $(date +%s) ))
-	if [ "$left" -lt "$MIN_TRAIN" ]; then
+	pred_s=$({ cat "$OUT/$SLUG"/*/predict-seconds 2>/dev/null || true; } |
+		awk '$1 + 0 > m { m = $1 + 0 } END { printf "%d", m + 0.999 }')
+	if [ $(( left - pred_s )) -lt "$MIN_TRAIN" ]; then
 		rm_model "$W"
-		log "$COLL: $TAG skipped: $left s left before the deadline, less than the $MIN_TRAIN s a model needs"
+		if [ "$pred_s" -gt 0 ]; then
+			log "$COLL: $TAG skipped: $left s left before the deadline, less than the $MIN_TRAIN s a model needs and the $pred_s s its predictions take"
+		else
+			log "$COLL: $TAG skipped: $left s left before the deadline, less than the $MIN_TRAIN s a model needs"
+		fi
 		exit 0
 	fi
 	TRAIN_SECONDS=$(awk -v s="$TRAIN_SECONDS" -v l="$left" 'BEGIN { print (l < s ? l : s) }')
@@ -258,6 +271,14 @@ if [ -n "$MODEL" ]; then
 elif [ "$FROM" = ingest ] || [ "$FROM" = train ]; then
 	valid_opt=""
 	[ -f "$W/data/valid.mp" ] && valid_opt="--valid $(q "$W/data/valid.mp")"
+	# a time budget pays for the predictions too: as many valid splits' worth
+	# as valid and test hold (bytes, a proxy for configs x nodes)
+	if [ -n "$TRAIN_SECONDS" ] && [ -n "$valid_opt" ]; then
+		vb=$(stat -L -c %s "$W/data/valid.mp") tb=0
+		[ -f "$W/data/test.mp" ] && tb=$(stat -L -c %s "$W/data/test.mp")
+		[ "$vb" -gt 0 ] &&
+			valid_opt="$valid_opt --then-predict $(awk -v v="$vb" -v t="$tb" 'BEGIN { printf "%.3f", (v + t) / v }')"
+	fi
 	# --patience watches the valid score: without a valid split, it is off
 	[ -n "$PATIENCE" ] && [ "$PATIENCE" -gt 0 ] && [ -n "$valid_opt" ] &&
 		valid_opt="$valid_opt --patience $PATIENCE"
@@ -274,11 +295,15 @@ elif [ "$FROM" = ingest ] || [ "$FROM" = train ]; then
 fi
 
 if [ "$FROM" != eval ]; then
+	TP=$(now)
 	for split in valid test; do
 		[ -f "$W/data/$split.mp" ] || continue
 		run_stage "$COLL: predict $split" "$W/pred-$split.mp" \
 			"$(prof "predict $split" sage-predict)sage-predict $(qw "${PREDICT_OPTS:-}") --threads $THREADS --model $(q "$W/model.mp") < $(q "$W/data/$split.mp")"
 	done
+	# how long this model's predictions took: the next model's --deadline
+	# counts them (above)
+	elapsed "$TP" > "$W/predict-seconds"
 fi
 
 if [ -f "$W/pred-valid.mp" ]; then

@@ -32,7 +32,8 @@ coll_dir() { printf '%s' "$1" | tr ':' '/'; }
 # (OUT/SLUG/TAG), gone; its data link stays
 rm_model() {
 	rm -f "$1/model.mp" "$1/checkpoint.mp" "$1/train-log.jsonl" "$1/pred-valid.mp" \
-		"$1/pred-test.mp" "$1/eval-valid.json" "$1/eval-valid.txt" "$1/profile.tsv"
+		"$1/pred-test.mp" "$1/eval-valid.json" "$1/eval-valid.txt" "$1/profile.tsv" \
+		"$1/predict-seconds"
 }
 
 ALL_COLLECTIONS="tile:xla layout:xla:random layout:xla:default layout:nlp:random layout:nlp:default"

@@ -246,6 +246,23 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	assert_success
 	run mp-dump --type training "$T/c/tile_xla/s1/model.mp"
 	assert_output --regexp '"seconds_budget": (1[0-2]|[89])[,.]'
+	# the seconds pay for the predictions of valid and test: their bytes
+	# over valid's, as valid splits' worth of time (sage-train --then-predict)
+	x=$(awk -v v="$(stat -L -c %s "$T/c/tile_xla/s1/data/valid.mp")" \
+		-v t="$(stat -L -c %s "$T/c/tile_xla/s1/data/test.mp")" 'BEGIN { printf "%.3f", (v + t) / v }')
+	awk -v x="$x" 'BEGIN { exit !(x > 1) }'
+	assert_output --regexp "\"then_predict\": ${x%0}0*[,}]"
+	# the predictions' seconds, for the next model's deadline
+	grep -Eq '^[0-9]+\.[0-9]$' "$T/c/tile_xla/s1/predict-seconds"
+	# another model of the collection took 30.2 s to predict: 40 s left,
+	# less those 31, are fewer than the 15 a model needs: skipped
+	mkdir -p "$T/c/tile_xla/s0"
+	echo 30.2 > "$T/c/tile_xla/s0/predict-seconds"
+	run collection.sh --data "$D" --out "$T/c" --set "$QUICK" --tag s1 --from train \
+		--train-seconds 60 --deadline $(( $(date +%s) + 40 )) tile:xla
+	assert_success
+	assert_output --regexp "tile:xla: s1 skipped: (39|40) s left before the deadline, less than the 15 s a model needs and the 31 s its predictions take"
+	[ ! -e "$T/c/tile_xla/s1/model.mp" ] && [ ! -e "$T/c/tile_xla/s1/predict-seconds" ]
 	run collection.sh --data "$D" --out "$T/c" --deadline 5 tile:xla
 	assert_failure 2
 	assert_output --partial "--deadline needs --train-seconds"

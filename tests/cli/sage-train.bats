@@ -497,6 +497,64 @@ train_field() {
 	assert_output --regexp "^4(\.0)?$"
 }
 
+# wall_since T0: the seconds since T0 (date +%s.%N)
+wall_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+
+@test "sage-train: a --seconds run's steps stop when the time is up, though the machine stalled 4 s mid-round" {
+	# one round (--valid-every beyond the plan): its steps are planned from
+	# the calibration; a 4 s stall in the middle (SIGSTOP: a busy machine,
+	# a step slower than the timed ones) would push the end 4 s past the
+	# budget, were the steps not checked against the clock
+	t0=$(date +%s.%N)
+	sage-train "${Q[@]}" --seconds 6 --valid-every 100000000 --valid "$D/l_valid.mp" \
+		--out "$T/p.mp" "$D/l_train.mp" 2> "$T/p.err" &
+	pid=$!
+	for _ in $(seq 600); do grep -q 'a step takes' "$T/p.err" && break; sleep 0.05; done
+	sleep 0.5
+	kill -STOP "$pid"
+	sleep 4
+	kill -CONT "$pid"
+	wait "$pid"
+	wall=$(wall_since "$t0")
+	cat "$T/p.err"
+	echo "wall $wall s"
+	grep -q -- '--seconds 6: the time is up at step [0-9]* of [0-9]*: round 1 is the last' "$T/p.err"
+	awk -v w="$wall" 'BEGIN { exit !(w < 7.5) }'
+	# the record says what ran
+	[ "$(train_field "$T/p.mp" steps)" -ge 1 ]
+	[ "$(train_field "$T/p.mp" best_round)" = 1 ]
+}
+
+@test "sage-train --then-predict X: the training leaves X times the valid split's reading and validation seconds" {
+	# X such that the predictions take about half of a 10 s budget, from a
+	# first run's times of the valid split (the train split: a larger one)
+	run sage-train --threads 1 --seconds 2 --then-predict 1 --valid "$D/l_train.mp" \
+		--out "$T/a.mp" "$D/l_train.mp"
+	assert_success
+	read -r r e < <(echo "$output" | sed -n 's/.*the valid split read in \([0-9.]*\) s, validated in \([0-9.]*\) s).*/\1 \2/p')
+	x=$(awk -v r="$r" -v e="$e" 'BEGIN { printf "%d", 5 / (r + e) }')
+	t0=$(date +%s.%N)
+	run sage-train --threads 1 --seconds 10 --then-predict "$x" --valid "$D/l_train.mp" \
+		--out "$T/b.mp" "$D/l_train.mp"
+	wall=$(wall_since "$t0")
+	assert_success
+	left=$(echo "$output" | sed -n 's/.*; \([0-9.]*\) s left for the predictions after (--then-predict.*/\1/p')
+	echo "X $x: $left s left for the predictions; the run took $wall s"
+	# (the first validation's time varies about 2x from run to run)
+	awk -v l="$left" 'BEGIN { exit !(l >= 2) }'
+	awk -v w="$wall" -v l="$left" 'BEGIN { exit !(w <= 10 - l + 1.5) }'
+	run train_field "$T/b.mp" then_predict
+	assert_output "$x"
+	# it needs a budget and a valid split to count by
+	run sage-train --steps 3 --then-predict 2 --valid "$D/l_valid.mp" --out "$T/c.mp" "$D/l_train.mp"
+	assert_failure 2
+	assert_output --partial "--then-predict needs --seconds and --valid FILE"
+	run sage-train --seconds 3 --then-predict 2 --out "$T/c.mp" "$D/l_train.mp"
+	assert_failure 2
+	run sage-train --seconds 3 --then-predict -1 --valid "$D/l_valid.mp" --out "$T/c.mp" "$D/l_train.mp"
+	assert_failure 2
+}
+
 @test "sage-train: a --seconds run with a cheap validation validates more than 25 times" {
 	# tiny tile data: a validation costs next to nothing, so the rounds are
 	# as many as keep validation to a tenth of the time (up to 250), not 25
