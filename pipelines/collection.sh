@@ -219,6 +219,14 @@ chain() {
 	printf '%s' "$cmd"
 }
 
+# AWK_LIVE: the awk options that make awk act on each line as it arrives
+# on a pipe: mawk (Debian's awk) reads a pipe in blocks, so sage-train's
+# lines would wait for 4 KB or the end of the run (a full-scale model
+# writes a few lines in 15 minutes) unless -W interactive, an option only
+# mawk takes
+AWK_LIVE=""
+case $(awk -W version 2>/dev/null || true) in *mawk*) AWK_LIVE="-W interactive" ;; esac
+export AWK_LIVE
 # train_progress NAME: sage-train's stderr in; its round (or epoch) lines
 # out as "collection.sh: NAME: train round R/N  loss L  valid METRIC V (best
 # ...)  X s  ETA Y s" (X: the seconds of the rounds so far, the ETA from
@@ -226,7 +234,8 @@ chain() {
 # PROGRESS_EVERY seconds (default 10: a budgeted run has up to 250 rounds);
 # its other lines as they are
 train_progress() {
-	awk -v name="$1" -v every="${PROGRESS_EVERY:-10}" '
+	# shellcheck disable=SC2086
+	awk $AWK_LIVE -v name="$1" -v every="${PROGRESS_EVERY:-10}" '
 	$1 == "sage-train:" && ($2 == "round" || $2 == "epoch") && $3 ~ /^[0-9]+\/[0-9]+$/ {
 		split($3, rn, "/")
 		loss = ""; valid = ""; secs = 0

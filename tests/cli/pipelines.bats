@@ -230,6 +230,26 @@ setup() { T="$BATS_TEST_TMPDIR"; }
 	[ -s "$T/o/submission.csv" ]
 }
 
+@test "collection.sh: sage-train's lines reach the log as they are written, not when the training ends" {
+	mkdir -p "$T/bin"
+	for f in "$BIN"/*; do ln -s "$f" "$T/bin/"; done
+	rm "$T/bin/sage-train"
+	# a sage-train that says a line, then takes 6 s before training: the
+	# line must be in the log long before it ends (Debian's mawk reads a
+	# pipe in 4 KB blocks unless told otherwise)
+	printf '#!/bin/sh\necho "sage-train: a first line" >&2\nsleep 6\nexec "%s/sage-train" "$@"\n' "$BIN" > "$T/bin/sage-train"
+	chmod +x "$T/bin/sage-train"
+	collection.sh --data "$D" --out "$T/c" --set "$QUICK" --tag s1 --ingest-only tile:xla 2>/dev/null
+	TPU_BIN="$T/bin" collection.sh --data "$D" --out "$T/c" --set "$QUICK" --tag s1 --from train \
+		tile:xla 2> "$T/log" &
+	pid=$!
+	for _ in $(seq 40); do grep -q 'a first line' "$T/log" && break; sleep 0.1; done
+	run grep -c 'a first line' "$T/log"
+	kill -0 "$pid"   # still running: the line came before the end
+	assert_output 1
+	wait "$pid"
+}
+
 @test "collection.sh --deadline: the training fits the time left; too little left skips the model" {
 	collection.sh --data "$D" --out "$T/c" --set "$QUICK" --tag s1 --ingest-only tile:xla 2>/dev/null
 	# a deadline 3 s away: less than 15 s, the model is skipped (exit 0)
