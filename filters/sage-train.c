@@ -27,6 +27,7 @@ static struct {
 	long patience;              /* 0: off */
 	double seconds;             /* 0: no time budget */
 	double then_predict;        /* --then-predict: valid splits' worth after training */
+	double valid_share;         /* --valid-share: validation's share of --seconds */
 	int epochs_given;
 	train_loss_t loss;          /* kind, margin, mix, mape */
 	double lr, lr_min, wd, clip, drop_edge, ema;
@@ -96,6 +97,11 @@ static const char help_text[] =
 	"                           steps, revises the plan after each round; the\n"
 	"                           model records the steps that ran; a round's\n"
 	"                           steps stop when only its validation fits\n"
+	"      --valid-share F      with --seconds: validation's share of the time\n"
+	"                           (default 0.1); when one validation alone takes\n"
+	"                           more (timed on an eighth of the valid split),\n"
+	"                           the run does not validate and keeps the last\n"
+	"                           weights\n"
 	"      --then-predict X     with --seconds: the budget also pays for\n"
 	"                           predicting X times the valid split after the\n"
 	"                           training (collection.sh: valid and test, X =\n"
@@ -220,7 +226,7 @@ static double evaluate(model_t *m, model_work_t *w, const model_set_t *vs)
  * round is an epoch, or several when that would validate more than
  * MAX_AUTO_ROUNDS times (a one-graph collection has one step per epoch).
  * A --seconds run times a validation and plans as many rounds as keep
- * validation to VALID_SHARE of its time, at most MAX_TIMED_ROUNDS: a model
+ * validation to VALID_SHARE of its time (--valid-share), at most MAX_TIMED_ROUNDS: a model
  * can peak within its first 25th (tile in tpugen's membound world, 387 s:
  * best at the first of 25 validations, epoch 23 of 699, still warming up),
  * and validation is what finds the peak. */
@@ -231,12 +237,16 @@ typedef struct {
 #define MAX_AUTO_ROUNDS 25
 #define MAX_TIMED_ROUNDS 250
 #define VALID_SHARE 0.1
+#define CALIB_VALID_PART 8   /* the calibration validates 1/8 of the work */
 
 static plan_t plan;
 
 /* --seconds: the seconds the valid split took to read, and the
  * calibration's validation (plan_seconds) */
 static double valid_read_s, calib_eval_s;
+/* --seconds: one validation would take more than the budget's share
+ * (--valid-share): the run does not validate (plan_seconds) */
+static int valid_off;
 
 /* The run's state besides the trainer's (step, AdamW's moments). */
 typedef struct {
@@ -567,6 +577,37 @@ static double after_seconds(double t_eval)
 	return opt.then_predict * (valid_read_s + t_eval);
 }
 
+/* --seconds: the seconds of one validation of the whole valid split, timed
+ * on its first graphs that hold at least 1/CALIB_VALID_PART of its work
+ * (configs x nodes) and scaled to the whole: a full-size valid split takes
+ * minutes to validate (docs/bench/fullscale.md), and the plan needs its
+ * rate, not its score.  *k: the graphs timed. */
+static double time_validation(trainer_t *tr, const model_set_t *valid, size_t *k)
+{
+	double total = 0.0, part = 0.0;
+	for (size_t i = 0; i < valid->n; i++)
+		total += (double)valid->g[i].nconf * (double)valid->g[i].n;
+	model_set_t sub = *valid;
+	/* untimed: a first batch of the first graph (the first allocations,
+	 * the threads' start; a tiny split's validation is mostly those) */
+	if (valid->n) {
+		model_graph_t g0 = valid->g[0];
+		if (g0.nconf > (size_t)tr->m->hp.batch)
+			g0.nconf = (size_t)tr->m->hp.batch;
+		sub.g = &g0;
+		sub.n = 1;
+		(void)evaluate(tr->m, tr->w, &sub);
+		sub.g = valid->g;
+	}
+	for (sub.n = 0; sub.n < valid->n && part * CALIB_VALID_PART < total; sub.n++)
+		part += (double)valid->g[sub.n].nconf * (double)valid->g[sub.n].n;
+	*k = sub.n;
+	double te = now();
+	(void)evaluate(tr->m, tr->w, &sub);
+	double t = now() - te;
+	return part > 0 ? t * total / part : t;
+}
+
 /* Calibration steps of --seconds: an epoch's steps, at least 8, at most 32. */
 #define CALIB_MIN 8
 #define CALIB_MAX 32
@@ -574,7 +615,7 @@ static double after_seconds(double t_eval)
 /* --seconds: time some steps (forward and backward; no update, so the
  * weights stay the seed's) and one validation, then plan the steps and
  * the rounds that fill what is left of the budget counted from t0, with
- * validation taking VALID_SHARE of it (when the rounds are not given: with
+ * validation taking --valid-share of it (when the rounds are not given: with
  * no --valid, MAX_AUTO_ROUNDS rounds, for the log and the checkpoints).  Returns the steps; *every
  * (when 0) becomes the steps per round.  replan() revises the steps after
  * each round. */
@@ -587,20 +628,28 @@ static long plan_seconds(trainer_t *tr, const model_set_t *valid, double t0, lon
 		(void)train_grads(tr, i);
 	model_zero_grad(tr->m);
 	double t_step = (now() - tc) / (double)k, t_eval = 0.0;
-	if (valid) {
-		double te = now();
-		(void)evaluate(tr->m, tr->w, valid);
-		t_eval = now() - te;
-	}
+	size_t ktimed = 0;
+	if (valid)
+		t_eval = time_validation(tr, valid, &ktimed);
 	calib_eval_s = t_eval;
 	/* 2%: saving, the last log; then the predictions (--then-predict) */
 	double left = 0.98 * (opt.seconds - (now() - t0)) - after_seconds(t_eval);
 	long rounds = MAX_AUTO_ROUNDS;
 	if (*every == 0 && valid) {
-		double fit = t_eval > 0 ? VALID_SHARE * left / t_eval : MAX_TIMED_ROUNDS;
-		rounds = fit < 1.0 ? 1 : fit > MAX_TIMED_ROUNDS ? MAX_TIMED_ROUNDS : (long)fit;
+		double fit = t_eval > 0 ? opt.valid_share * left / t_eval : MAX_TIMED_ROUNDS;
+		if (fit < 1.0) {
+			/* not even one validation fits its share: none, and the
+			 * last weights are the model (with one round, the only
+			 * choice a validation could make) */
+			valid_off = 1;
+			fprintf(stderr, "%s: --seconds %g: a validation would take %.1f s, more "
+				"than %g of the %.0f s left: no validation, the last weights "
+				"are kept\n", argv0, opt.seconds, t_eval, opt.valid_share, left);
+		} else {
+			rounds = fit > MAX_TIMED_ROUNDS ? MAX_TIMED_ROUNDS : (long)fit;
+		}
 	}
-	double for_steps = left - (valid ? (double)rounds * t_eval : 0.0);
+	double for_steps = left - (valid && !valid_off ? (double)rounds * t_eval : 0.0);
 	long total = for_steps > t_step ? (long)(for_steps / t_step) : 1;
 	if (for_steps <= t_step)
 		fprintf(stderr, "%s: warning: --seconds %g: %.1f s are gone before training "
@@ -609,10 +658,12 @@ static long plan_seconds(trainer_t *tr, const model_set_t *valid, double t0, lon
 	if (*every == 0)
 		*every = (total + rounds - 1) / rounds;
 	if (!opt.quiet) {
-		fprintf(stderr, "%s: --seconds %g: a step takes %.3f s, a validation %.2f s: "
-			"%ld steps (%.1f epochs) in rounds of %ld, revised after each round",
-			argv0, opt.seconds, t_step, t_eval, total, (double)total / (double)plan.spe,
-			*every);
+		fprintf(stderr, "%s: --seconds %g: a step takes %.3f s, a validation %.2f s",
+			argv0, opt.seconds, t_step, t_eval);
+		if (valid)
+			fprintf(stderr, " (timed on %zu of %zu valid graphs)", ktimed, valid->n);
+		fprintf(stderr, ": %ld steps (%.1f epochs) in rounds of %ld, revised after each round",
+			total, (double)total / (double)plan.spe, *every);
 		if (opt.then_predict > 0)
 			fprintf(stderr, "; %.1f s left for the predictions after (--then-predict %g: "
 				"the valid split read in %.3f s, validated in %.3f s)",
@@ -720,7 +771,7 @@ static const char *parse_args(int argc, char **argv)
 	       O_OP_DIM, O_CFG_DIM, O_POOL, O_SE, O_SE_DIM, O_XATTN, O_TILE_JOIN, O_NORM, O_GPS, O_LOSS, O_MIX,
 	       O_MARGIN, O_LR, O_LR_MIN, O_WARMUP, O_WD, O_CLIP, O_MEM, O_STOP, O_ARCH, O_HEADS,
 	       O_APPNP_K, O_APPNP_A, O_PE, O_MAPE, O_DROP_EDGE, O_SWA, O_EMA, O_OVERSAMPLE, O_INIT,
-	       O_EXCLUDE, O_STEPS, O_SECONDS, O_THEN_PREDICT, O_VALID_EVERY, O_PATIENCE, O_FORCE_TTY };
+	       O_EXCLUDE, O_STEPS, O_SECONDS, O_THEN_PREDICT, O_VALID_SHARE, O_VALID_EVERY, O_PATIENCE, O_FORCE_TTY };
 	static const struct option longopts[] = {
 		{"appnp-alpha", required_argument, NULL, O_APPNP_A},
 		{"appnp-steps", required_argument, NULL, O_APPNP_K},
@@ -762,6 +813,7 @@ static const char *parse_args(int argc, char **argv)
 		{"patience", required_argument, NULL, O_PATIENCE},
 		{"stop-after", required_argument, NULL, O_STOP},
 		{"then-predict", required_argument, NULL, O_THEN_PREDICT},
+		{"valid-share", required_argument, NULL, O_VALID_SHARE},
 		{"swa", required_argument, NULL, O_SWA},
 		{"ema", required_argument, NULL, O_EMA},
 		{"threads", required_argument, NULL, 't'},
@@ -785,6 +837,7 @@ static const char *parse_args(int argc, char **argv)
 	opt.gps = 0;
 	opt.warmup = -1;
 	opt.mem_mb = 4096;
+	opt.valid_share = VALID_SHARE;
 	opt.loss = (train_loss_t){ .kind = TRAIN_LOSS_MIXED, .margin = 0.1, .mix = 0.5 };
 	opt.lr = 3e-3;
 	opt.lr_min = 1e-5;
@@ -814,6 +867,9 @@ static const char *parse_args(int argc, char **argv)
 		case O_SECONDS: opt.seconds = parse_double("--seconds", optarg, 1, 1e9); break;
 		case O_THEN_PREDICT:
 			opt.then_predict = parse_double("--then-predict", optarg, 0, 1e6);
+			break;
+		case O_VALID_SHARE:
+			opt.valid_share = parse_double("--valid-share", optarg, 1e-9, 1);
 			break;
 		case O_VALID_EVERY:
 			opt.valid_every = parse_ll("--valid-every", optarg, 1, 1000000000);
@@ -1079,7 +1135,7 @@ static void report_round(const state_t *st, const double *h, int by_epoch, const
 		fprintf(stderr, "%s: round %ld/%ld  step %ld/%ld (epoch %ld)  loss %.4f",
 			argv0, st->round, plan.nrounds, (long)h[H_STEP], plan.total,
 			epoch_of((long)h[H_STEP]), h[H_LOSS]);
-	if (opt.valid)
+	if (opt.valid && !valid_off)
 		fprintf(stderr, "  valid %s %.4f (best %.4f @%s%ld)", metric, h[H_VALID],
 			st->best, by_epoch ? "" : "round ", st->best_round);
 	fprintf(stderr, "  %.1f s  %.0f configs/s\n", h[H_SECONDS], h[H_CPS]);
@@ -1096,8 +1152,9 @@ static void keep_weights(const model_t *m, state_t *st, double score)
 			st->swa[i] += m->params[i];
 		st->nswa++;
 	}
-	if (!opt.valid || (!isnan(score) && (isnan(st->best) || score > st->best))) {
-		st->best = opt.valid ? score : NAN;
+	int judged = opt.valid && !valid_off;
+	if (!judged || (!isnan(score) && (isnan(st->best) || score > st->best))) {
+		st->best = judged ? score : NAN;
 		st->best_round = st->round;
 		memcpy(st->best_params, m->params, m->nparams * sizeof *m->params);
 	}
@@ -1143,8 +1200,10 @@ static void save_model(const trainer_t *tr, state_t *st, const model_set_t *vali
 	if (untrained)
 		rec_set_bool(info, "untrained", 1);
 	rec_set_str(info, "metric", train->kind == MODEL_TILE ? "top5_score" : "kendall");
-	if (opt.valid)
+	if (opt.valid && !valid_off)
 		rec_set_float(info, "valid", opt.swa ? swa_score : st->best);
+	if (valid_off)   /* --seconds: a validation would not fit its share */
+		rec_set_bool(info, "valid_skipped", 1);
 	if (opt.swa) {
 		rec_set_int(info, "swa_epochs", st->nswa);
 		if (opt.valid)
@@ -1178,8 +1237,8 @@ static void save_model(const trainer_t *tr, state_t *st, const model_set_t *vali
 		fprintf(stderr, "%s: wrote %s (%s %ld%s%s); activations %.1f MiB; total %.1f s\n",
 			argv0, opt.out, opt.swa ? "SWA of the last rounds:" : by_epoch ? "epoch" : "round",
 			opt.swa ? st->nswa : by_epoch ? best_epoch : st->best_round,
-			opt.valid && !opt.swa ? ", best valid " : "",
-			opt.valid && !opt.swa ? metric : "", (double)model_work_bytes(w) / 1048576.0,
+			opt.valid && !valid_off && !opt.swa ? ", best valid " : "",
+			opt.valid && !valid_off && !opt.swa ? metric : "", (double)model_work_bytes(w) / 1048576.0,
 			now() - t0);
 }
 
@@ -1243,7 +1302,8 @@ int main(int argc, char **argv)
 		double loss;
 		if (opt.seconds > 0) {
 			/* a validation's seconds: the rounds' so far, or the calibration's */
-			double tv = run_rounds ? run_eval / (double)run_rounds : calib_eval_s;
+			double tv = run_rounds ? run_eval / (double)run_rounds
+					       : valid_off ? 0.0 : calib_eval_s;
 			loss = steps_until(&tr, end, t0 + 0.98 * opt.seconds - tv - after_seconds(tv),
 					   r == r0);
 		} else {
@@ -1261,7 +1321,7 @@ int main(int argc, char **argv)
 		int cut = tr.step < end;   /* the time was up within the round */
 		double ttrain = now() - te;
 		train_ema_swap(&tr);   /* --ema: the average is what is judged and kept */
-		double score = opt.valid ? evaluate(m, w, &valid) : NAN;
+		double score = opt.valid && !valid_off ? evaluate(m, w, &valid) : NAN;
 		double *h = st.hist + r * NHIST;
 		h[H_LOSS] = loss;
 		h[H_VALID] = score;
