@@ -8,6 +8,7 @@
 # --resume-failed, and that teardown kills every sshd the tests started.
 
 load helper
+. "$ROOT/tests/tools/sshd-configs.sh"
 
 SSHD=${TEST_SSHD:-/usr/sbin/sshd}   # overridable to check the skip
 
@@ -75,35 +76,11 @@ start_sshd() {
 	fi
 	S="$BATS_TEST_TMPDIR/ssh"
 	mkdir -p "$S"
-	ssh-keygen -q -t ed25519 -N '' -C throwaway-host -f "$S/host_key"
-	ssh-keygen -q -t ed25519 -N '' -C throwaway-client -f "$S/client_key"
-	cp "$S/client_key.pub" "$S/authorized_keys"
-	# the client trusts exactly the throwaway host key
-	printf 'tpuhost %s\n' "$(cut -d' ' -f1,2 "$S/host_key.pub")" > "$S/known_hosts"
+	sshd_keys "$S"
 	local try port
 	for try in 1 2 3; do
 		port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-		cat > "$S/sshd_config" <<EOF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $S/host_key
-PidFile $S/sshd.pid
-AuthorizedKeysFile $S/authorized_keys
-# the temporary directories are under the world-writable /tmp
-StrictModes no
-UsePAM no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-AllowUsers $(id -un)
-AllowTcpForwarding no
-X11Forwarding no
-UseDNS no
-PrintMotd no
-PrintLastLog no
-LogLevel VERBOSE
-EOF
+		sshd_configs "$S" "$port"
 		"$SSHD" -t -f "$S/sshd_config" || { echo "sshd -t rejects the config" >&2; return 1; }
 		# -D: no daemon, so $! is the sshd itself and teardown knows it
 		# from the start; -E: its log; no inherited fds (bats waits on 3)
@@ -125,20 +102,6 @@ EOF
 		stop_sshd   # lost the port to someone else, or did not come up
 	done
 	[ -n "${PORT:-}" ] || { echo "sshd did not start:" >&2; cat "$S/sshd.log" >&2; return 1; }
-	cat > "$S/ssh_config" <<EOF
-Host tpuhost
-	HostName 127.0.0.1
-	Port $PORT
-	User $(id -un)
-	IdentityFile $S/client_key
-	IdentitiesOnly yes
-	HostKeyAlias tpuhost
-	UserKnownHostsFile $S/known_hosts
-	GlobalKnownHostsFile /dev/null
-	StrictHostKeyChecking yes
-	BatchMode yes
-	LogLevel ERROR
-EOF
 	# a cluster of two: this machine (1 job) and the sshd (2 jobs)
 	printf '1/:\n2/ssh -F %s tpuhost\n' "$S/ssh_config" > "$S/hosts"
 	SSHLOGIN="ssh -F $S/ssh_config tpuhost"
