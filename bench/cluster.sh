@@ -39,10 +39,8 @@ export PATH="$ROOT/bin:$PATH"
 S=$W/ssh
 rm -rf "$S" && mkdir -p "$S"
 [ -d /run/sshd ] || mkdir -m 0755 /run/sshd
-ssh-keygen -q -t ed25519 -N '' -C throwaway-host -f "$S/host_key"
-ssh-keygen -q -t ed25519 -N '' -C throwaway-client -f "$S/client_key"
-cp "$S/client_key.pub" "$S/authorized_keys"
-printf 'tpuhost %s\n' "$(cut -d' ' -f1,2 "$S/host_key.pub")" > "$S/known_hosts"
+. "$ROOT/tests/tools/sshd-configs.sh"
+sshd_keys "$S"
 SSHD_PID=""
 
 # start_sshd: the private sshd on a free loopback port; S/ssh_config points
@@ -50,23 +48,7 @@ SSHD_PID=""
 start_sshd() {
 	local port i
 	port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	cat > "$S/sshd_config" <<-EOF
-	Port $port
-	ListenAddress 127.0.0.1
-	HostKey $S/host_key
-	PidFile $S/sshd.pid
-	AuthorizedKeysFile $S/authorized_keys
-	StrictModes no
-	UsePAM no
-	PubkeyAuthentication yes
-	PasswordAuthentication no
-	KbdInteractiveAuthentication no
-	PermitRootLogin prohibit-password
-	AllowUsers $(id -un)
-	MaxStartups 100
-	UseDNS no
-	LogLevel VERBOSE
-	EOF
+	sshd_configs "$S" "$port"
 	/usr/sbin/sshd -D -E "$S/sshd.log" -f "$S/sshd_config" </dev/null >/dev/null 2>&1 &
 	SSHD_PID=$!
 	for i in $(seq 50); do
@@ -75,20 +57,6 @@ start_sshd() {
 	done
 	grep -q "Server listening on 127.0.0.1 port $port" "$S/sshd.log" ||
 		{ echo "$PROG: sshd did not start" >&2; cat "$S/sshd.log" >&2; exit 3; }
-	cat > "$S/ssh_config" <<-EOF
-	Host tpuhost
-		HostName 127.0.0.1
-		Port $port
-		User $(id -un)
-		IdentityFile $S/client_key
-		IdentitiesOnly yes
-		HostKeyAlias tpuhost
-		UserKnownHostsFile $S/known_hosts
-		GlobalKnownHostsFile /dev/null
-		StrictHostKeyChecking yes
-		BatchMode yes
-		LogLevel ERROR
-	EOF
 	ssh -F "$S/ssh_config" tpuhost true
 }
 

@@ -18,7 +18,7 @@ often running: the tools compared in one table were measured in the same run,
 back to back).  Speed and memory targets are checked here, never by timed tests.
 
 HEAD
-	for f in generalization npz2mp tpugen reduce rank-eval sage arch variants pretrain hlo2mp torch-baseline; do
+	for f in generalization npz2mp tpugen fullscale reduce rank-eval sage arch variants pretrain hlo2mp torch-baseline; do
 		[ -f "docs/bench/$f.md" ] || continue
 		echo "---"
 		echo
@@ -27,7 +27,7 @@ HEAD
 	done
 	for f in docs/bench/*.md; do
 		n=$(basename "$f" .md)
-		case " generalization npz2mp tpugen reduce rank-eval sage arch variants pretrain hlo2mp torch-baseline " in *" $n "*) continue ;; esac
+		case " generalization npz2mp tpugen fullscale reduce rank-eval sage arch variants pretrain hlo2mp torch-baseline " in *" $n "*) continue ;; esac
 		echo "---"
 		echo
 		demote "$f"
