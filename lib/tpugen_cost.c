@@ -81,6 +81,8 @@ static int esize(int et)
 
 static int64_t roundup(int64_t x, int64_t m)
 {
+	if (x >= 0 && m > 0 && (m & (m - 1)) == 0)   /* a power of two: no division */
+		return (x + m - 1) & ~(m - 1);
 	return (x + m - 1) / m * m;
 }
 
@@ -160,14 +162,17 @@ struct tg_layout_model {
 	double p_near;       /* default mode: share of nodes changed */
 	/* the incremental runtime: each node's terms under the all-default
 	 * config (up to 3 operand copies, then the node's own cost) */
-	double (*term0)[4];  /* (nn, 4) */
-	uint8_t *nterm0;     /* (nn) terms of each node */
+	double *term0;       /* every node's terms, in node order */
+	size_t *off0;        /* (nn + 1): node i's are term0[off0[i] .. off0[i + 1]) */
 	uint8_t *moved;      /* (nn) the node's layout is not its default (last config) */
 	int32_t *mov;        /* the nodes a config can move (configurable, or
 			      * inheriting a layout from one that can), ascending */
 	size_t nmov;
 	int32_t *cptr, *cons; /* (nn + 1), consumers of the nodes in mov (CSR) */
-	uint32_t *mark, gen; /* mark[i] == gen: i moved, or reads one that did */
+	uint64_t *evb;       /* (nw) bit i: node i is evaluated under this config
+			      * (configurable, moved, or reads one that moved) */
+	uint64_t *cfgb;      /* (nw) bit i: node i is configurable */
+	size_t nw;           /* 64-bit words of a node bitmap */
 	size_t evaluated;    /* nodes the last tg_layout_runtime evaluated */
 	int full;            /* not in topological order: evaluate every node */
 };
@@ -474,11 +479,16 @@ tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, const tg_world_t *w,
 	assign(g, NULL, m->def);
 	memcpy(m->L, m->def, g->nn * sizeof *m->L);
 	m->moved = xcalloc(g->nn ? g->nn : 1, 1);
-	m->mark = xcalloc(g->nn ? g->nn : 1, sizeof *m->mark);
+	m->nw = (g->nn + 63) / 64;
+	m->evb = xcalloc(m->nw ? m->nw : 1, sizeof *m->evb);
+	m->cfgb = xcalloc(m->nw ? m->nw : 1, sizeof *m->cfgb);
+	for (size_t i = 0; i < g->nn; i++)
+		if (g->n[i].cfg >= 0)
+			m->cfgb[i / 64] |= (uint64_t)1 << (i % 64);
 	m->mov = xmallocarray(g->nn ? g->nn : 1, sizeof *m->mov);
 	m->cptr = xcalloc(g->nn + 1, sizeof *m->cptr);
-	m->nterm0 = xcalloc(g->nn ? g->nn : 1, 1);
-	m->term0 = xmallocarray(g->nn ? g->nn : 1, sizeof *m->term0);
+	m->off0 = xcalloc(g->nn + 1, sizeof *m->off0);
+	m->term0 = xmallocarray(4 * (g->nn ? g->nn : 1), sizeof *m->term0);
 	/* the nodes a config can move: configurable, or inheriting from an
 	 * operand that can (operands come first: the builders write the nodes
 	 * in topological order; a graph that is not is evaluated whole) */
@@ -503,15 +513,15 @@ tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, const tg_world_t *w,
 	for (size_t i = 0; i < g->nn; i++)
 		m->cptr[i + 1] += m->cptr[i];
 	m->cons = xmallocarray((size_t)m->cptr[g->nn] + 1, sizeof *m->cons);
+	int32_t *fill = xcalloc(g->nn ? g->nn : 1, sizeof *fill); /* entries filled per node */
 	for (size_t i = 0; i < g->nn; i++) {
-		int32_t *fill = (int32_t *)m->mark;   /* scratch: entries filled per node */
 		for (int k = 0; k < g->n[i].nin; k++) {
 			int p = opnd(g, &g->n[i], k);
 			if (m->moved[p])
 				m->cons[m->cptr[p] + fill[p]++] = (int32_t)i;
 		}
 	}
-	memset(m->mark, 0, g->nn * sizeof *m->mark);
+	free(fill);
 	memset(m->moved, 0, g->nn);
 	m->p_node = rng_range(r, 0.3, 0.9);
 	m->p_block = rng_range(r, 0.5, 0.9);
@@ -525,7 +535,8 @@ tg_layout_model_t *tg_layout_model_new(const tg_graph_t *g, const tg_world_t *w,
 				? (float)rng_range(r, 1, w->slow_max) : 1.0f;
 	}
 	for (size_t i = 0; i < g->nn; i++)   /* after slow: the copies use it */
-		m->nterm0[i] = (uint8_t)node_terms(m, NULL, m->def, i, m->term0[i]);
+		m->off0[i + 1] = m->off0[i] +
+			(size_t)node_terms(m, NULL, m->def, i, m->term0 + m->off0[i]);
 	return m;
 }
 
@@ -538,9 +549,10 @@ void tg_layout_model_free(tg_layout_model_t *m)
 	free(m->recent);
 	free(m->slow);
 	free(m->term0);
-	free(m->nterm0);
+	free(m->off0);
 	free(m->moved);
-	free(m->mark);
+	free(m->evb);
+	free(m->cfgb);
 	free(m->mov);
 	free(m->cptr);
 	free(m->cons);
@@ -629,17 +641,14 @@ double tg_layout_runtime(tg_layout_model_t *m, const float *cfg)
 		m->evaluated = g->nn;
 		return tg_layout_runtime_full(m, cfg);
 	}
-	uint32_t gen = ++m->gen;
-	if (gen == 0) {   /* wrapped: no mark may look current */
-		memset(m->mark, 0, g->nn * sizeof *m->mark);
-		gen = m->gen = 1;
-	}
 	/* The nodes that can move, in order: a node none of whose operands
 	 * moved, and not configurable, has its default layout.  A node that
 	 * moves marks itself and its consumers. */
+	uint64_t *ev = m->evb;
+	memcpy(ev, m->cfgb, m->nw * sizeof *ev);
 	for (size_t k = 0; k < m->nmov; k++) {
 		size_t id = (size_t)m->mov[k];
-		if (g->n[id].cfg >= 0 || m->mark[id] == gen) {
+		if (ev[id / 64] >> (id % 64) & 1) {
 			assign_one(g, cfg, L, id);
 			m->moved[id] = !same_layout(L[id], m->def[id], TG_MAXRANK);
 		} else if (m->moved[id]) {   /* moved under the last config */
@@ -647,23 +656,31 @@ double tg_layout_runtime(tg_layout_model_t *m, const float *cfg)
 			m->moved[id] = 0;
 		}
 		if (m->moved[id]) {
-			m->mark[id] = gen;
+			ev[id / 64] |= (uint64_t)1 << (id % 64);
 			for (int32_t c = m->cptr[id]; c < m->cptr[id + 1]; c++)
-				m->mark[m->cons[c]] = gen;
+				ev[m->cons[c] / 64] |= (uint64_t)1 << (m->cons[c] % 64);
 		}
 	}
+	/* The sum in node order: the default terms of the nodes between two
+	 * evaluated ones are contiguous in term0. */
+	const double *t0 = m->term0;
+	const size_t *off = m->off0;
+	size_t next = 0;   /* the first node not yet added */
 	m->evaluated = 0;
-	for (size_t id = 0; id < g->nn; id++) {
-		if (g->n[id].cfg >= 0 || m->mark[id] == gen) {
+	for (size_t wd = 0; wd < m->nw; wd++) {
+		for (uint64_t b = ev[wd]; b; b &= b - 1) {
+			size_t id = wd * 64 + (size_t)__builtin_ctzll(b);
+			for (size_t j = off[next]; j < off[id]; j++)
+				t += t0[j];
 			int k = node_terms(m, cfg, L, id, terms);
 			m->evaluated++;
 			for (int j = 0; j < k; j++)
 				t += terms[j];
-		} else {
-			for (int j = 0; j < m->nterm0[id]; j++)
-				t += m->term0[id][j];
+			next = id + 1;
 		}
 	}
+	for (size_t j = off[next]; j < off[g->nn]; j++)
+		t += t0[j];
 	return t;
 }
 
