@@ -11,6 +11,7 @@
 #include <zlib.h>
 #ifdef NPZ_ISAL
 #include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
 #endif
 
 #define ZIP64_LIMIT_DEFAULT ((UINT64_C(1) << 31) - 1)
@@ -36,7 +37,8 @@ struct npzw {
 	char err[512];
 	int failed;
 	uint64_t zip64_limit;
-	int level;       /* zlib level of DEFLATE members */
+	int engine;      /* NPZW_ZLIB or NPZW_ISAL */
+	int level;       /* the engine's level of DEFLATE members */
 	int zip64_local; /* local headers as the published files: always ZIP64 */
 	member_t *m;
 	size_t nm, capm;
@@ -46,6 +48,10 @@ struct npzw {
 	uint64_t expect; /* data bytes still due */
 	z_stream zs;
 	int zinit;
+#ifdef NPZ_ISAL
+	struct isal_zstream *is;  /* the ISA-L engine's state, kept between members */
+	uint8_t *lbuf;            /* its level buffer */
+#endif
 	unsigned char *obuf;
 };
 
@@ -80,9 +86,37 @@ void npzw_set_zip64_limit(npzw_t *z, uint64_t limit)
 
 int npzw_set_level(npzw_t *z, int level)
 {
+	if (z->engine == NPZW_ISAL && (level < 0 || level > NPZW_ISAL_MAX_LEVEL))
+		return fail(z, 0, "%s: ISA-L level %d not in 0..%d", z->tmp, level,
+			    NPZW_ISAL_MAX_LEVEL);
 	if (level != Z_DEFAULT_COMPRESSION && (level < 0 || level > 9))
 		return fail(z, 0, "%s: zlib level %d not in 0..9", z->tmp, level);
 	z->level = level;
+	return 0;
+}
+
+int npzw_have_isal(void)
+{
+#ifdef NPZ_ISAL
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+int npzw_set_engine(npzw_t *z, int engine)
+{
+	if (engine == NPZW_ZLIB) {
+		z->engine = engine;
+		return 0;
+	}
+	if (engine != NPZW_ISAL)
+		return fail(z, 0, "%s: unknown DEFLATE engine %d", z->tmp, engine);
+	if (!npzw_have_isal())
+		return fail(z, 0, "%s: built without ISA-L (libisal-dev): no ISA-L engine", z->tmp);
+	z->engine = engine;
+	if (z->level < 0 || z->level > NPZW_ISAL_MAX_LEVEL)
+		z->level = 1;
 	return 0;
 }
 
@@ -260,6 +294,28 @@ static int raw_write(npzw_t *z, const void *buf, size_t n)
 		z->cur.csize += n;
 		return out(z, buf, n);
 	}
+#ifdef NPZ_ISAL
+	if (z->engine == NPZW_ISAL) {
+		struct isal_zstream *is = z->is;
+		while (n > 0) {
+			size_t k = n > (1u << 30) ? (1u << 30) : n;
+			is->next_in = (uint8_t *)p;
+			is->avail_in = (uint32_t)k;
+			do {
+				is->next_out = z->obuf;
+				is->avail_out = OUTBUF;
+				if (isal_deflate(is) != COMP_OK)
+					return fail(z, 0, "%s: ISA-L deflate failed", z->tmp);
+				size_t have = OUTBUF - is->avail_out;
+				z->cur.csize += have;
+				if (out(z, z->obuf, have))
+					return -1;
+			} while (is->avail_in > 0 || is->avail_out == 0);
+			p += k, n -= k;
+		}
+		return 0;
+	}
+#endif
 	while (n > 0) {
 		size_t k = n > (1u << 30) ? (1u << 30) : n;
 		z->zs.next_in = (Bytef *)p;
@@ -330,6 +386,26 @@ int npzw_begin_order(npzw_t *z, const char *key, const char *descr, int ndim,
 	z->cur.offset = (uint64_t)pos;
 	if (out(z, lh, local_header(lh, &z->cur, z->zip64_limit, z->zip64_local)))
 		return -1;
+#ifdef NPZ_ISAL
+	if (method == NPZW_DEFLATE && z->engine == NPZW_ISAL) {
+		static const uint32_t lbsize[NPZW_ISAL_MAX_LEVEL + 1] = {
+			ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
+			ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT
+		};
+		if (!z->is && !(z->is = malloc(sizeof *z->is)))
+			return fail(z, ENOMEM, "%s", z->tmp);
+		free(z->lbuf);
+		z->lbuf = NULL;
+		if (lbsize[z->level] && !(z->lbuf = malloc(lbsize[z->level])))
+			return fail(z, ENOMEM, "%s", z->tmp);
+		isal_deflate_init(z->is);
+		z->is->level = (uint32_t)z->level;
+		z->is->level_buf = z->lbuf;
+		z->is->level_buf_size = lbsize[z->level];
+		z->is->gzip_flag = IGZIP_DEFLATE;   /* raw DEFLATE, as zip has it */
+		z->is->flush = NO_FLUSH;
+	} else
+#endif
 	if (method == NPZW_DEFLATE) {
 		memset(&z->zs, 0, sizeof z->zs);
 		if (deflateInit2(&z->zs, z->level, Z_DEFLATED, -15, 8,
@@ -365,6 +441,24 @@ int npzw_end(npzw_t *z)
 	if (z->expect)
 		return fail(z, 0, "%s: %s: %llu data bytes missing", z->tmp, z->cur.name,
 			    (unsigned long long)z->expect);
+#ifdef NPZ_ISAL
+	if (z->cur.method == NPZW_DEFLATE && z->engine == NPZW_ISAL) {
+		struct isal_zstream *is = z->is;
+		is->next_in = NULL;
+		is->avail_in = 0;
+		is->end_of_stream = 1;
+		do {
+			is->next_out = z->obuf;
+			is->avail_out = OUTBUF;
+			if (isal_deflate(is) != COMP_OK)
+				return fail(z, 0, "%s: ISA-L deflate failed", z->tmp);
+			size_t have = OUTBUF - is->avail_out;
+			z->cur.csize += have;
+			if (out(z, z->obuf, have))
+				return -1;
+		} while (is->internal_state.state != ZSTATE_END);
+	} else
+#endif
 	if (z->cur.method == NPZW_DEFLATE) {
 		int rc;
 		z->zs.next_in = NULL;
@@ -530,6 +624,10 @@ static void destroy(npzw_t *z)
 {
 	if (z->zinit)
 		deflateEnd(&z->zs);
+#ifdef NPZ_ISAL
+	free(z->is);
+	free(z->lbuf);
+#endif
 	for (size_t i = 0; i < z->nm; i++)
 		free(z->m[i].name);
 	free(z->cur.name);

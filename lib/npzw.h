@@ -66,10 +66,22 @@ size_t npzw_itemsize(const char *descr);
 size_t npzw_npy_header(char *buf, size_t cap, const char *descr, int ndim,
 		       const int64_t *shape, int fortran);
 
-/* zlib level of the DEFLATE members begun after the call: 0..9 or -1
- * (Z_DEFAULT_COMPRESSION, level 6: numpy's, the default).  -1 with a
- * message for a level out of range. */
+/* The level of the DEFLATE members begun after the call: zlib's 0..9 or -1
+ * (Z_DEFAULT_COMPRESSION, level 6: numpy's, the default); with NPZW_ISAL
+ * (npzw_set_engine, first) ISA-L's 0..3.  -1 with a message for a level out
+ * of range. */
 int npzw_set_level(npzw_t *z, int level);
+/* The DEFLATE engine of the members begun after the call: NPZW_ZLIB (the
+ * default: zlib's deflate, the bytes numpy writes at the same level) or
+ * NPZW_ISAL (ISA-L's igzip, levels 0..NPZW_ISAL_MAX_LEVEL, 1 unless set
+ * after: about 5x faster than zlib level 1 on tpugen's arrays, and smaller;
+ * any inflater reads it, but the bytes are not zlib's, and may differ
+ * between ISA-L versions and CPU code paths).  -1 with a message for an
+ * unknown engine, or NPZW_ISAL in a build without ISA-L. */
+enum { NPZW_ZLIB = 0, NPZW_ISAL = 1, NPZW_ISAL_MAX_LEVEL = 3 };
+int npzw_set_engine(npzw_t *z, int engine);
+/* 1 when built with ISA-L (NPZ_ISAL): NPZW_ISAL can be set. */
+int npzw_have_isal(void);
 /* ZIP64 local headers as the published TpuGraphs files have them: every
  * local header version 4.5 with 0xffffffff for both sizes (the ZIP64 extra
  * holds them), every central record version 4.5 (made by and needed), no

@@ -57,6 +57,17 @@ need_real() {
 	run tpugen --out "$T/o" --compress lzma
 	assert_failure 2
 	assert_output --partial "--compress"
+	run tpugen --out "$T/o" --deflate lzma
+	assert_failure 2
+	assert_output --partial "--deflate: want isal or zlib"
+	run tpugen --out "$T/o" --deflate zlib --level 10
+	assert_failure 2
+	assert_output --partial "--level: bad value '10'"
+	if tpugen_has_isal; then
+		run tpugen --out "$T/o" --deflate isal --level 4
+		assert_failure 2
+		assert_output --partial "--level 4: ISA-L's levels are 0-3"
+	fi
 	run tpugen --out "$T/o" --collections tile:xla,layout:foo
 	assert_failure 2
 	assert_output --partial "unknown collection 'layout:foo'"
@@ -221,6 +232,55 @@ for x, y in zip(a, b):
     for k in fx.files:
         assert np.array_equal(fx[k], fy[k]), (x, k)
 ' "$T"
+}
+
+# Built with ISA-L: the Makefile's test (libisal-dev's header).
+tpugen_has_isal() { [ -f /usr/include/isa-l/igzip_lib.h ]; }
+
+@test "tpugen --deflate: zlib writes zlib's bytes, isal other bytes of the same arrays" {
+	need_py numpy
+	tpugen --out "$T/zlib" --scale tiny --deflate zlib --collections tile:xla,layout:xla:random
+	tpugen_has_isal || skip "built without ISA-L"
+	tpugen --out "$T/isal" --scale tiny --collections tile:xla,layout:xla:random
+	tpugen --out "$T/isal3" --scale tiny --deflate isal --level 3 --collections tile:xla
+	run "$PY" - "$T" <<-'PY'
+		import sys, glob, zlib, zipfile, numpy as np
+		t = sys.argv[1]
+		a = sorted(glob.glob(t + "/zlib/npz/**/*.npz", recursive=True))
+		b = sorted(glob.glob(t + "/isal/npz/**/*.npz", recursive=True))
+		assert len(a) == len(b) > 10, (len(a), len(b))
+		differ = 0
+		for x, y in zip(a, b):
+		    assert x.replace("/zlib/", "/isal/") == y
+		    with zipfile.ZipFile(x) as zx, zipfile.ZipFile(y) as zy:
+		        assert zx.testzip() is None and zy.testzip() is None, y
+		        for i in zx.infolist():
+		            raw = zx.read(i)
+		            # the zlib engine: the raw DEFLATE Python's zlib writes at level 1
+		            c = zlib.compressobj(1, zlib.DEFLATED, -15)
+		            want = c.compress(raw) + c.flush()
+		            with open(x, "rb") as f:
+		                f.seek(i.header_offset + 26)
+		                n, e = int.from_bytes(f.read(2), "little"), int.from_bytes(f.read(2), "little")
+		                f.seek(i.header_offset + 30 + n + e)
+		                assert f.read(i.compress_size) == want, (x, i.filename)
+		            j = zy.getinfo(i.filename)
+		            assert j.compress_type == zipfile.ZIP_DEFLATED and zy.read(j) == raw, (y, i.filename)
+		            differ += j.compress_size != i.compress_size
+		    fx, fy = np.load(x), np.load(y)
+		    for k in fx.files:
+		        assert np.array_equal(fx[k], fy[k]), (y, k)
+		assert differ > 0, "isal wrote zlib's sizes everywhere"
+		for p in glob.glob(t + "/isal3/npz/**/*.npz", recursive=True):
+		    with zipfile.ZipFile(p) as z:
+		        assert z.testzip() is None, p
+		print("ok")
+	PY
+	assert_success
+	assert_output "ok"
+	# the two engines' trees: the same files, other bytes
+	run diff -rq "$T/zlib/npz/tile" "$T/isal/npz/tile"
+	assert_failure
 }
 
 # The default world is the generator as it was before worlds existed: the
