@@ -574,6 +574,10 @@ static int checkpoint_plan(long *total, long *every)
  * a validation does).  0 without the option. */
 static double after_seconds(double t_eval)
 {
+	/* without validations (--valid-share), the rounds time none: the
+	 * calibration's is the only measure of scoring the whole split */
+	if (valid_off)
+		t_eval = calib_eval_s;
 	return opt.then_predict * (valid_read_s + t_eval);
 }
 

@@ -591,6 +591,35 @@ wall_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a
 	assert_failure 2
 }
 
+@test "sage-train --then-predict with no validation (--valid-share): every round keeps the predictions' seconds" {
+	# first the calibration's reading and validation seconds, then X so
+	# that the predictions after take about 3 s of an 8-s budget: the
+	# training must end that much before the budget, and not only in the
+	# first plan (the rounds validate nothing, so their validation seconds
+	# are 0: the replans and the clock checks must still count the
+	# calibration's)
+	# (X 1e6 first: the seconds left are 1e6 times the reading and the
+	# validation, which take a millisecond here)
+	run sage-train "${Q[@]}" --seconds 2 --then-predict 1000000 --valid-share 0.000001 \
+		--valid "$D/l_valid.mp" --out "$T/a.mp" "$D/l_train.mp"
+	assert_success
+	l1=$(echo "$output" | sed -n 's/.*; \([0-9.]*\) s left for the predictions after.*/\1/p')
+	x=$(awk -v l="$l1" 'BEGIN { printf "%.6g", 3 / (l / 1e6) }')
+	t0=$(date +%s.%N)
+	run sage-train "${Q[@]}" --seconds 8 --then-predict "$x" --valid-share 0.000001 \
+		--valid "$D/l_valid.mp" --log "$T/b.log" --out "$T/b.mp" "$D/l_train.mp"
+	wall=$(wall_since "$t0")
+	assert_success
+	assert_output --partial "no validation, the last weights are kept"
+	left=$(echo "$output" | sed -n 's/.*; \([0-9.]*\) s left for the predictions after.*/\1/p')
+	echo "x $x: $left s left for the predictions; the run took $wall s"
+	[ "$(wc -l < "$T/b.log")" -ge 2 ]   # rounds, hence replans
+	# it ends when the budget less the predictions' seconds is up: not
+	# later (the replans forgot them), not earlier (they took the rounds'
+	# other seconds, X times, for the validation's)
+	awk -v w="$wall" -v l="$left" 'BEGIN { e = 0.98 * 8 - l; exit !(l > 1.5 && w > e - 1.2 && w < e + 1.2) }'
+}
+
 @test "sage-train: a --seconds run with a cheap validation validates more than 25 times" {
 	# tiny tile data: a validation costs next to nothing, so the rounds are
 	# as many as keep validation to a tenth of the time (up to 250), not 25
