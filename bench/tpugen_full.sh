@@ -8,7 +8,9 @@
 #   OLD_BIN  another tpugen binary (e.g. a worktree's bin/tpugen at an
 #            older commit), run after this checkout's
 # Environment: SEED=1, THREADS (default: tpugen's, every core), SCALE=full
-# (another scale checks the script in seconds).
+# (another scale checks the script in seconds), DEFLATE (this checkout's
+# --deflate: isal or zlib; default tpugen's, isal when built with ISA-L;
+# zlib to compare bytes with a build before --deflate, which has only zlib).
 # Writes nothing outside WORKDIR; the report goes to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,17 +19,19 @@ OLD=${2:-}
 SEED=${SEED:-1}
 SCALE=${SCALE:-full}
 THREADS=${THREADS:-}
+DEFLATE=${DEFLATE:-}
 mkdir -p "$W"
 make -s all >/dev/null
 echo "# tpugen --scale $SCALE: $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -m)"
 echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 echo "# bench/tpugen_full.sh $*"
 
-full() { # name binary: one whole full-scale run
+full() { # name binary [options...]: one whole full-scale run
 	local name=$1 bin=$2
+	shift 2
 	rm -rf "${W:?}/$name"
 	/usr/bin/time -f '%e %U %S %M' -o "$W/$name.time" "$bin" --out "$W/$name" --scale "$SCALE" \
-		--seed "$SEED" ${THREADS:+--threads "$THREADS"}
+		--seed "$SEED" ${THREADS:+--threads "$THREADS"} "$@"
 	read -r secs user sys kb < "$W/$name.time"
 	printf '%-6s %7.1f s wall  %7.1f s CPU  %5d MB RSS  %6s  %5d npz files (%d in truth/)\n' \
 		"$name" "$secs" "$(awk -v a="$user" -v b="$sys" 'BEGIN { print a + b }')" $((kb / 1024)) \
@@ -36,7 +40,8 @@ full() { # name binary: one whole full-scale run
 }
 sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 
-full new bin/tpugen
+echo "# this checkout's tpugen: --deflate ${DEFLATE:-(its default)}"
+full new bin/tpugen ${DEFLATE:+--deflate "$DEFLATE"}
 if [ -n "$OLD" ]; then
 	full old "$OLD"
 	if cmp -s <(sums "$W/new") <(sums "$W/old"); then
