@@ -275,6 +275,20 @@ static size_t local_header(unsigned char *b, const member_t *m, uint64_t limit, 
 	return (size_t)(p - b);
 }
 
+#ifdef NPZ_ISAL
+/* One call of ISA-L's deflate into the output buffer, written out. */
+static int isal_pass(npzw_t *z)
+{
+	z->is->next_out = z->obuf;
+	z->is->avail_out = OUTBUF;
+	if (isal_deflate(z->is) != COMP_OK)
+		return fail(z, 0, "%s: ISA-L deflate failed", z->tmp);
+	size_t have = OUTBUF - z->is->avail_out;
+	z->cur.csize += have;
+	return out(z, z->obuf, have);
+}
+#endif
+
 static int raw_write(npzw_t *z, const void *buf, size_t n)
 {
 	const unsigned char *p = buf;
@@ -302,13 +316,7 @@ static int raw_write(npzw_t *z, const void *buf, size_t n)
 			is->next_in = (uint8_t *)p;
 			is->avail_in = (uint32_t)k;
 			do {
-				is->next_out = z->obuf;
-				is->avail_out = OUTBUF;
-				if (isal_deflate(is) != COMP_OK)
-					return fail(z, 0, "%s: ISA-L deflate failed", z->tmp);
-				size_t have = OUTBUF - is->avail_out;
-				z->cur.csize += have;
-				if (out(z, z->obuf, have))
+				if (isal_pass(z))
 					return -1;
 			} while (is->avail_in > 0 || is->avail_out == 0);
 			p += k, n -= k;
@@ -448,13 +456,7 @@ int npzw_end(npzw_t *z)
 		is->avail_in = 0;
 		is->end_of_stream = 1;
 		do {
-			is->next_out = z->obuf;
-			is->avail_out = OUTBUF;
-			if (isal_deflate(is) != COMP_OK)
-				return fail(z, 0, "%s: ISA-L deflate failed", z->tmp);
-			size_t have = OUTBUF - is->avail_out;
-			z->cur.csize += have;
-			if (out(z, z->obuf, have))
+			if (isal_pass(z))
 				return -1;
 		} while (is->internal_state.state != ZSTATE_END);
 	} else
