@@ -599,25 +599,31 @@ wall_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a
 	# are 0: the replans and the clock checks must still count the
 	# calibration's)
 	# (X 1e6 first: the seconds left are 1e6 times the reading and the
-	# validation, which take a millisecond here)
+	# validation, which take a millisecond here; a millisecond measured
+	# on a busy machine is noisy, so X is rescaled from each run's
+	# reserve until one run keeps 2-5 s, six runs at most)
 	run sage-train "${Q[@]}" --seconds 2 --then-predict 1000000 --valid-share 0.000001 \
 		--valid "$D/l_valid.mp" --out "$T/a.mp" "$D/l_train.mp"
 	assert_success
 	l1=$(echo "$output" | sed -n 's/.*; \([0-9.]*\) s left for the predictions after.*/\1/p')
 	x=$(awk -v l="$l1" 'BEGIN { printf "%.6g", 3 / (l / 1e6) }')
-	t0=$(date +%s.%N)
-	run sage-train "${Q[@]}" --seconds 8 --then-predict "$x" --valid-share 0.000001 \
-		--valid "$D/l_valid.mp" --log "$T/b.log" --out "$T/b.mp" "$D/l_train.mp"
-	wall=$(wall_since "$t0")
-	assert_success
+	for try in 1 2 3 4 5 6; do
+		t0=$(date +%s.%N)
+		run sage-train "${Q[@]}" --seconds 8 --then-predict "$x" --valid-share 0.000001 \
+			--valid "$D/l_valid.mp" --log "$T/b.log" --out "$T/b.mp" "$D/l_train.mp"
+		wall=$(wall_since "$t0")
+		assert_success
+		left=$(echo "$output" | sed -n 's/.*; \([0-9.]*\) s left for the predictions after.*/\1/p')
+		echo "try $try, x $x: $left s left for the predictions; the run took $wall s"
+		awk -v l="$left" 'BEGIN { exit !(l >= 2 && l <= 5) }' && break
+		x=$(awk -v x="$x" -v l="$left" 'BEGIN { printf "%.6g", x * 3 / l }')
+	done
 	assert_output --partial "no validation, the last weights are kept"
-	left=$(echo "$output" | sed -n 's/.*; \([0-9.]*\) s left for the predictions after.*/\1/p')
-	echo "x $x: $left s left for the predictions; the run took $wall s"
 	[ "$(wc -l < "$T/b.log")" -ge 2 ]   # rounds, hence replans
 	# it ends when the budget less the predictions' seconds is up: not
 	# later (the replans forgot them), not earlier (they took the rounds'
 	# other seconds, X times, for the validation's)
-	awk -v w="$wall" -v l="$left" 'BEGIN { e = 0.98 * 8 - l; exit !(l > 1.5 && w > e - 1.2 && w < e + 1.2) }'
+	awk -v w="$wall" -v l="$left" 'BEGIN { e = 0.98 * 8 - l; exit !(l >= 2 && w > e - 1.2 && w < e + 1.2) }'
 }
 
 @test "sage-train: a --seconds run with a cheap validation validates more than 25 times" {
