@@ -9,6 +9,8 @@
 # that failed counts with the time of its last successful run in a later
 # JOBLOG (--resume-failed), or is left out with a warning.  The times are
 # those of the host that ran each job: hosts of another speed scale them.
+# A job of a budgeted all.sh run (next-model.sh) is named "job N": it
+# picks its models as it runs (OUT/claims, OUT/plan.txt say which).
 # Prints, per host count: the makespan, the lower bounds (the longest job;
 # the total over the slots) and the job that ends last.
 set -euo pipefail
@@ -18,7 +20,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-s) SLOTS=$2; shift 2 ;;
 	-n) HOSTS=$2; shift 2 ;;
-	-h|--help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) echo "makespan.sh: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -31,6 +33,11 @@ awk -F'\t' -v slots="$SLOTS" -v hosts="$HOSTS" '
 	{
 		seq = $1 + 0; t = $4 + 0; ok = ($7 + 0 == 0 && $8 + 0 == 0)
 		n = split($9, w, " "); name = w[n]; gsub("\047", "", name)
+		# a budgeted all.sh job (next-model.sh --job N -- collection.sh ...)
+		# picks its models as it runs: its command names no collection
+		if (match($9, /next-model\.sh .*--job [0-9]+/)) {
+			name = substr($9, RSTART, RLENGTH); sub(/.*--job /, "job ", name)
+		}
 		if (!(seq in have)) { order[++nj] = seq; have[seq] = 1 }
 		label[seq] = name
 		if (ok) { dur[seq] = t; good[seq] = 1 }

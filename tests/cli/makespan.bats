@@ -47,3 +47,20 @@ setup() {
 	run "$MS" "$T/nope"
 	assert_failure 3
 }
+
+@test "makespan.sh: a budgeted all.sh run's jobs (next-model.sh) are named by their job number" {
+	printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n' > "$T/budget"
+	local j
+	for j in "1 7" "2 4" "3 2"; do
+		# shellcheck disable=SC2086
+		set -- $j
+		printf '%s\t:\t0\t%s\t0\t0\t0\t0\t/x/next-model.sh --queue q --job %s --until 9 -- /x/collection.sh --data d --profile\n' \
+			"$1" "$2" "$1" >> "$T/budget"
+	done
+	run "$MS" -n "1 2" "$T/budget"
+	assert_success
+	assert_line "3 jobs, 13 s in all; the longest 7 s (job 1)"
+	assert_line --regexp '^1 +1 +13 +7 +13  job 3$'
+	assert_line --regexp '^2 +1 +7 +7 +6  job 1$'
+	refute_output --partial -- "--profile"
+}
