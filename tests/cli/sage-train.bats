@@ -616,7 +616,7 @@ wall_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a
 		left=$(echo "$output" | sed -n 's/.*; \([0-9.]*\) s left for the predictions after.*/\1/p')
 		echo "try $try, x $x: $left s left for the predictions; the run took $wall s"
 		awk -v l="$left" 'BEGIN { exit !(l >= 2 && l <= 5) }' && break
-		x=$(awk -v x="$x" -v l="$left" 'BEGIN { printf "%.6g", x * 3 / l }')
+		x=$(awk -v x="$x" -v l="$left" 'BEGIN { printf "%.6g", x * 3 / (l > 0.1 ? l : 0.1) }')
 	done
 	assert_output --partial "no validation, the last weights are kept"
 	[ "$(wc -l < "$T/b.log")" -ge 2 ]   # rounds, hence replans
