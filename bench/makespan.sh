@@ -4,8 +4,9 @@
 # usage: bench/makespan.sh [-s SLOTS] [-n "1 2 4 8"] JOBLOG...
 #
 # Each host runs SLOTS jobs at a time (default 1); the jobs are handed out
-# as GNU parallel hands them out: in the joblog's order (Seq), each to the
-# first slot that frees up.  A job's time is the joblog's JobRuntime; a job
+# as GNU parallel hands them out: in the order of their Seq numbers (the
+# joblog's lines are in the order the jobs ended), each to the first slot
+# that frees up.  A job's time is the joblog's JobRuntime; a job
 # that failed counts with the time of its last successful run in a later
 # JOBLOG (--resume-failed), or is left out with a warning.  The times are
 # those of the host that ran each job: hosts of another speed scale them.
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-s) SLOTS=$2; shift 2 ;;
 	-n) HOSTS=$2; shift 2 ;;
-	-h|--help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) echo "makespan.sh: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -43,6 +44,10 @@ awk -F'\t' -v slots="$SLOTS" -v hosts="$HOSTS" '
 		if (ok) { dur[seq] = t; good[seq] = 1 }
 	}
 	END {
+		# by Seq: the order parallel started them in (a joblog line is
+		# written when its job ends)
+		for (i = 2; i <= nj; i++)
+			for (p = i; p > 1 && order[p - 1] > order[p]; p--) { x = order[p]; order[p] = order[p - 1]; order[p - 1] = x }
 		for (i = 1; i <= nj; i++) {
 			s = order[i]
 			if (!good[s]) { printf "makespan.sh: job %d (%s) never succeeded: left out\n", s, label[s] > "/dev/stderr"; continue }

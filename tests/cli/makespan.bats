@@ -19,7 +19,7 @@ setup() {
 	done
 }
 
-@test "makespan.sh: jobs in the joblog's order, each to the first slot that frees up" {
+@test "makespan.sh: jobs in Seq order, each to the first slot that frees up" {
 	run "$MS" -n "1 2 3 8" "$T/joblog"
 	assert_success
 	assert_line "5 jobs, 15 s in all; the longest 5 s (a)"
@@ -63,4 +63,20 @@ setup() {
 	assert_line --regexp '^1 +1 +13 +7 +13  job 3$'
 	assert_line --regexp '^2 +1 +7 +7 +6  job 1$'
 	refute_output --partial -- "--profile"
+}
+
+@test "makespan.sh: the jobs start in Seq order, though the joblog lists them as they ended" {
+	# job 1 (9 s) ended last, so its line is the last: parallel started it
+	# first, on 2 hosts 1 | 2 3 -> 9 (in the lines' order: 2 | 3, 1 after 2 -> 11)
+	printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n' > "$T/ended"
+	local r
+	for r in "2 2 b" "3 3 c" "1 9 a"; do
+		# shellcheck disable=SC2086
+		set -- $r
+		printf '%s\t:\t0\t%s\t0\t0\t0\t0\tcollection.sh --tag seed1 %s\n' "$1" "$2" "$3" >> "$T/ended"
+	done
+	run "$MS" -n "1 2" "$T/ended"
+	assert_success
+	assert_line --regexp '^1 +1 +14 +9 +14  c$'
+	assert_line --regexp '^2 +1 +9 +9 +7  a$'
 }
